@@ -1,0 +1,90 @@
+"""deepgrad: gradient descent and backpropagation you can read.
+
+A NumPy reverse-mode autodiff engine with PyTorch's API::
+
+    import deepgrad as dg
+    import deepgrad.nn.functional as F
+
+    x = dg.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+    y = dg.tensor([[0.], [1.], [1.], [0.]])
+    W = dg.randn(2, 1, requires_grad=True)
+    loss = F.binary_cross_entropy(dg.sigmoid(x @ W), y)
+    loss.backward()          # W.grad now holds dL/dW
+
+Only NumPy is imported here; plotting, the CLI and scikit-learn load lazily.
+"""
+
+from __future__ import annotations
+
+from deepgrad import autograd, nn, ops, optim
+from deepgrad.autograd import gradcheck, model_gradcheck
+from deepgrad.ops import (
+    abs,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    clone,
+    exp,
+    flatten,
+    gelu,
+    leaky_relu,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    squeeze,
+    stack,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from deepgrad.tensor import (
+    Tensor,
+    arange,
+    bool_,
+    default_generator,
+    double,
+    enable_grad,
+    eye,
+    float16,
+    float32,
+    float64,
+    from_numpy,
+    full,
+    get_default_dtype,
+    int32,
+    int64,
+    is_grad_enabled,
+    is_tensor,
+    linspace,
+    long,
+    manual_seed,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    randn_like,
+    set_grad_enabled,
+    tensor,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"
+
+clip = clamp

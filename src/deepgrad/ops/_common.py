@@ -1,0 +1,95 @@
+"""Helpers shared by every op: operand conversion, dtype promotion, unbroadcast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
+
+_SCALAR_TYPES = (int, float, bool, np.number, np.bool_)
+
+
+def lift(value: Any, like: Tensor) -> Tensor:
+    """Turn a Python/NumPy scalar or array into a Tensor next to ``like``.
+
+    Scalars are "weak" as in PyTorch: ``0.1 * x`` keeps x's float32; only a
+    float scalar with an integer tensor gives the default float dtype.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, _SCALAR_TYPES):
+        kind = like.data.dtype.kind
+        if kind in "fc":
+            dtype = like.data.dtype
+        elif isinstance(value, float | np.floating):
+            dtype = _DEFAULT_FLOAT
+        elif isinstance(value, bool | np.bool_) and kind == "b":
+            dtype = np.dtype(bool)
+        else:
+            dtype = like.data.dtype if kind in "iu" else np.dtype(np.int64)
+        return Tensor(np.asarray(value, dtype=dtype))
+    if isinstance(value, np.ndarray | list | tuple):
+        return Tensor(value)
+    raise TypeError(
+        f"unsupported operand of type {type(value).__name__}; expected a Tensor, "
+        "a number or an array"
+    )
+
+
+def promote(a: Tensor, b: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The two operands' arrays in a common dtype, following PyTorch.
+
+    NumPy turns float32 (op) int64 into float64; PyTorch keeps float32. We cast
+    the integer side to the float side's dtype before computing.
+    """
+    x, y = a.data, b.data
+    if x.dtype != y.dtype:
+        fx, fy = x.dtype.kind in "fc", y.dtype.kind in "fc"
+        if fx and not fy:
+            y = y.astype(x.dtype)
+        elif fy and not fx:
+            x = x.astype(y.dtype)
+    return x, y
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a gradient back down to the shape of the input that was broadcast.
+
+    Broadcasting copies an input along new leading axes and along axes of size
+    1; each copy received gradient, so the input's gradient is their sum.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """``dim`` as a tuple of non-negative axes (None means all axes)."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"{op}: dimension {d} is out of range for a tensor with {ndim} "
+                f"dimension(s) (expected to be in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])"
+            )
+        out.append(int(d) % max(ndim, 1))
+    return tuple(out)
+
+
+def require_float(x: Tensor, op: str) -> None:
+    if x.data.dtype.kind not in "fc":
+        raise TypeError(
+            f"{op}: expected a floating point tensor, received dtype {x.data.dtype}. "
+            "Convert it with .float() or .double()."
+        )

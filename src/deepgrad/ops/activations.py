@@ -1,0 +1,138 @@
+"""Activation functions in numerically stable forms, with their derivatives.
+
+Each backward reuses the forward's output where the derivative can be written
+with it (sigmoid' = s(1-s), tanh' = 1-t^2), as a hand-written network would.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from deepgrad.ops._common import normalize_dims, require_float
+from deepgrad.tensor import Tensor
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow: e^-|x| is at most 1 for any x."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    require_float(a, "sigmoid")
+    out = stable_sigmoid(a.data)
+
+    def backward(grad_output):  # sigmoid'(z) = s (1 - s)
+        return (grad_output * out * (1 - out),)
+
+    return Tensor._make(out, (a,), backward, "SigmoidBackward")
+
+
+def tanh(a: Tensor) -> Tensor:
+    require_float(a, "tanh")
+    out = np.tanh(a.data)
+
+    def backward(grad_output):  # tanh'(z) = 1 - tanh(z)^2
+        return (grad_output * (1 - out * out),)
+
+    return Tensor._make(out, (a,), backward, "TanhBackward")
+
+
+def relu(a: Tensor) -> Tensor:
+    out = np.maximum(a.data, 0)
+
+    def backward(grad_output):  # relu'(z) = 1 where z > 0, else 0
+        return (grad_output * (out > 0),)
+
+    return Tensor._make(out, (a,), backward, "ReluBackward")
+
+
+def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
+    positive = a.data > 0
+    out = np.where(positive, a.data, a.data * negative_slope)
+
+    def backward(grad_output):  # 1 where z > 0, else negative_slope
+        return (np.where(positive, grad_output, grad_output * negative_slope),)
+
+    return Tensor._make(out, (a,), backward, "LeakyReluBackward")
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    try:
+        from scipy.special import erf
+    except ImportError:  # SciPy is optional: fall back to the exact scalar erf
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf(x).astype(x.dtype, copy=False)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+def gelu(a: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), exactly with erf (default) or with PyTorch's tanh approximation."""
+    require_float(a, "gelu")
+    x = a.data
+    if approximate == "none":
+        cdf = 0.5 * (1 + _erf(x * math.sqrt(0.5)))
+        out = x * cdf
+
+        def backward(grad_output):  # d/dx x Phi(x) = Phi(x) + x phi(x)
+            pdf = np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+            return (grad_output * (cdf + x * pdf),)
+
+    elif approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + _GELU_KAPPA * x * x * x)
+        tanh_inner = np.tanh(inner)
+        out = 0.5 * x * (1 + tanh_inner)
+
+        def backward(grad_output):
+            left_derivative = 0.5 * (1 + tanh_inner)
+            right_derivative = (0.5 * x * (1 - tanh_inner * tanh_inner)
+                                * _SQRT_2_OVER_PI * (1 + 3 * _GELU_KAPPA * x * x))
+            return (grad_output * (left_derivative + right_derivative),)
+
+    else:
+        raise ValueError(
+            f"gelu: approximate must be 'none' or 'tanh', received: {approximate!r}"
+        )
+    return Tensor._make(out.astype(x.dtype, copy=False), (a,), backward, "GeluBackward")
+
+
+def _softmax_axis(a: Tensor, dim: int | None, op: str) -> int:
+    if dim is None:  # PyTorch's legacy implicit choice
+        dim = 0 if a.ndim in (0, 1, 3) else 1
+    (axis,) = normalize_dims(dim, a.ndim, op)
+    return axis
+
+
+def softmax(a: Tensor, dim: int | None = None) -> Tensor:
+    require_float(a, "softmax")
+    axis = _softmax_axis(a, dim, "softmax")
+    shifted = a.data - a.data.max(axis=axis, keepdims=True)  # exp never overflows
+    e = np.exp(shifted)
+    out = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(grad_output):  # J^T g = s * (g - sum(g * s))
+        return (out * (grad_output - (grad_output * out).sum(axis=axis, keepdims=True)),)
+
+    return Tensor._make(out, (a,), backward, "SoftmaxBackward")
+
+
+def log_softmax(a: Tensor, dim: int | None = None) -> Tensor:
+    require_float(a, "log_softmax")
+    axis = _softmax_axis(a, dim, "log_softmax")
+    out = log_softmax_array(a.data, axis)
+
+    def backward(grad_output):  # g - softmax * sum(g)
+        return (grad_output - np.exp(out) * grad_output.sum(axis=axis, keepdims=True),)
+
+    return Tensor._make(out, (a,), backward, "LogSoftmaxBackward")
+
+
+def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
+    """log softmax = x - max - log(sum(exp(x - max))): finite for any finite x."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))

@@ -1,0 +1,354 @@
+"""Elementwise arithmetic and matmul, each forward next to its vector-Jacobian product.
+
+Every ``backward(grad_output)`` returns one gradient per input (None where the
+input needs none), already summed back to that input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deepgrad.ops._common import lift, promote, require_float, unbroadcast
+from deepgrad.tensor import Tensor
+
+_QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
+
+
+def add(a: Tensor, b: Any) -> Tensor:
+    b = lift(b, a)
+    x, y = promote(a, b)
+
+    def backward(grad_output):  # d(a+b)/da = d(a+b)/db = 1
+        return (
+            unbroadcast(grad_output, a.shape) if a._requires_grad else None,
+            unbroadcast(grad_output, b.shape) if b._requires_grad else None,
+        )
+
+    return Tensor._make(x + y, (a, b), backward, "AddBackward")
+
+
+def sub(a: Tensor, b: Any) -> Tensor:
+    b = lift(b, a)
+    x, y = promote(a, b)
+
+    def backward(grad_output):  # d(a-b)/da = 1, d(a-b)/db = -1
+        return (
+            unbroadcast(grad_output, a.shape) if a._requires_grad else None,
+            unbroadcast(-grad_output, b.shape) if b._requires_grad else None,
+        )
+
+    return Tensor._make(x - y, (a, b), backward, "SubBackward")
+
+
+def rsub(a: Tensor, b: Any) -> Tensor:
+    return sub(lift(b, a), a)
+
+
+def mul(a: Tensor, b: Any) -> Tensor:
+    b = lift(b, a)
+    x, y = promote(a, b)
+
+    def backward(grad_output):  # d(ab)/da = b, d(ab)/db = a
+        return (
+            unbroadcast(grad_output * y, a.shape) if a._requires_grad else None,
+            unbroadcast(grad_output * x, b.shape) if b._requires_grad else None,
+        )
+
+    return Tensor._make(x * y, (a, b), backward, "MulBackward")
+
+
+def div(a: Tensor, b: Any) -> Tensor:
+    b = lift(b, a)
+    x, y = promote(a, b)
+    if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
+        x, y = x.astype(np.float32), y.astype(np.float32)  # true division, as torch
+    with np.errstate(**_QUIET):
+        out = x / y
+
+    def backward(grad_output):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        with np.errstate(**_QUIET):
+            return (
+                unbroadcast(grad_output / y, a.shape) if a._requires_grad else None,
+                unbroadcast(-grad_output * x / (y * y), b.shape)
+                if b._requires_grad
+                else None,
+            )
+
+    return Tensor._make(out, (a, b), backward, "DivBackward")
+
+
+def rdiv(a: Tensor, b: Any) -> Tensor:
+    return div(lift(b, a), a)
+
+
+def neg(a: Tensor) -> Tensor:
+    def backward(grad_output):  # d(-a)/da = -1
+        return (-grad_output,)
+
+    return Tensor._make(-a.data, (a,), backward, "NegBackward")
+
+
+def pow(a: Tensor, exponent: Any) -> Tensor:
+    """``a ** exponent`` for a scalar or tensor exponent."""
+    if isinstance(exponent, Tensor):
+        return _pow_tensor(a, exponent)
+    if isinstance(exponent, np.generic):
+        exponent = exponent.item()  # a NumPy scalar would upcast float32 to float64
+    x = a.data
+    if x.dtype.kind in "iu" and isinstance(exponent, float):
+        x = x.astype(np.float32)
+    with np.errstate(**_QUIET):
+        out = x**exponent
+
+    def backward(grad_output):  # d(a^p)/da = p * a^(p-1)
+        if exponent == 0:
+            return (np.zeros_like(x),)
+        with np.errstate(**_QUIET):
+            return (grad_output * (exponent * x ** (exponent - 1)),)
+
+    return Tensor._make(out, (a,), backward, "PowBackward")
+
+
+def _pow_tensor(a: Tensor, b: Tensor) -> Tensor:
+    x, y = promote(a, b)
+    with np.errstate(**_QUIET):
+        out = x**y
+
+    def backward(grad_output):
+        # d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * log(a), taken as 0 where
+        # a == 0 and b >= 0 (the limit PyTorch uses)
+        with np.errstate(**_QUIET):
+            grad_a = grad_b = None
+            if a._requires_grad:
+                grad_a = np.where(y == 0, 0.0, grad_output * y * x ** (y - 1))
+                grad_a = unbroadcast(grad_a.astype(out.dtype, copy=False), a.shape)
+            if b._requires_grad:
+                grad_b = np.where((x == 0) & (y >= 0), 0.0, grad_output * out * np.log(x))
+                grad_b = unbroadcast(grad_b.astype(out.dtype, copy=False), b.shape)
+        return grad_a, grad_b
+
+    return Tensor._make(out, (a, b), backward, "PowBackward")
+
+
+def rpow(a: Tensor, base: Any) -> Tensor:
+    return _pow_tensor(lift(base, a), a)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with NumPy's/PyTorch's rules for 1-D and batched operands."""
+    if not isinstance(b, Tensor):
+        b = lift(b, a)
+    x, y = a.data, b.data
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(
+            f"matmul: both arguments need at least 1 dimension, received shapes "
+            f"{a.shape} and {b.shape}; use * for multiplication by a scalar"
+        )
+    if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+        raise ValueError(
+            f"matmul: cannot multiply shapes {a.shape} and {b.shape}: the inner "
+            f"dimensions {x.shape[-1]} and {y.shape[-2 if y.ndim > 1 else 0]} differ. "
+            "(For a layer Z = X @ W, W needs shape (in_features, out_features).)"
+        )
+    if x.dtype != y.dtype:
+        raise TypeError(
+            f"matmul: expected both operands to have the same dtype, received "
+            f"{x.dtype} and {y.dtype}; convert one with .float() or .double()"
+        )
+    out = x @ y
+
+    if x.ndim == 2 and y.ndim == 2:
+
+        def backward(grad_output):  # dL/dA = G B^T, dL/dB = A^T G
+            return (
+                grad_output @ y.T if a._requires_grad else None,
+                x.T @ grad_output if b._requires_grad else None,
+            )
+
+        return Tensor._make(out, (a, b), backward, "MmBackward")
+
+    def backward_general(grad_output):
+        # Promote 1-D operands to matrices, apply the 2-D rule on the last two
+        # axes, sum over broadcast batch axes, then drop the promoted axes.
+        xm = x[None, :] if x.ndim == 1 else x
+        ym = y[:, None] if y.ndim == 1 else y
+        g = grad_output
+        if x.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if y.ndim == 1:
+            g = np.expand_dims(g, -1)
+        grad_a = grad_b = None
+        if a._requires_grad:
+            grad_a = unbroadcast(g @ np.swapaxes(ym, -1, -2), xm.shape).reshape(x.shape)
+        if b._requires_grad:
+            grad_b = unbroadcast(np.swapaxes(xm, -1, -2) @ g, ym.shape).reshape(y.shape)
+        return grad_a, grad_b
+
+    return Tensor._make(out, (a, b), backward_general, "MatmulBackward")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` as one op (weight is (out_features, in_features))."""
+    if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not fit a weight of shape "
+            f"{weight.shape}: the input's last dimension must equal in_features "
+            f"= {weight.shape[-1] if weight.ndim else '?'}"
+        )
+    if x.data.dtype != weight.data.dtype:
+        raise TypeError(
+            f"linear: input has dtype {x.data.dtype} but the weight has "
+            f"{weight.data.dtype}; convert the input (x.float()) or the model "
+            "(model.double())"
+        )
+    inputs = x.data
+    flat = inputs.reshape(-1, inputs.shape[-1]) if inputs.ndim != 2 else inputs
+    out = flat @ weight.data.T
+    if bias is not None:
+        out += bias.data
+    if inputs.ndim != 2:
+        out = out.reshape(*inputs.shape[:-1], weight.shape[0])
+
+    def backward(grad_output):
+        # Z = X W^T + b:  dL/dX = G W,  dL/dW = G^T X,  dL/db = sum of G over rows
+        g = grad_output.reshape(-1, weight.shape[0])
+        grad_x = (g @ weight.data).reshape(inputs.shape) if x._requires_grad else None
+        grad_w = g.T @ flat if weight._requires_grad else None
+        if bias is None:
+            return grad_x, grad_w
+        grad_b = g.sum(axis=0) if bias._requires_grad else None
+        return grad_x, grad_w, grad_b
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return Tensor._make(out, parents, backward, "LinearBackward")
+
+
+def exp(a: Tensor) -> Tensor:
+    require_float(a, "exp")
+    with np.errstate(over="ignore"):
+        out = np.exp(a.data)
+
+    def backward(grad_output):  # d exp(a)/da = exp(a)
+        return (grad_output * out,)
+
+    return Tensor._make(out, (a,), backward, "ExpBackward")
+
+
+def log(a: Tensor) -> Tensor:
+    require_float(a, "log")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(a.data)
+
+    def backward(grad_output):  # d log(a)/da = 1/a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (grad_output / a.data,)
+
+    return Tensor._make(out, (a,), backward, "LogBackward")
+
+
+def sqrt(a: Tensor) -> Tensor:
+    require_float(a, "sqrt")
+    with np.errstate(invalid="ignore"):
+        out = np.sqrt(a.data)
+
+    def backward(grad_output):  # d sqrt(a)/da = 1 / (2 sqrt(a))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (grad_output / (2 * out),)
+
+    return Tensor._make(out, (a,), backward, "SqrtBackward")
+
+
+def abs(a: Tensor) -> Tensor:
+    def backward(grad_output):  # d|a|/da = sign(a), 0 at a = 0
+        return (grad_output * np.sign(a.data),)
+
+    return Tensor._make(np.abs(a.data), (a,), backward, "AbsBackward")
+
+
+def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Limit values to [min, max]; the gradient passes where min <= a <= max."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    out = np.clip(a.data, min, max)
+
+    def backward(grad_output):
+        inside = np.ones(a.shape, dtype=bool)
+        if min is not None:
+            inside &= a.data >= min
+        if max is not None:
+            inside &= a.data <= max
+        return (grad_output * inside,)
+
+    return Tensor._make(out.astype(a.data.dtype, copy=False), (a,), backward,
+                        "ClampBackward")
+
+
+def maximum(a: Tensor, b: Any) -> Tensor:
+    """Elementwise maximum; where a == b the gradient is split in half, as PyTorch."""
+    return _extremum(a, lift(b, a), np.maximum, np.greater, "MaximumBackward")
+
+
+def minimum(a: Tensor, b: Any) -> Tensor:
+    """Elementwise minimum; where a == b the gradient is split in half, as PyTorch."""
+    return _extremum(a, lift(b, a), np.minimum, np.less, "MinimumBackward")
+
+
+def _extremum(a: Tensor, b: Tensor, pick, wins, op: str) -> Tensor:
+    x, y = promote(a, b)
+
+    def backward(grad_output):
+        share_a = np.where(x == y, 0.5, wins(x, y)).astype(grad_output.dtype)
+        return (
+            unbroadcast(grad_output * share_a, a.shape) if a._requires_grad else None,
+            unbroadcast(grad_output * (1 - share_a), b.shape)
+            if b._requires_grad
+            else None,
+        )
+
+    return Tensor._make(pick(x, y), (a, b), backward, op)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where condition holds, else ``b``; each gets the gradient of its picks."""
+    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    mask = mask.astype(bool, copy=False)
+    if not isinstance(a, Tensor):
+        a = lift(a, b) if isinstance(b, Tensor) else Tensor(a)
+    b = lift(b, a)
+    x, y = promote(a, b)
+
+    def backward(grad_output):
+        return (
+            unbroadcast(np.where(mask, grad_output, 0), a.shape)
+            if a._requires_grad
+            else None,
+            unbroadcast(np.where(mask, 0, grad_output), b.shape)
+            if b._requires_grad
+            else None,
+        )
+
+    return Tensor._make(np.where(mask, x, y), (a, b), backward, "WhereBackward")
+
+
+def cast(a: Tensor, dtype: Any) -> Tensor:
+    """Convert to another dtype; differentiable between floating point dtypes."""
+    dtype = np.dtype(dtype)
+    if a.data.dtype == dtype:
+        return a
+    out = a.data.astype(dtype)
+    if dtype.kind not in "fc":
+        return Tensor(out)  # integer and bool tensors never carry gradients
+
+    def backward(grad_output):  # the identity, back in the input's dtype
+        return (grad_output.astype(a.data.dtype),)
+
+    return Tensor._make(out, (a,), backward, "ToCopyBackward")
+
+
+def clone(a: Tensor) -> Tensor:
+    def backward(grad_output):
+        return (grad_output,)
+
+    return Tensor._make(a.data.copy(), (a,), backward, "CloneBackward")

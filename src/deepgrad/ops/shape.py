@@ -1,0 +1,192 @@
+"""Ops that move values around without changing them: reshape, transpose,
+indexing, concatenation. Their backward moves the gradient back the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from deepgrad.ops._common import normalize_dims
+from deepgrad.tensor import Tensor
+
+
+def _sizes(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def reshape(a: Tensor, *shape: Any) -> Tensor:
+    new_shape = _sizes(shape)
+    try:
+        out = a.data.reshape(new_shape)
+    except ValueError:
+        raise ValueError(
+            f"reshape: cannot view a tensor of shape {a.shape} ({a.data.size} "
+            f"elements) as shape {new_shape}"
+        ) from None
+
+    def backward(grad_output):
+        return (grad_output.reshape(a.shape),)
+
+    return Tensor._make(out, (a,), backward, "ViewBackward")
+
+
+def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if a.ndim == 0:
+        return reshape(a, 1)
+    start, end = normalize_dims((start_dim, end_dim), a.ndim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = a.shape[:start] + (int(np.prod(a.shape[start:end + 1])),) + a.shape[end + 1:]
+    return reshape(a, shape)
+
+
+def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
+    d0, d1 = normalize_dims((dim0, dim1), a.ndim, "transpose")
+
+    def backward(grad_output):  # swapping twice restores the layout
+        return (np.swapaxes(grad_output, d0, d1),)
+
+    return Tensor._make(np.swapaxes(a.data, d0, d1), (a,), backward,
+                        "TransposeBackward")
+
+
+def permute(a: Tensor, *dims: Any) -> Tensor:
+    order = normalize_dims(_sizes(dims), a.ndim, "permute") or ()
+    if sorted(order) != list(range(a.ndim)):
+        raise ValueError(
+            f"permute: dims {dims} are not a permutation of the {a.ndim} dimensions"
+        )
+    inverse = np.argsort(order)
+
+    def backward(grad_output):
+        return (np.transpose(grad_output, inverse),)
+
+    return Tensor._make(np.transpose(a.data, order), (a,), backward, "PermuteBackward")
+
+
+def T(a: Tensor) -> Tensor:
+    """All dimensions reversed (the matrix transpose for 2-D tensors)."""
+    return permute(a, *reversed(range(a.ndim)))
+
+
+def unsqueeze(a: Tensor, dim: int) -> Tensor:
+    if not -a.ndim - 1 <= dim <= a.ndim:
+        raise IndexError(
+            f"unsqueeze: dimension {dim} is out of range for a tensor with {a.ndim} "
+            "dimension(s)"
+        )
+    return reshape(a, np.expand_dims(a.data, dim).shape)
+
+
+def squeeze(a: Tensor, dim: Any = None) -> Tensor:
+    if dim is None:
+        shape = tuple(s for s in a.shape if s != 1)
+    else:
+        axes = normalize_dims(dim, a.ndim, "squeeze") or ()
+        shape = tuple(s for i, s in enumerate(a.shape) if not (i in axes and s == 1))
+    return reshape(a, shape)
+
+
+def expand(a: Tensor, *sizes: Any) -> Tensor:
+    """Broadcast to a larger shape (-1 keeps a dimension); gradients are summed back."""
+    from deepgrad.ops._common import unbroadcast
+
+    target = list(_sizes(sizes))
+    offset = len(target) - a.ndim
+    for i, size in enumerate(target):
+        if size == -1:
+            target[i] = a.shape[i - offset]
+    try:
+        out = np.broadcast_to(a.data, tuple(target))
+    except ValueError:
+        raise ValueError(f"expand: cannot expand shape {a.shape} to {tuple(target)}") from None
+
+    def backward(grad_output):
+        return (unbroadcast(grad_output, a.shape),)
+
+    return Tensor._make(out, (a,), backward, "ExpandBackward")
+
+
+def _index_key(key: Any) -> Any:
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    return key
+
+
+def _is_basic(key: Any) -> bool:
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(
+        isinstance(k, int | np.integer | slice) or k is None or k is Ellipsis
+        for k in parts
+    )
+
+
+def getitem(a: Tensor, key: Any) -> Tensor:
+    key = _index_key(key)
+    try:
+        out = a.data[key]
+    except IndexError as error:
+        raise IndexError(f"indexing a tensor of shape {a.shape} with {key!r}: {error}") from None
+    basic = _is_basic(key)
+
+    def backward(grad_output):
+        grad = np.zeros_like(a.data)
+        if basic:  # a view: each element is picked at most once
+            grad[key] = grad_output
+        else:  # fancy indexing may pick an element twice; add.at sums repeats
+            np.add.at(grad, key, grad_output)
+        return (grad,)
+
+    if basic:
+        out = out.copy() if isinstance(out, np.ndarray) else np.asarray(out)
+    return Tensor._make(np.asarray(out), (a,), backward, "IndexBackward")
+
+
+def _check_same_shapes(tensors: Sequence[Tensor], skip_axis: int | None, op: str) -> None:
+    first = tensors[0].shape
+    for i, t in enumerate(tensors[1:], start=1):
+        other = t.shape
+        same = len(other) == len(first) and all(
+            s == o for d, (s, o) in enumerate(zip(first, other)) if d != skip_axis
+        )
+        if not same:
+            detail = "except in dimension {}".format(skip_axis) if skip_axis is not None else ""
+            raise ValueError(
+                f"{op}: tensor 0 has shape {first} but tensor {i} has shape {other}; "
+                f"all shapes must match {detail}".rstrip()
+            )
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    (axis,) = normalize_dims(dim, tensors[0].ndim, "cat")
+    _check_same_shapes(tensors, axis, "cat")
+    out = np.concatenate([t.data for t in tensors], axis=axis)
+    splits = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+
+    def backward(grad_output):  # each input gets back its own slice
+        return tuple(np.split(grad_output, splits, axis=axis))
+
+    return Tensor._make(out, tuple(tensors), backward, "CatBackward")
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    _check_same_shapes(tensors, None, "stack")
+    (axis,) = normalize_dims(dim, tensors[0].ndim + 1, "stack")
+    out = np.stack([t.data for t in tensors], axis=axis)
+
+    def backward(grad_output):
+        return tuple(np.take(grad_output, i, axis=axis) for i in range(len(tensors)))
+
+    return Tensor._make(out, tuple(tensors), backward, "StackBackward")
