@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
+# torch's EPSILON for the BCE gradient is a C float: float32(1e-12) = 9.99999996e-13
+_BCE_EPSILON = float(np.float32(1e-12))
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -139,7 +141,8 @@ def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
 
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
-        return np.asarray(loss.mean())
+        with np.errstate(invalid="ignore"):  # an empty batch gives nan, as in torch
+            return np.asarray(loss.sum() / loss.dtype.type(loss.size))
     if reduction == "sum":
         return np.asarray(loss.sum())
     return loss
@@ -194,7 +197,8 @@ def binary_cross_entropy(
         if w is not None:
             g = g * w
         # dL/dp = (p - y) / (p (1 - p)), the denominator floored at 1e-12 (torch)
-        grad_p = g * (p - y) / np.maximum((1 - p) * p, 1e-12) if input._requires_grad else None
+        grad_p = (g * (p - y) / np.maximum((1 - p) * p, _BCE_EPSILON)
+                  if input._requires_grad else None)
         grad_y = g * (log_1mp - log_p) if target._requires_grad else None
         return grad_p, grad_y
 
@@ -382,6 +386,8 @@ def _row_coefficients(grad_output: np.ndarray, reduction: str, denominator: floa
     """dL/d(loss of each row), times each row's weight."""
     if reduction == "none":
         return grad_output.reshape(-1) * row_weight
+    if denominator == 0:  # every target ignored, or no rows: torch's zero gradient
+        return np.zeros_like(row_weight)
     return row_weight * (grad_output / row_weight.dtype.type(denominator))
 
 
