@@ -30,6 +30,7 @@ double = np.float64
 _DEFAULT_FLOAT = np.dtype(np.float32)
 
 BackwardFn = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+_new_tensor = object.__new__
 
 
 # ---------------------------------------------------------------------------
@@ -228,21 +229,24 @@ class Tensor:
         op: str,
     ) -> Tensor:
         """Wrap an op's result; record the graph edge when a parent needs a gradient."""
-        out = Tensor.__new__(Tensor)
-        out.data = data
+        out = _new_tensor(Tensor)
+        # NumPy gives scalars, not 0-d arrays, for 0-d results
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._op = op
         out._retains_grad = False
-        if _GradMode.enabled and any(p._requires_grad for p in parents):
-            out._requires_grad = True
-            out._parents = parents
-            out._backward = backward
-        else:
-            out._requires_grad = False
-            out._parents = ()
-            out._backward = None
+        out._requires_grad = False
+        out._parents = ()
+        out._backward = None
+        if _GradMode.enabled:
+            for parent in parents:  # a plain loop: this is the hottest line of the engine
+                if parent._requires_grad:
+                    out._requires_grad = True
+                    out._parents = parents
+                    out._backward = backward
+                    break
         if _GradMode.detect_anomaly:
-            _check_finite(data, op, "forward")
+            _check_finite(out.data, op, "forward")
         return out
 
     # -- attributes ------------------------------------------------------------
@@ -536,21 +540,23 @@ def _topological_order(root: Tensor) -> list[Tensor]:
 
 def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     grads: dict[int, np.ndarray] = {id(root): seed}
+    anomaly = _GradMode.detect_anomaly
     for node in _topological_order(root):
         grad_output = grads.pop(id(node), None)
         if grad_output is None:
             continue
-        if node._backward is None:  # a leaf: accumulate into .grad
+        backward = node._backward
+        if backward is None:  # a leaf: accumulate into .grad
             _accumulate(node, grad_output)
             continue
         if node._retains_grad:
             _accumulate(node, grad_output)
-        input_grads = node._backward(grad_output)
-        if _GradMode.detect_anomaly:
+        input_grads = backward(grad_output)
+        if anomaly:
             for grad in input_grads:
                 if grad is not None:
                     _check_finite(grad, node._op, "backward")
-        for parent, grad in zip(node._parents, input_grads, strict=True):
+        for parent, grad in zip(node._parents, input_grads):
             if grad is None or not parent._requires_grad:
                 continue
             key = id(parent)
@@ -563,13 +569,19 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
 
 
 def _accumulate(node: Tensor, grad: np.ndarray) -> None:
-    if grad.dtype != node.data.dtype:
-        grad = grad.astype(node.data.dtype)
     if node.grad is None:
         # a private, writable copy: `grad` may be a broadcast view or shared
-        node.grad = Tensor(np.array(grad, copy=True))
+        leaf_grad = _new_tensor(Tensor)
+        leaf_grad.data = np.array(grad, dtype=node.data.dtype, copy=True)
+        leaf_grad.grad = None
+        leaf_grad._requires_grad = False
+        leaf_grad._parents = ()
+        leaf_grad._backward = None
+        leaf_grad._op = ""
+        leaf_grad._retains_grad = False
+        node.grad = leaf_grad
     else:
-        node.grad.data = node.grad.data + grad
+        node.grad.data = node.grad.data + grad.astype(node.data.dtype, copy=False)
 
 
 def _check_finite(array: np.ndarray, op: str, phase: str) -> None:

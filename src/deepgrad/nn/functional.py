@@ -148,13 +148,14 @@ def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     return loss
 
 
-def _unreduce(grad_output: np.ndarray, reduction: str, shape: tuple[int, ...]) -> np.ndarray:
-    """The gradient reaching each element of an elementwise loss before reduction."""
+def _unreduce(grad_output: np.ndarray, reduction: str, size: int) -> np.ndarray:
+    """The gradient reaching each element of an elementwise loss before reduction.
+
+    For 'mean' and 'sum' this is one 0-d value that broadcasts when multiplied
+    with the elementwise derivative (cheaper than materialising the full shape).
+    """
     if reduction == "mean":
-        size = int(np.prod(shape))
-        return np.broadcast_to(grad_output / size if size else grad_output, shape)
-    if reduction == "sum":
-        return np.broadcast_to(grad_output, shape)
+        return grad_output / size if size else grad_output
     return grad_output
 
 
@@ -177,7 +178,7 @@ def binary_cross_entropy(
     _check_reduction(reduction, "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
     p, y = input.data, target.data.astype(input.dtype, copy=False)
-    if not np.all((p >= 0) & (p <= 1)):
+    if p.size and not (p.min() >= 0 and p.max() <= 1):  # NaN fails both comparisons
         raise ValueError(
             "binary_cross_entropy: all elements of input should be probabilities "
             f"between 0 and 1 (found values from {np.nanmin(p):.4g} to "
@@ -193,7 +194,7 @@ def binary_cross_entropy(
         loss = loss * w
 
     def backward(grad_output):
-        g = _unreduce(grad_output, reduction, p.shape)
+        g = _unreduce(grad_output, reduction, p.size)
         if w is not None:
             g = g * w
         # dL/dp = (p - y) / (p (1 - p)), the denominator floored at 1e-12 (torch)
@@ -231,7 +232,7 @@ def binary_cross_entropy_with_logits(
         loss = loss * w
 
     def backward(grad_output):
-        g = _unreduce(grad_output, reduction, z.shape)
+        g = _unreduce(grad_output, reduction, z.size)
         if w is not None:
             g = g * w
         grad_z = grad_y = None
@@ -434,7 +435,7 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     diff = input.data - target.data.astype(input.dtype, copy=False)
 
     def backward(grad_output):  # dL/dx = 2 (x - y), dL/dy = -2 (x - y)
-        grad = 2 * diff * _unreduce(grad_output, reduction, diff.shape)
+        grad = 2 * diff * _unreduce(grad_output, reduction, diff.size)
         return (grad if input._requires_grad else None,
                 -grad if target._requires_grad else None)
 
@@ -450,7 +451,7 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     diff = input.data - target.data.astype(input.dtype, copy=False)
 
     def backward(grad_output):  # dL/dx = sign(x - y), 0 where they are equal
-        grad = np.sign(diff) * _unreduce(grad_output, reduction, diff.shape)
+        grad = np.sign(diff) * _unreduce(grad_output, reduction, diff.size)
         return (grad if input._requires_grad else None,
                 -grad if target._requires_grad else None)
 

@@ -42,7 +42,9 @@ def promote(a: Tensor, b: Tensor) -> tuple[np.ndarray, np.ndarray]:
     """The two operands' arrays in a common dtype, following PyTorch.
 
     NumPy turns float32 (op) int64 into float64; PyTorch keeps float32. We cast
-    the integer side to the float side's dtype before computing.
+    the integer side to the float side's dtype before computing. Within one
+    kind, a 0-d tensor takes the dtype of a tensor with dimensions, as in
+    PyTorch (float32 tensor + 0-d float64 tensor stays float32).
     """
     x, y = a.data, b.data
     if x.dtype != y.dtype:
@@ -51,6 +53,10 @@ def promote(a: Tensor, b: Tensor) -> tuple[np.ndarray, np.ndarray]:
             y = y.astype(x.dtype)
         elif fy and not fx:
             x = x.astype(y.dtype)
+        elif x.ndim == 0 and y.ndim > 0:
+            x = x.astype(y.dtype)
+        elif y.ndim == 0 and x.ndim > 0:
+            y = y.astype(x.dtype)
     return x, y
 
 

@@ -15,7 +15,14 @@ from deepgrad.tensor import Tensor
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x) without overflow: e^-|x| is at most 1 for any x."""
+    """1 / (1 + e^-x) without overflow, for any x.
+
+    Small arrays: exp(-log(1 + e^-x)) in two ufuncs (logaddexp never overflows),
+    since per-call overhead dominates there. Large arrays: e = e^-|x| <= 1, then
+    1/(1+e) for x >= 0 and e/(1+e) below, which is cheaper per element.
+    """
+    if x.size <= 1024:
+        return np.exp(-np.logaddexp(0, -x))
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 

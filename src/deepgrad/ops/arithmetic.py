@@ -11,12 +11,19 @@ from typing import Any
 import numpy as np
 
 from deepgrad.ops._common import lift, promote, require_float, unbroadcast
-from deepgrad.tensor import Tensor
+from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
 
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
 
 
+def _is_weak_scalar(a: Tensor, b: Any) -> bool:
+    """A Python number applied to a float tensor: the fast path, no graph edge for b."""
+    return (type(b) is float or type(b) is int) and a.data.dtype.kind == "f"
+
+
 def add(a: Tensor, b: Any) -> Tensor:
+    if _is_weak_scalar(a, b):
+        return Tensor._make(a.data + b, (a,), _identity_backward, "AddBackward")
     b = lift(b, a)
     x, y = promote(a, b)
 
@@ -29,7 +36,13 @@ def add(a: Tensor, b: Any) -> Tensor:
     return Tensor._make(x + y, (a, b), backward, "AddBackward")
 
 
+def _identity_backward(grad_output):
+    return (grad_output,)
+
+
 def sub(a: Tensor, b: Any) -> Tensor:
+    if _is_weak_scalar(a, b):
+        return Tensor._make(a.data - b, (a,), _identity_backward, "SubBackward")
     b = lift(b, a)
     x, y = promote(a, b)
 
@@ -43,10 +56,22 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
 
 def rsub(a: Tensor, b: Any) -> Tensor:
+    if _is_weak_scalar(a, b):
+        return Tensor._make(b - a.data, (a,), _negate_backward, "RsubBackward")
     return sub(lift(b, a), a)
 
 
+def _negate_backward(grad_output):
+    return (-grad_output,)
+
+
 def mul(a: Tensor, b: Any) -> Tensor:
+    if _is_weak_scalar(a, b):
+
+        def scalar_backward(grad_output):  # d(ab)/da = b
+            return (grad_output * b,)
+
+        return Tensor._make(a.data * b, (a,), scalar_backward, "MulBackward")
     b = lift(b, a)
     x, y = promote(a, b)
 
@@ -60,6 +85,12 @@ def mul(a: Tensor, b: Any) -> Tensor:
 
 
 def div(a: Tensor, b: Any) -> Tensor:
+    if _is_weak_scalar(a, b) and b != 0:
+
+        def scalar_backward(grad_output):  # d(a/b)/da = 1/b
+            return (grad_output / b,)
+
+        return Tensor._make(a.data / b, (a,), scalar_backward, "DivBackward")
     b = lift(b, a)
     x, y = promote(a, b)
     if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
@@ -175,10 +206,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         xm = x[None, :] if x.ndim == 1 else x
         ym = y[:, None] if y.ndim == 1 else y
         g = grad_output
+        if y.ndim == 1:  # first, so that a 0-d dot-product gradient becomes (1, 1)
+            g = np.expand_dims(g, -1)
         if x.ndim == 1:
             g = np.expand_dims(g, -2)
-        if y.ndim == 1:
-            g = np.expand_dims(g, -1)
         grad_a = grad_b = None
         if a._requires_grad:
             grad_a = unbroadcast(g @ np.swapaxes(ym, -1, -2), xm.shape).reshape(x.shape)
@@ -271,7 +302,10 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
     """Limit values to [min, max]; the gradient passes where min <= a <= max."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    out = np.clip(a.data, min, max)
+    data = a.data
+    if data.dtype.kind in "iub" and any(isinstance(v, float) for v in (min, max)):
+        data = data.astype(_DEFAULT_FLOAT)  # a float bound gives floats, as torch
+    out = np.clip(data, min, max)
 
     def backward(grad_output):
         inside = np.ones(a.shape, dtype=bool)
@@ -281,7 +315,7 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
             inside &= a.data <= max
         return (grad_output * inside,)
 
-    return Tensor._make(out.astype(a.data.dtype, copy=False), (a,), backward,
+    return Tensor._make(out.astype(data.dtype, copy=False), (a,), backward,
                         "ClampBackward")
 
 

@@ -10,6 +10,12 @@ from deepgrad.ops._common import normalize_dims, require_float
 from deepgrad.tensor import Tensor
 
 
+def _reduced_axes(a: Tensor, dim: Any, op: str) -> tuple[int, ...] | None:
+    """The axes a reduction sums over; for a 0-d tensor, dim 0 or -1 names its value."""
+    axes = normalize_dims(dim, a.ndim, op)
+    return None if a.ndim == 0 else axes
+
+
 def _expand_back(grad_output: np.ndarray, axes, keepdim: bool, shape) -> np.ndarray:
     """Broadcast a reduced gradient back over the axes that were reduced away."""
     if axes is not None and not keepdim:
@@ -18,7 +24,7 @@ def _expand_back(grad_output: np.ndarray, axes, keepdim: bool, shape) -> np.ndar
 
 
 def sum(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    axes = normalize_dims(dim, a.ndim, "sum")
+    axes = _reduced_axes(a, dim, "sum")
     data = a.data if a.data.dtype.kind in "fc" else a.data.astype(np.int64)
     out = np.asarray(data.sum(axis=axes, keepdims=keepdim))
 
@@ -30,7 +36,7 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     require_float(a, "mean")
-    axes = normalize_dims(dim, a.ndim, "mean")
+    axes = _reduced_axes(a, dim, "mean")
     count = a.data.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.asarray(a.data.mean(axis=axes, keepdims=keepdim))
@@ -47,7 +53,7 @@ def var(a: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False
     """Variance with Bessel's correction by default, as ``torch.var``."""
     require_float(a, "var")
     ddof = correction if correction is not None else int(bool(unbiased))
-    axes = normalize_dims(dim, a.ndim, "var")
+    axes = _reduced_axes(a, dim, "var")
     count = a.data.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
     centered = a.data - a.data.mean(axis=axes, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -106,6 +112,13 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
         return Tensor._make(out, (a,), backward, op)
 
     (axis,) = normalize_dims(dim, a.ndim, name)
+    if a.ndim == 0:  # as PyTorch: the value itself, at index 0
+
+        def backward_0d(grad_output):
+            return (grad_output,)
+
+        return MaxResult(Tensor._make(a.data.copy(), (a,), backward_0d, op),
+                         Tensor(np.zeros((), dtype=np.int64)))
     index = np.expand_dims(arg(a.data, axis=axis), axis)
     values = np.take_along_axis(a.data, index, axis=axis)
     if not keepdim:
