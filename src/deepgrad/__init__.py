@@ -20,10 +20,12 @@ from deepgrad import autograd, nn, ops, optim
 from deepgrad.autograd import gradcheck, model_gradcheck
 from deepgrad.ops import (
     abs,
+    add,
     argmax,
     argmin,
     cat,
     clamp,
+    div,
     clone,
     exp,
     flatten,
@@ -37,7 +39,10 @@ from deepgrad.ops import (
     mean,
     min,
     minimum,
+    mul,
+    neg,
     permute,
+    pow,
     relu,
     reshape,
     sigmoid,
@@ -45,6 +50,7 @@ from deepgrad.ops import (
     sqrt,
     squeeze,
     stack,
+    sub,
     sum,
     tanh,
     transpose,
@@ -88,3 +94,16 @@ from deepgrad.tensor import (
 __version__ = "0.1.0"
 
 clip = clamp
+
+_LAZY_SUBMODULES = ("data", "io", "metrics", "train")
+
+
+def __getattr__(name: str) -> object:
+    """``dg.save``, ``dg.load`` and the heavier submodules, imported on first use."""
+    import importlib
+
+    if name in ("save", "load"):
+        return getattr(importlib.import_module("deepgrad.io"), name)
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"deepgrad.{name}")
+    raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")

@@ -123,22 +123,31 @@ class Adam(Optimizer):
                 else:
                     grad = grad + weight_decay * param.data
 
+            # The arithmetic below runs in one scratch buffer with out= (no
+            # temporaries on the hot path), in PyTorch's order of operations so
+            # that the rounding, and hence the trajectory, is the same.
+            scratch = self._scratch(param.data)
             _lerp_(exp_avg, grad, 1 - beta1)
             exp_avg_sq *= beta2
-            exp_avg_sq += (1 - beta2) * grad * grad
+            np.multiply(grad, 1 - beta2, out=scratch)
+            scratch *= grad
+            exp_avg_sq += scratch  # v += (1 - beta2) * g * g
 
             bias_correction1 = 1 - beta1**step
             bias_correction2 = 1 - beta2**step
             step_size = lr / bias_correction1
             bias_correction2_sqrt = bias_correction2**0.5
 
+            second_moment = exp_avg_sq
             if group["amsgrad"]:
-                max_exp_avg_sq = state["max_exp_avg_sq"]
-                np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                denom = np.sqrt(max_exp_avg_sq) / bias_correction2_sqrt + eps
-            else:
-                denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
-            param.data -= step_size * (exp_avg / denom)
+                second_moment = state["max_exp_avg_sq"]
+                np.maximum(second_moment, exp_avg_sq, out=second_moment)
+            denom = np.sqrt(second_moment, out=scratch)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            update = np.divide(exp_avg, denom, out=scratch)
+            update *= step_size
+            param.data -= update  # theta -= lr / (1 - beta1^t) * m / denom
 
 
 class AdamW(Adam):

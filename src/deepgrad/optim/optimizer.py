@@ -47,10 +47,13 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
     Like PyTorch, interpolate from the nearer end so that a weight close to 1
     loses no precision: ``end - (end - start) * (1 - weight)`` when weight >= 0.5.
     """
+    difference = end - start
     if abs(weight) < 0.5:
-        start += weight * (end - start)
+        difference *= weight
+        start += difference
     else:
-        np.subtract(end, (end - start) * (1 - weight), out=start)
+        difference *= 1 - weight
+        np.subtract(end, difference, out=start)
 
 
 class Optimizer:
@@ -96,6 +99,7 @@ class Optimizer:
         if isinstance(params, (set, frozenset)):
             raise TypeError(_UNORDERED_PARAMS)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self._scratch_buffers: dict[np.dtype, np.ndarray] = {}
         self.param_groups: list[dict[str, Any]] = []
         # read by the LR schedulers, to warn when they step before the optimizer
         self._opt_called = False
@@ -250,6 +254,14 @@ class Optimizer:
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state a parameter starts with (subclasses with state override this)."""
         return {}
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        """A reusable work array shaped like ``like`` (not state: never saved)."""
+        buffer = self._scratch_buffers.get(like.dtype)
+        if buffer is None or buffer.size < like.size:
+            buffer = np.empty(like.size, dtype=like.dtype)
+            self._scratch_buffers[like.dtype] = buffer
+        return buffer[: like.size].reshape(like.shape)
 
     def _lazy_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The parameter's state, created by ``_init_state`` on first use."""
