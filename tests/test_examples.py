@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_lab_xor_example_prints_the_lab_log_and_learns_xor():
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "lab_xor.py")],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     lines = result.stdout.splitlines()
     epoch_lines = [line for line in lines if line.startswith("Epoch ")]

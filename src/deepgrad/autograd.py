@@ -15,8 +15,14 @@ import numpy as np
 
 from deepgrad.tensor import Tensor, detect_anomaly, no_grad
 
-__all__ = ["GradcheckError", "detect_anomaly", "gradcheck", "model_gradcheck",
-           "numerical_jacobian", "analytical_jacobian"]
+__all__ = [
+    "GradcheckError",
+    "detect_anomaly",
+    "gradcheck",
+    "model_gradcheck",
+    "numerical_jacobian",
+    "analytical_jacobian",
+]
 
 
 class GradcheckError(AssertionError):
@@ -57,7 +63,9 @@ def numerical_jacobian(
     return jacobians
 
 
-def analytical_jacobian(fn: Callable[..., Any], inputs: Sequence[Tensor]) -> list[np.ndarray]:
+def analytical_jacobian(
+    fn: Callable[..., Any], inputs: Sequence[Tensor]
+) -> list[np.ndarray]:
     """The same Jacobians, one row per output element, from backward()."""
     outputs = _outputs(fn, inputs)
     sizes = [o.data.size for o in outputs]
@@ -76,8 +84,11 @@ def analytical_jacobian(fn: Callable[..., Any], inputs: Sequence[Tensor]) -> lis
             for i, tensor in enumerate(inputs):
                 if tensor.requires_grad:
                     grad = tensor.grad
-                    rows[i].append(np.zeros(tensor.data.size) if grad is None
-                                   else grad.data.ravel().astype(np.float64))
+                    rows[i].append(
+                        np.zeros(tensor.data.size)
+                        if grad is None
+                        else grad.data.ravel().astype(np.float64)
+                    )
     for tensor in inputs:
         tensor.grad = None
     return [np.array(r) if r else np.zeros((0, 0)) for r in rows]
@@ -129,7 +140,9 @@ def gradcheck(
     numeric = numerical_jacobian(fn, inputs, eps)
     analytic = analytical_jacobian(fn, inputs)
     failures = []
-    for index, (tensor, num, ana) in enumerate(zip(inputs, numeric, analytic, strict=True)):
+    for index, (tensor, num, ana) in enumerate(
+        zip(inputs, numeric, analytic, strict=True)
+    ):
         if not tensor.requires_grad or num.size == 0:
             continue
         abs_error = np.abs(ana - num)
@@ -144,8 +157,10 @@ def gradcheck(
             )
     if failures:
         if raise_exception:
-            raise GradcheckError("gradcheck failed: backward disagrees with finite "
-                                 "differences\n  " + "\n  ".join(failures))
+            raise GradcheckError(
+                "gradcheck failed: backward disagrees with finite "
+                "differences\n  " + "\n  ".join(failures)
+            )
         return False
     return True
 
@@ -169,8 +184,11 @@ def model_gradcheck(
         Parameter name (as in ``named_parameters``) -> relative error.
     """
     checked = copy.deepcopy(model).double()
-    x = Tensor(np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs,
-                          dtype=np.float64))
+    x = Tensor(
+        np.asarray(
+            inputs.data if isinstance(inputs, Tensor) else inputs, dtype=np.float64
+        )
+    )
     raw_targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if raw_targets.dtype.kind == "f":
         raw_targets = raw_targets.astype(np.float64)
@@ -180,8 +198,11 @@ def model_gradcheck(
     loss_fn(checked(x), y).backward()
     errors = {}
     for name, parameter in checked.named_parameters():
-        analytic = (np.zeros_like(parameter.data) if parameter.grad is None
-                    else parameter.grad.data.copy())
+        analytic = (
+            np.zeros_like(parameter.data)
+            if parameter.grad is None
+            else parameter.grad.data.copy()
+        )
         numeric = np.zeros_like(parameter.data)
         flat, flat_numeric = parameter.data.reshape(-1), numeric.reshape(-1)
         with no_grad():

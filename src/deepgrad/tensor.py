@@ -239,7 +239,9 @@ class Tensor:
         out._parents = ()
         out._backward = None
         if _GradMode.enabled:
-            for parent in parents:  # a plain loop: this is the hottest line of the engine
+            for (
+                parent
+            ) in parents:  # a plain loop: this is the hottest line of the engine
                 if parent._requires_grad:
                     out._requires_grad = True
                     out._parents = parents
@@ -479,9 +481,7 @@ class Tensor:
         return self
 
     # -- the backward pass -----------------------------------------------------------
-    def backward(
-        self, gradient: Any = None, retain_graph: bool = False
-    ) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Compute the gradient of this tensor with respect to every leaf that needs one.
 
         Gradients are *added* to each leaf's ``.grad`` (zero them between steps).
@@ -556,7 +556,7 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             for grad in input_grads:
                 if grad is not None:
                     _check_finite(grad, node._op, "backward")
-        for parent, grad in zip(node._parents, input_grads):
+        for parent, grad in zip(node._parents, input_grads, strict=False):
             if grad is None or not parent._requires_grad:
                 continue
             key = id(parent)
@@ -625,8 +625,10 @@ def _format_tensor(tensor: Tensor) -> str:
     if array.dtype.kind == "f":
         finite = array[np.isfinite(array)]
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        large = finite.size and (np.abs(finite).max() >= 1e8 or
-                                 (0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
+        large = finite.size and (
+            np.abs(finite).max() >= 1e8
+            or (0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
+        )
         if large:
             options["formatter"] = {"float_kind": lambda v: f"{v:.4e}"}
         elif not integral:
@@ -679,7 +681,9 @@ def _shape_args(size: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(int(s) for s in size)
 
 
-def _factory(fill: Callable[[tuple[int, ...], np.dtype], np.ndarray]) -> Callable[..., Tensor]:
+def _factory(
+    fill: Callable[[tuple[int, ...], np.dtype], np.ndarray],
+) -> Callable[..., Tensor]:
     def create(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         shape = _shape_args(size)
         dt = _as_dtype(dtype) or _DEFAULT_FLOAT
@@ -699,29 +703,41 @@ randn.__doc__ = "Standard normal samples from the generator seeded by dg.manual_
 rand.__doc__ = "Uniform [0, 1) samples from the generator seeded by dg.manual_seed."
 
 
-def full(size: Sequence[int], fill_value: float, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int],
+    fill_value: float,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     dt = _as_dtype(dtype) or _to_array(fill_value).dtype
-    return Tensor(np.full(_shape_args((size,)), fill_value, dtype=dt),
-                  requires_grad=requires_grad)
+    return Tensor(
+        np.full(_shape_args((size,)), fill_value, dtype=dt), requires_grad=requires_grad
+    )
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros_like(other.data, dtype=_as_dtype(dtype)),
-                  requires_grad=requires_grad)
+    return Tensor(
+        np.zeros_like(other.data, dtype=_as_dtype(dtype)), requires_grad=requires_grad
+    )
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones_like(other.data, dtype=_as_dtype(dtype)),
-                  requires_grad=requires_grad)
+    return Tensor(
+        np.ones_like(other.data, dtype=_as_dtype(dtype)), requires_grad=requires_grad
+    )
 
 
 def randn_like(other: Tensor, dtype: Any = None) -> Tensor:
     return randn(*other.shape, dtype=dtype or other.dtype)
 
 
-def arange(start: float, end: float | None = None, step: float = 1,
-           dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Values from start to end (exclusive); int64 for integer arguments, as PyTorch."""
     if end is None:
         start, end = 0, start
@@ -731,7 +747,9 @@ def arange(start: float, end: float | None = None, step: float = 1,
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
-    return Tensor(np.linspace(start, end, steps).astype(_as_dtype(dtype) or _DEFAULT_FLOAT))
+    return Tensor(
+        np.linspace(start, end, steps).astype(_as_dtype(dtype) or _DEFAULT_FLOAT)
+    )
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
@@ -740,4 +758,3 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
 
 def is_tensor(obj: object) -> bool:
     return isinstance(obj, Tensor)
-

@@ -26,9 +26,22 @@ from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
 from deepgrad.tensor import Tensor, default_generator
 
 __all__ = [
-    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softmax",
-    "log_softmax", "dropout", "one_hot", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "mse_loss",
+    "linear",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "dropout",
+    "one_hot",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
     "l1_loss",
 ]
 
@@ -54,7 +67,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Integer labels -> int64 one-hot rows (outside the graph), as torch."""
     labels = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: expected integer class labels, received {labels.dtype}")
+        raise TypeError(
+            f"one_hot: expected integer class labels, received {labels.dtype}"
+        )
     if num_classes < 0:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
@@ -198,13 +213,20 @@ def binary_cross_entropy(
         if w is not None:
             g = g * w
         # dL/dp = (p - y) / (p (1 - p)), the denominator floored at 1e-12 (torch)
-        grad_p = (g * (p - y) / np.maximum((1 - p) * p, _BCE_EPSILON)
-                  if input._requires_grad else None)
+        grad_p = (
+            g * (p - y) / np.maximum((1 - p) * p, _BCE_EPSILON)
+            if input._requires_grad
+            else None
+        )
         grad_y = g * (log_1mp - log_p) if target._requires_grad else None
         return grad_p, grad_y
 
-    return Tensor._make(_reduce(loss, reduction), (input, target), backward,
-                        "BinaryCrossEntropyBackward")
+    return Tensor._make(
+        _reduce(loss, reduction),
+        (input, target),
+        backward,
+        "BinaryCrossEntropyBackward",
+    )
 
 
 def binary_cross_entropy_with_logits(
@@ -243,8 +265,12 @@ def binary_cross_entropy_with_logits(
             grad_y = g * (-z if pw is None else -z + (pw - 1) * softplus_neg)
         return grad_z, grad_y
 
-    return Tensor._make(_reduce(loss, reduction).astype(z.dtype, copy=False),
-                        (input, target), backward, "BinaryCrossEntropyWithLogitsBackward")
+    return Tensor._make(
+        _reduce(loss, reduction).astype(z.dtype, copy=False),
+        (input, target),
+        backward,
+        "BinaryCrossEntropyWithLogitsBackward",
+    )
 
 
 def _class_last(x: np.ndarray) -> np.ndarray:
@@ -325,7 +351,9 @@ def cross_entropy(
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
     logits = input.data
     if logits.ndim == 0:
-        raise ValueError("cross_entropy: input must have a class dimension, got a scalar")
+        raise ValueError(
+            "cross_entropy: input must have a class dimension, got a scalar"
+        )
     num_classes = logits.shape[1] if logits.ndim > 1 else logits.shape[0]
     w = None if weight is None else weight.data
     rows = _class_last(logits)
@@ -336,8 +364,9 @@ def cross_entropy(
         _check_class_target(input, labels, "cross_entropy")
         labels = labels.reshape(-1)
         valid = _check_labels(labels, num_classes, ignore_index, "cross_entropy")
-        losses, row_weight, denominator = _nll_from_rows(log_probs, labels, valid, w,
-                                                         reduction)
+        losses, row_weight, denominator = _nll_from_rows(
+            log_probs, labels, valid, w, reduction
+        )
         out = _reduce_rows(losses, reduction, denominator, logits.shape)
 
         def backward(grad_output):
@@ -356,8 +385,9 @@ def cross_entropy(
     out = _reduce_rows(losses, reduction, denominator, logits.shape)
 
     def backward_soft(grad_output):
-        coef = _row_coefficients(grad_output, reduction, denominator,
-                                 np.ones(losses.shape[0], logits.dtype))
+        coef = _row_coefficients(
+            grad_output, reduction, denominator, np.ones(losses.shape[0], logits.dtype)
+        )
         grad_z = grad_t = None
         if input._requires_grad:  # dL/dz = softmax(z) * sum(w t) - w t
             grad = np.exp(log_probs) * weighted.sum(axis=1, keepdims=True) - weighted
@@ -370,8 +400,9 @@ def cross_entropy(
     return Tensor._make(out, (input, target), backward_soft, "CrossEntropyBackward")
 
 
-def _reduce_rows(losses: np.ndarray, reduction: str, denominator: float,
-                 shape: tuple[int, ...]) -> np.ndarray:
+def _reduce_rows(
+    losses: np.ndarray, reduction: str, denominator: float, shape: tuple[int, ...]
+) -> np.ndarray:
     if reduction == "mean":
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray(losses.sum() / losses.dtype.type(denominator))
@@ -382,8 +413,9 @@ def _reduce_rows(losses: np.ndarray, reduction: str, denominator: float,
     return losses.reshape((shape[0],) + shape[2:])
 
 
-def _row_coefficients(grad_output: np.ndarray, reduction: str, denominator: float,
-                      row_weight: np.ndarray) -> np.ndarray:
+def _row_coefficients(
+    grad_output: np.ndarray, reduction: str, denominator: float, row_weight: np.ndarray
+) -> np.ndarray:
     """dL/d(loss of each row), times each row's weight."""
     if reduction == "none":
         return grad_output.reshape(-1) * row_weight
@@ -436,11 +468,14 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 
     def backward(grad_output):  # dL/dx = 2 (x - y), dL/dy = -2 (x - y)
         grad = 2 * diff * _unreduce(grad_output, reduction, diff.size)
-        return (grad if input._requires_grad else None,
-                -grad if target._requires_grad else None)
+        return (
+            grad if input._requires_grad else None,
+            -grad if target._requires_grad else None,
+        )
 
-    return Tensor._make(_reduce(diff * diff, reduction), (input, target), backward,
-                        "MseLossBackward")
+    return Tensor._make(
+        _reduce(diff * diff, reduction), (input, target), backward, "MseLossBackward"
+    )
 
 
 def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -452,9 +487,11 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 
     def backward(grad_output):  # dL/dx = sign(x - y), 0 where they are equal
         grad = np.sign(diff) * _unreduce(grad_output, reduction, diff.size)
-        return (grad if input._requires_grad else None,
-                -grad if target._requires_grad else None)
+        return (
+            grad if input._requires_grad else None,
+            -grad if target._requires_grad else None,
+        )
 
-    return Tensor._make(_reduce(np.abs(diff), reduction), (input, target), backward,
-                        "L1LossBackward")
-
+    return Tensor._make(
+        _reduce(np.abs(diff), reduction), (input, target), backward, "L1LossBackward"
+    )

@@ -23,10 +23,14 @@ class Linear(Module):
     unchanged.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None
+    ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
+        for name, value in (
+            ("in_features", in_features),
+            ("out_features", out_features),
+        ):
             if not isinstance(value, int | np.integer) or value < 0:
                 raise ValueError(
                     f"Linear: {name} must be a non-negative integer, received: {value!r}"
@@ -49,8 +53,10 @@ class Linear(Module):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Sequential(Module):
@@ -192,9 +198,15 @@ class BatchNorm1d(Module):
     with ``momentum``), running statistics in eval(), as PyTorch.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -206,9 +218,13 @@ class BatchNorm1d(Module):
             self.weight = None
             self.bias = None
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dt)))
+            self.register_buffer(
+                "running_mean", Tensor(np.zeros(num_features, dtype=dt))
+            )
             self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dt)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+            self.register_buffer(
+                "num_batches_tracked", Tensor(np.array(0, dtype=np.int64))
+            )
         else:
             self.running_mean = None
             self.running_var = None
@@ -236,6 +252,8 @@ class BatchNorm1d(Module):
         )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )

@@ -97,8 +97,13 @@ def gelu(a: Tensor, approximate: str = "none") -> Tensor:
 
         def backward(grad_output):
             left_derivative = 0.5 * (1 + tanh_inner)
-            right_derivative = (0.5 * x * (1 - tanh_inner * tanh_inner)
-                                * _SQRT_2_OVER_PI * (1 + 3 * _GELU_KAPPA * x * x))
+            right_derivative = (
+                0.5
+                * x
+                * (1 - tanh_inner * tanh_inner)
+                * _SQRT_2_OVER_PI
+                * (1 + 3 * _GELU_KAPPA * x * x)
+            )
             return (grad_output * (left_derivative + right_derivative),)
 
     else:
@@ -123,7 +128,9 @@ def softmax(a: Tensor, dim: int | None = None) -> Tensor:
     out = e / e.sum(axis=axis, keepdims=True)
 
     def backward(grad_output):  # J^T g = s * (g - sum(g * s))
-        return (out * (grad_output - (grad_output * out).sum(axis=axis, keepdims=True)),)
+        return (
+            out * (grad_output - (grad_output * out).sum(axis=axis, keepdims=True)),
+        )
 
     return Tensor._make(out, (a,), backward, "SoftmaxBackward")
 

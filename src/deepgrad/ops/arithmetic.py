@@ -156,7 +156,9 @@ def _pow_tensor(a: Tensor, b: Tensor) -> Tensor:
                 grad_a = np.where(y == 0, 0.0, grad_output * y * x ** (y - 1))
                 grad_a = unbroadcast(grad_a.astype(out.dtype, copy=False), a.shape)
             if b._requires_grad:
-                grad_b = np.where((x == 0) & (y >= 0), 0.0, grad_output * out * np.log(x))
+                grad_b = np.where(
+                    (x == 0) & (y >= 0), 0.0, grad_output * out * np.log(x)
+                )
                 grad_b = unbroadcast(grad_b.astype(out.dtype, copy=False), b.shape)
         return grad_a, grad_b
 
@@ -315,8 +317,9 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
             inside &= a.data <= max
         return (grad_output * inside,)
 
-    return Tensor._make(out.astype(data.dtype, copy=False), (a,), backward,
-                        "ClampBackward")
+    return Tensor._make(
+        out.astype(data.dtype, copy=False), (a,), backward, "ClampBackward"
+    )
 
 
 def maximum(a: Tensor, b: Any) -> Tensor:

@@ -44,12 +44,18 @@ def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     def backward(grad_output):  # each element contributes 1/count of the mean
         return (_expand_back(grad_output / count, axes, keepdim, a.shape),)
 
-    return Tensor._make(out.astype(a.data.dtype, copy=False), (a,), backward,
-                        "MeanBackward")
+    return Tensor._make(
+        out.astype(a.data.dtype, copy=False), (a,), backward, "MeanBackward"
+    )
 
 
-def var(a: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False,
-        correction: int | None = None) -> Tensor:
+def var(
+    a: Tensor,
+    dim: Any = None,
+    unbiased: bool = True,
+    keepdim: bool = False,
+    correction: int | None = None,
+) -> Tensor:
     """Variance with Bessel's correction by default, as ``torch.var``."""
     require_float(a, "var")
     ddof = correction if correction is not None else int(bool(unbiased))
@@ -57,15 +63,17 @@ def var(a: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False
     count = a.data.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
     centered = a.data - a.data.mean(axis=axes, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.asarray((centered * centered).sum(axis=axes, keepdims=keepdim)
-                         / (count - ddof))
+        out = np.asarray(
+            (centered * centered).sum(axis=axes, keepdims=keepdim) / (count - ddof)
+        )
 
     def backward(grad_output):  # d var/dx_i = 2 (x_i - mean) / (n - ddof)
         g = _expand_back(grad_output, axes, keepdim, a.shape)
         return (g * (2.0 * centered / (count - ddof)),)
 
-    return Tensor._make(out.astype(a.data.dtype, copy=False), (a,), backward,
-                        "VarBackward")
+    return Tensor._make(
+        out.astype(a.data.dtype, copy=False), (a,), backward, "VarBackward"
+    )
 
 
 class MaxResult(NamedTuple):
@@ -98,8 +106,10 @@ def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 
 def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
     if a.data.size == 0:
-        raise ValueError(f"{name}(): the input is empty (shape {a.shape}); "
-                         "there is no value to return")
+        raise ValueError(
+            f"{name}(): the input is empty (shape {a.shape}); "
+            "there is no value to return"
+        )
     op = name.capitalize() + "Backward"
     if dim is None:
         out = np.asarray(a.data.max() if name == "max" else a.data.min())
@@ -117,8 +127,10 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
         def backward_0d(grad_output):
             return (grad_output,)
 
-        return MaxResult(Tensor._make(a.data.copy(), (a,), backward_0d, op),
-                         Tensor(np.zeros((), dtype=np.int64)))
+        return MaxResult(
+            Tensor._make(a.data.copy(), (a,), backward_0d, op),
+            Tensor(np.zeros((), dtype=np.int64)),
+        )
     index = np.expand_dims(arg(a.data, axis=axis), axis)
     values = np.take_along_axis(a.data, index, axis=axis)
     if not keepdim:

@@ -39,8 +39,12 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(a, 1)
     start, end = normalize_dims((start_dim, end_dim), a.ndim, "flatten")
     if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = a.shape[:start] + (int(np.prod(a.shape[start:end + 1])),) + a.shape[end + 1:]
+        raise ValueError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim}"
+        )
+    shape = (
+        a.shape[:start] + (int(np.prod(a.shape[start : end + 1])),) + a.shape[end + 1 :]
+    )
     return reshape(a, shape)
 
 
@@ -50,8 +54,9 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     def backward(grad_output):  # swapping twice restores the layout
         return (np.swapaxes(grad_output, d0, d1),)
 
-    return Tensor._make(np.swapaxes(a.data, d0, d1), (a,), backward,
-                        "TransposeBackward")
+    return Tensor._make(
+        np.swapaxes(a.data, d0, d1), (a,), backward, "TransposeBackward"
+    )
 
 
 def permute(a: Tensor, *dims: Any) -> Tensor:
@@ -103,7 +108,9 @@ def expand(a: Tensor, *sizes: Any) -> Tensor:
     try:
         out = np.broadcast_to(a.data, tuple(target))
     except ValueError:
-        raise ValueError(f"expand: cannot expand shape {a.shape} to {tuple(target)}") from None
+        raise ValueError(
+            f"expand: cannot expand shape {a.shape} to {tuple(target)}"
+        ) from None
 
     def backward(grad_output):
         return (unbroadcast(grad_output, a.shape),)
@@ -132,7 +139,9 @@ def getitem(a: Tensor, key: Any) -> Tensor:
     try:
         out = a.data[key]
     except IndexError as error:
-        raise IndexError(f"indexing a tensor of shape {a.shape} with {key!r}: {error}") from None
+        raise IndexError(
+            f"indexing a tensor of shape {a.shape} with {key!r}: {error}"
+        ) from None
     basic = _is_basic(key)
 
     def backward(grad_output):
@@ -148,15 +157,17 @@ def getitem(a: Tensor, key: Any) -> Tensor:
     return Tensor._make(np.asarray(out), (a,), backward, "IndexBackward")
 
 
-def _check_same_shapes(tensors: Sequence[Tensor], skip_axis: int | None, op: str) -> None:
+def _check_same_shapes(
+    tensors: Sequence[Tensor], skip_axis: int | None, op: str
+) -> None:
     first = tensors[0].shape
     for i, t in enumerate(tensors[1:], start=1):
         other = t.shape
         same = len(other) == len(first) and all(
-            s == o for d, (s, o) in enumerate(zip(first, other)) if d != skip_axis
+            s == o for d, (s, o) in enumerate(zip(first, other, strict=False)) if d != skip_axis
         )
         if not same:
-            detail = "except in dimension {}".format(skip_axis) if skip_axis is not None else ""
+            detail = f"except in dimension {skip_axis}" if skip_axis is not None else ""
             raise ValueError(
                 f"{op}: tensor 0 has shape {first} but tensor {i} has shape {other}; "
                 f"all shapes must match {detail}".rstrip()
