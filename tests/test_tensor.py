@@ -450,3 +450,10 @@ def test_extreme_logits_give_finite_values_and_gradients_without_warnings(name, 
 def test_matmul_of_mismatched_shapes_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(4, 2\).*\(3, 4\)"):
         dg.randn(4, 2) @ dg.randn(3, 4)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "maximum"])
+def test_binary_op_on_incompatible_shapes_names_the_op_and_both_shapes(op):
+    a, b = dg.ones(4, 2), dg.ones(3)
+    with pytest.raises(ValueError, match=rf"{op}: cannot broadcast shapes \(4, 2\) and \(3,\)"):
+        getattr(dg, op)(a, b)

@@ -16,6 +16,17 @@ from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
 
 
+def _checked(ufunc, x: np.ndarray, y: np.ndarray, a: Tensor, b: Tensor, op: str):
+    """Apply a binary ufunc; a shape mismatch gets an error that names the op."""
+    try:
+        return ufunc(x, y)
+    except ValueError:
+        raise ValueError(
+            f"{op}: cannot broadcast shapes {a.shape} and {b.shape} together. Shapes "
+            "are compared from the last dimension; each pair must be equal or 1."
+        ) from None
+
+
 def _is_weak_scalar(a: Tensor, b: Any) -> bool:
     """A Python number applied to a float tensor: the fast path, no graph edge for b."""
     return (type(b) is float or type(b) is int) and a.data.dtype.kind == "f"
@@ -33,7 +44,9 @@ def add(a: Tensor, b: Any) -> Tensor:
             unbroadcast(grad_output, b.shape) if b._requires_grad else None,
         )
 
-    return Tensor._make(x + y, (a, b), backward, "AddBackward")
+    return Tensor._make(
+        _checked(np.add, x, y, a, b, "add"), (a, b), backward, "AddBackward"
+    )
 
 
 def _identity_backward(grad_output):
@@ -52,7 +65,9 @@ def sub(a: Tensor, b: Any) -> Tensor:
             unbroadcast(-grad_output, b.shape) if b._requires_grad else None,
         )
 
-    return Tensor._make(x - y, (a, b), backward, "SubBackward")
+    return Tensor._make(
+        _checked(np.subtract, x, y, a, b, "sub"), (a, b), backward, "SubBackward"
+    )
 
 
 def rsub(a: Tensor, b: Any) -> Tensor:
@@ -81,7 +96,9 @@ def mul(a: Tensor, b: Any) -> Tensor:
             unbroadcast(grad_output * x, b.shape) if b._requires_grad else None,
         )
 
-    return Tensor._make(x * y, (a, b), backward, "MulBackward")
+    return Tensor._make(
+        _checked(np.multiply, x, y, a, b, "mul"), (a, b), backward, "MulBackward"
+    )
 
 
 def div(a: Tensor, b: Any) -> Tensor:
@@ -96,7 +113,7 @@ def div(a: Tensor, b: Any) -> Tensor:
     if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
         x, y = x.astype(np.float32), y.astype(np.float32)  # true division, as torch
     with np.errstate(**_QUIET):
-        out = x / y
+        out = _checked(np.divide, x, y, a, b, "div")
 
     def backward(grad_output):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         with np.errstate(**_QUIET):
@@ -145,7 +162,7 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
 def _pow_tensor(a: Tensor, b: Tensor) -> Tensor:
     x, y = promote(a, b)
     with np.errstate(**_QUIET):
-        out = x**y
+        out = _checked(np.power, x, y, a, b, "pow")
 
     def backward(grad_output):
         # d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * log(a), taken as 0 where
@@ -344,7 +361,7 @@ def _extremum(a: Tensor, b: Tensor, pick, wins, op: str) -> Tensor:
             else None,
         )
 
-    return Tensor._make(pick(x, y), (a, b), backward, op)
+    return Tensor._make(_checked(pick, x, y, a, b, pick.__name__), (a, b), backward, op)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
