@@ -1,0 +1,194 @@
+"""The compiled MLP step (deepgrad.fast) is an optimisation of the eager path.
+
+Each test trains the same model from the same weights twice, once eagerly
+(forward graph, backward(), optimizer.step()) and once with the compiled step,
+and requires the same losses and weights (float32: 1e-6; float64: 1e-12).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad import nn
+from deepgrad.fast import compile_step
+
+
+def _xor():
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+    return x, y
+
+
+def _train_both(model, loss_fn, make_optimizer, batches, epochs):
+    eager_model, fast_model = model, copy.deepcopy(model)
+    eager_opt, fast_opt = make_optimizer(eager_model), make_optimizer(fast_model)
+    step = compile_step(fast_model, loss_fn, fast_opt)
+    assert step is not None, "this model should be covered by the compiled step"
+    eager_losses, fast_losses = [], []
+    for _ in range(epochs):
+        for x, y in batches:
+            eager_opt.zero_grad()
+            loss = loss_fn(eager_model(dg.tensor(x)), dg.tensor(y))
+            loss.backward()
+            eager_opt.step()
+            eager_losses.append(loss.item())
+            fast_losses.append(step(x, y))
+    return eager_model, fast_model, np.array(eager_losses), np.array(fast_losses)
+
+
+def _assert_same_weights(a, b, rtol):
+    for (name, pa), (_, pb) in zip(
+        a.named_parameters(), b.named_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(pa.data, pb.data, rtol=rtol, atol=rtol, err_msg=name)
+
+
+def test_compiled_lab_xor_run_matches_eager_losses_for_5000_epochs():
+    dg.manual_seed(42)
+    model = nn.Sequential(
+        nn.Linear(2, 4),
+        nn.Sigmoid(),
+        nn.Linear(4, 4),
+        nn.Sigmoid(),
+        nn.Linear(4, 1),
+        nn.Sigmoid(),
+    )
+    eager, fast, eager_losses, fast_losses = _train_both(
+        model,
+        nn.BCELoss(),
+        lambda m: dg.optim.SGD(m.parameters(), lr=0.1),
+        [_xor()],
+        epochs=5000,
+    )
+    np.testing.assert_allclose(fast_losses, eager_losses, rtol=1e-6, atol=1e-6)
+    _assert_same_weights(eager, fast, rtol=1e-5)
+
+
+def _classification_batches(dtype, n=256, features=12, classes=4, batch=32):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, features)).astype(dtype)
+    labels = rng.integers(0, classes, n)
+    return [(x[i : i + batch], labels[i : i + batch]) for i in range(0, n, batch)]
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda m: dg.optim.Adam(m.parameters(), lr=1e-3),
+        lambda m: dg.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True),
+        lambda m: dg.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1),
+        lambda m: dg.optim.RMSprop(m.parameters(), lr=1e-3, centered=True),
+    ],
+    ids=["adam", "sgd-nesterov", "adamw", "rmsprop"],
+)
+def test_compiled_relu_mlp_with_cross_entropy_matches_eager_in_float64(make_optimizer):
+    dg.manual_seed(1)
+    model = nn.Sequential(
+        nn.Linear(12, 32),
+        nn.ReLU(),
+        nn.Linear(32, 16),
+        nn.LeakyReLU(0.1),
+        nn.Linear(16, 4),
+    ).double()
+    eager, fast, eager_losses, fast_losses = _train_both(
+        model,
+        nn.CrossEntropyLoss(),
+        make_optimizer,
+        _classification_batches(np.float64),
+        epochs=3,
+    )
+    np.testing.assert_allclose(fast_losses, eager_losses, rtol=1e-12)
+    _assert_same_weights(eager, fast, rtol=1e-12)
+
+
+def test_compiled_step_handles_a_smaller_last_batch_in_float32():
+    dg.manual_seed(2)
+    model = nn.Sequential(nn.Linear(12, 16), nn.Tanh(), nn.Linear(16, 4))
+    batches = _classification_batches(np.float32, n=200, batch=64)  # 64, 64, 64, 8
+    _, _, eager_losses, fast_losses = _train_both(
+        model,
+        nn.CrossEntropyLoss(),
+        lambda m: dg.optim.Adam(m.parameters()),
+        batches,
+        epochs=2,
+    )
+    np.testing.assert_allclose(fast_losses, eager_losses, rtol=1e-6)
+
+
+def test_compiled_regression_and_logit_losses_match_eager():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 5))
+    targets = {
+        "mse": (nn.MSELoss(), rng.standard_normal((64, 2)), nn.Sigmoid()),
+        "logits": (
+            nn.BCEWithLogitsLoss(),
+            rng.integers(0, 2, (64, 2)).astype(float),
+            None,
+        ),
+    }
+    for name, (loss_fn, y, last) in targets.items():
+        dg.manual_seed(4)
+        layers = [nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 2)] + (
+            [last] if last else []
+        )
+        model = nn.Sequential(*layers).double()
+        _, _, eager_losses, fast_losses = _train_both(
+            model,
+            loss_fn,
+            lambda m: dg.optim.SGD(m.parameters(), lr=0.1),
+            [(x, y)],
+            epochs=20,
+        )
+        np.testing.assert_allclose(fast_losses, eager_losses, rtol=1e-12, err_msg=name)
+
+
+def test_models_outside_the_compiled_subset_fall_back_to_eager():
+    loss_fn = nn.CrossEntropyLoss()
+    unsupported = [
+        nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2)),
+        nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)),
+        nn.Linear(3, 2),
+    ]
+    for model in unsupported:
+        optimizer = dg.optim.SGD(model.parameters(), lr=0.1)
+        assert compile_step(model, loss_fn, optimizer) is None
+    model = nn.Sequential(nn.Linear(3, 2))
+    optimizer = dg.optim.SGD(model.parameters(), lr=0.1)
+    assert compile_step(model, nn.CrossEntropyLoss(reduction="sum"), optimizer) is None
+    assert compile_step(model, nn.BCELoss(), optimizer) is None  # no sigmoid output
+
+
+def test_compiled_step_rejects_out_of_range_labels_like_the_eager_loss():
+    model = nn.Sequential(nn.Linear(3, 2))
+    step = compile_step(
+        model, nn.CrossEntropyLoss(), dg.optim.SGD(model.parameters(), lr=0.1)
+    )
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(
+        ValueError, match="target label 5 is out of range for 2 classes"
+    ):
+        step(x, np.array([0, 5]))
+
+
+def test_plain_sgd_updates_one_flat_buffer_and_falls_back_when_grads_are_replaced():
+    dg.manual_seed(5)
+    model = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())
+    reference = copy.deepcopy(model)
+    optimizer = dg.optim.SGD(model.parameters(), lr=0.5)
+    step = compile_step(model, nn.BCELoss(), optimizer)
+    assert step._flat_sgd is not None and step._flat_sgd.ready()
+    x, y = _xor()
+    reference_opt = dg.optim.SGD(reference.parameters(), lr=0.5)
+    for i in range(40):
+        if i == 20:  # the user zeroes gradients the PyTorch 2 way: flat path retires
+            optimizer.zero_grad(set_to_none=True)
+        step(x, y)
+        reference_opt.zero_grad()
+        nn.BCELoss()(reference(dg.tensor(x)), dg.tensor(y)).backward()
+        reference_opt.step()
+    assert not step._flat_sgd.ready()
+    _assert_same_weights(reference, model, rtol=1e-6)
