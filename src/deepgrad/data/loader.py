@@ -159,7 +159,7 @@ class DataLoader:
 
     def get_state(self) -> dict[str, Any]:
         """The shuffling generator's state, a JSON-able dict (a copy)."""
-        return copy.deepcopy(self._generator.bit_generator.state)
+        return copy.deepcopy(dict(self._generator.bit_generator.state))
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a state from ``get_state()``: the next epochs repeat exactly.

@@ -596,6 +596,12 @@ class Module:
     def _get_name(self) -> str:
         return type(self).__name__
 
+    def summary(self, input_shape: Any = None) -> None:
+        """Print a Keras-style table of layers, output shapes and parameter counts."""
+        from deepgrad.train import summary  # a higher layer: imported when used
+
+        print(summary(self, input_shape))
+
     def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
