@@ -130,7 +130,17 @@ class CompiledStep:
             self._buffers[batch] = buffers
         return buffers
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list]:
+    @property
+    def dtype(self) -> np.dtype:
+        """The parameters' dtype: inputs must have it."""
+        return self.weights[0].data.dtype
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The network's output for a batch, in a reused buffer (copy it to keep it)."""
+        output, _ = self._forward(x)
+        return output
+
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list]:
         buffers = self._buffers_for(x.shape[0], x.dtype)
         activation = x
         for (_, forward, _), weight, bias, (z, a, _) in zip(
@@ -142,12 +152,15 @@ class CompiledStep:
             activation = forward(z, a)
         return activation, buffers
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        output, _ = self.forward(x)
-        return output.copy()
-
     def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
-        output, buffers = self.forward(x)
+        """Forward, loss, backward and update for one batch; returns the loss."""
+        self._forward(x)
+        return self.backward_and_update(x, y)
+
+    def backward_and_update(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Loss, backward and update after ``forward(x)`` of the same batch."""
+        buffers = self._buffers[x.shape[0]]
+        output = buffers[-1][1]
         self._check_target(output, y)
         z_last, _, delta = buffers[-1]
         loss = _LOSSES[self.loss_kind](output, y, delta)

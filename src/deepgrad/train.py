@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from deepgrad import nn
+from deepgrad.fast import compile_step
 from deepgrad.nn.module import Module
 from deepgrad.ops import exp, sigmoid, softmax
 from deepgrad.optim.lr_scheduler import LRScheduler
@@ -91,17 +92,24 @@ def _match_target(kind: _LossKind | None, output: Tensor, target: Tensor) -> Ten
     """
     if kind is None:
         return target
-    values = target.data
+    values = _target_array(kind, target.data, output.shape, output.dtype)
+    return target if values is target.data else Tensor(values)
+
+
+def _target_array(
+    kind: _LossKind, values: np.ndarray, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """_match_target on arrays, for an output of ``shape`` and ``dtype``."""
     if kind.index_targets:
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
         if values.ndim == 1 and values.dtype.kind == "f":
             values = values.astype(np.int64)
     else:
-        values = values.astype(output.dtype, copy=False)
-        if values.shape != output.shape and values.size == output.data.size:
-            values = values.reshape(output.shape)
-    return target if values is target.data else Tensor(values)
+        values = values.astype(dtype, copy=False)
+        if values.shape != shape and values.size == int(np.prod(shape)):
+            values = values.reshape(shape)
+    return values
 
 
 def _count_correct(
@@ -304,6 +312,57 @@ class History:
 def _weights(model: Module) -> dict[str, np.ndarray]:
     """A copy of every parameter and buffer, to restore with load_state_dict."""
     return {name: value.data.copy() for name, value in model.state_dict().items()}
+
+
+class _Snapshot:
+    """The weights and optimizer state at the end of the last good epoch.
+
+    Kept in arrays allocated once and refreshed in place every epoch, so the
+    divergence guard costs a few copies per epoch, not a deep copy: it must stay
+    cheap for the lab's 5000 one-batch epochs.
+    """
+
+    def __init__(self, model: Module, optimizer: Optimizer) -> None:
+        self.tensors = list(model.state_dict(keep_vars=True).values())
+        self.saved = [tensor.data.copy() for tensor in self.tensors]
+        self.optimizer = optimizer
+        self.optimizer_state: dict[int, dict[str, Any]] = {}
+        self.take()
+
+    def take(self) -> None:
+        for tensor, saved in zip(self.tensors, self.saved, strict=True):
+            np.copyto(saved, tensor.data)
+        mirrors = {}
+        for param, state in self.optimizer.state.items():
+            mirror = self.optimizer_state.get(id(param), {})
+            for key, value in state.items():
+                if isinstance(value, np.ndarray):
+                    kept = mirror.get(key)
+                    if isinstance(kept, np.ndarray) and kept.shape == value.shape:
+                        np.copyto(kept, value)
+                    else:
+                        mirror[key] = value.copy()
+                else:
+                    mirror[key] = copy.deepcopy(value)
+            mirrors[id(param)] = mirror
+        self.optimizer_state = mirrors
+
+    def restore(self) -> None:
+        for tensor, saved in zip(self.tensors, self.saved, strict=True):
+            np.copyto(tensor.data, saved)
+        for param in list(self.optimizer.state):
+            mirror = self.optimizer_state.get(id(param))
+            if mirror is None:  # state created after the snapshot: start it afresh
+                del self.optimizer.state[param]
+                continue
+            state = self.optimizer.state[param]
+            for key, value in mirror.items():
+                if isinstance(value, np.ndarray) and isinstance(
+                    state.get(key), np.ndarray
+                ):
+                    np.copyto(state[key], value)
+                else:
+                    state[key] = copy.deepcopy(value)
 
 
 def _grad_norms(model: Module) -> dict[str, float]:
@@ -1072,6 +1131,7 @@ def fit(
     metrics: Any = "auto",
     *,
     training_state: dict[str, Any] | None = None,
+    fast: bool = True,
 ) -> History:
     """Train a model by mini-batch gradient descent, printing Keras-style logs.
 
@@ -1125,6 +1185,12 @@ def fit(
         restores the shuffling and deepgrad's generators and the history, and
         starts at its epoch unless ``initial_epoch`` is given. Restore the
         model's weights and the optimizer's state first.
+    fast : bool
+        Use the compiled training step of :mod:`deepgrad.fast` when the model is
+        a plain MLP it covers (Sequential of Linear + ReLU/Sigmoid/Tanh/LeakyReLU
+        with BCELoss, BCEWithLogitsLoss, CrossEntropyLoss or MSELoss): the same
+        losses and weights as the eager step, several times faster. ``False``
+        always runs the eager step shown above.
 
     Returns
     -------
@@ -1172,6 +1238,7 @@ def fit(
         accuracy=_tracks_accuracy(metrics, kind),
         training_state=training_state,
         save_target=model,
+        fast=fast,
     )
 
 
@@ -1207,6 +1274,7 @@ def _fit_loop(
     accuracy: bool,
     training_state: dict[str, Any] | None,
     save_target: Any,
+    fast: bool = True,
 ) -> History:
     """The epochs of ``fit`` over ready loaders; ``save_target`` is what checkpoints
     save (the model, or the Classifier that wraps it)."""
@@ -1234,8 +1302,8 @@ def _fit_loop(
     )
     for callback in callbacks:
         callback.set_run(run)
-    good_weights = _weights(model)
-    good_optimizer_state = copy.deepcopy(optimizer.state_dict())
+    last_good = _Snapshot(model, optimizer)
+    step = compile_step(model, loss_fn, optimizer) if fast else None
     last_logged: int | None = None
     last_logs: dict[str, float] = {}
 
@@ -1256,21 +1324,31 @@ def _fit_loop(
             correct = counted = seen = 0
             bad_loss: float | None = None
             for batch, (X_batch, y_batch) in enumerate(loader):
-                optimizer.zero_grad()
-                output = model(X_batch)
-                target = _match_target(kind, output, y_batch)
-                loss = loss_fn(output, target)
-                loss_value = _scalar_loss(loss)
+                if step is not None and X_batch.data.dtype == step.dtype:
+                    # the compiled MLP step (deepgrad.fast), equal to the eager one
+                    output_values = step.forward(X_batch.data)
+                    target_values = _target_array(
+                        kind, y_batch.data, output_values.shape, step.dtype
+                    )
+                    loss_value = step.backward_and_update(X_batch.data, target_values)
+                else:
+                    optimizer.zero_grad()
+                    output = model(X_batch)
+                    target = _match_target(kind, output, y_batch)
+                    loss = loss_fn(output, target)
+                    loss_value = _scalar_loss(loss)
+                    if math.isfinite(loss_value):
+                        loss.backward()
+                        optimizer.step()
+                    output_values, target_values = output.data, target.data
                 if not math.isfinite(loss_value):
                     bad_loss = loss_value
                     break
-                loss.backward()
-                optimizer.step()
                 loss_sum += loss_value * len(X_batch)
                 seen += len(X_batch)
                 if accuracy and kind is not None:
                     batch_correct, batch_counted = _count_correct(
-                        kind, output.data, target.data
+                        kind, output_values, target_values
                     )
                     correct += batch_correct
                     counted += batch_counted
@@ -1283,8 +1361,7 @@ def _fit_loop(
             if bad_loss is not None:
                 # Diverged: the step that made the loss non-finite was not taken,
                 # but earlier steps of this epoch were; go back to the last good epoch.
-                model.load_state_dict(good_weights)
-                optimizer.load_state_dict(good_optimizer_state)
+                last_good.restore()
                 message = (
                     f"Epoch {epoch + 1}: loss is {bad_loss} — training stopped. The "
                     f"learning rate ({lr!r}) is probably too high; try a lower one "
@@ -1310,8 +1387,7 @@ def _fit_loop(
             logs["lr"] = lr
             logs["time"] = time.perf_counter() - started
             history._record(epoch, logs, _grad_norms(model))
-            good_weights = _weights(model)
-            good_optimizer_state = copy.deepcopy(optimizer.state_dict())
+            last_good.take()
             run.mark_epoch_boundary(epoch + 1)
             last_logs = logs
             if verbose > 0 and (

@@ -1,0 +1,3 @@
+from deepgrad.cli import main
+
+main()

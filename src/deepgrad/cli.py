@@ -1,0 +1,784 @@
+"""The ``deepgrad`` command line: train, evaluate, predict, datasets, gradcheck.
+
+A thin typer app: each command parses its options, calls the library
+(``deepgrad.data``, ``deepgrad.train``, ``deepgrad.io``, ``deepgrad.metrics``) and
+formats the result with rich. Exit codes: 0 on success, 1 when ``gradcheck`` finds
+a gradient off, 2 for bad usage or bad input (one ``Error: ...`` line on stderr,
+no traceback), 130 when training is interrupted with Ctrl-C.
+
+This module imports typer and rich at the top; ``import deepgrad`` never imports it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as text_io
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+import deepgrad as dg
+from deepgrad import nn
+
+# Errors a user causes; each is reported as one line and exit code 2.
+_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError)
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.strerror or error}: {error.filename}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _report(error: Exception) -> int:
+    """Print one ``Error:`` line for a usage or input error; return the exit code."""
+    # click's exceptions (vendored inside typer since 0.2x, so matched by what they
+    # have rather than by class) carry an exit code and a formatted message.
+    if hasattr(error, "exit_code") and hasattr(error, "format_message"):
+        if type(error).__name__ == "NoArgsIsHelpError":
+            error.show()  # type: ignore[attr-defined]  # `deepgrad` alone: the help
+            return int(error.exit_code)
+        context = getattr(error, "ctx", None)
+        hint = f" (see: {context.command_path} --help)" if context is not None else ""
+        message = " ".join(str(error.format_message()).split())
+        typer.echo(f"Error: {message}{hint}", err=True)
+        return int(error.exit_code)
+    if isinstance(error, _USER_ERRORS):
+        typer.echo(f"Error: {_one_line(error)}", err=True)
+        return EXIT_BAD_INPUT
+    raise error
+
+
+class _OneLineErrors(TyperGroup):
+    """Report usage errors and the library's ValueError/TypeError as one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+            code = result if isinstance(result, int) else 0
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            code = 1
+        except Exception as error:
+            code = _report(error)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    name="deepgrad",
+    help="Train, evaluate and inspect small neural networks with deepgrad.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# tables only: messages go through typer.echo, which never wraps a line
+console = Console(highlight=False)
+
+
+class Activation(str, Enum):
+    sigmoid = "sigmoid"
+    relu = "relu"
+    tanh = "tanh"
+    leaky_relu = "leaky_relu"
+    gelu = "gelu"
+
+
+class Loss(str, Enum):
+    bce = "bce"
+    bce_logits = "bce_logits"
+    ce = "ce"
+    mse = "mse"
+
+
+class OptimizerName(str, Enum):
+    sgd = "sgd"
+    adam = "adam"
+    adamw = "adamw"
+    rmsprop = "rmsprop"
+    adagrad = "adagrad"
+
+
+class Init(str, Enum):
+    normal = "normal"
+    he = "he"
+    xavier = "xavier"
+    default = "default"
+
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "sigmoid": nn.Sigmoid,
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+}
+
+LOSSES: dict[str, type[nn.Module]] = {
+    "bce": nn.BCELoss,
+    "bce_logits": nn.BCEWithLogitsLoss,
+    "ce": nn.CrossEntropyLoss,
+    "mse": nn.MSELoss,
+}
+
+# Each optimizer with its default learning rate and the options it accepts.
+OPTIMIZERS: dict[str, tuple[str, float, tuple[str, ...]]] = {
+    "sgd": ("SGD", 0.1, ("momentum", "weight_decay")),
+    "adam": ("Adam", 0.01, ("weight_decay",)),
+    "adamw": ("AdamW", 0.01, ("weight_decay",)),
+    "rmsprop": ("RMSprop", 0.01, ("momentum", "weight_decay")),
+    "adagrad": ("Adagrad", 0.1, ("weight_decay",)),
+}
+
+DEFAULT_LOSS = {"binary": "bce", "multiclass": "ce", "regression": "mse"}
+
+
+# -- building blocks the commands share ----------------------------------------------
+def parse_hidden(text: str) -> list[int]:
+    """``"4,4"`` -> ``[4, 4]``; ``""`` or ``"none"`` -> ``[]`` (no hidden layer).
+
+    Raises
+    ------
+    ValueError
+        For anything but comma-separated positive integers.
+    """
+    if text.strip().lower() in ("", "none", "0"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(size <= 0 for size in sizes):
+        raise ValueError(
+            "--hidden expects comma-separated positive layer sizes such as 4,4, "
+            f"received: {text!r}"
+        )
+    return sizes
+
+
+def parse_batch_size(text: str) -> int | str:
+    """``"full"`` (the whole set per step) or a positive integer."""
+    if text.strip().lower() == "full":
+        return "full"
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if size <= 0:
+        raise ValueError(
+            f"--batch-size expects 'full' or a positive integer, received: {text!r}"
+        )
+    return size
+
+
+def load_data(
+    source: str, target: str | None, class_names: Sequence[str] | None = None
+):
+    """A built-in dataset by name, or a CSV/NPZ file (CSV needs ``target``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown dataset, a CSV without ``target``, or bad file content.
+    FileNotFoundError
+        For a path that does not exist.
+    """
+    from deepgrad import data
+
+    path = Path(source)
+    builtin = {entry["name"] for entry in data.available_datasets()}
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        if source not in builtin and path.exists():
+            raise ValueError(
+                f"{path.name}: give a .csv or .npz file, or a built-in dataset name "
+                "(see `deepgrad datasets`)"
+            )
+        if target is not None:
+            raise ValueError(
+                f"--target applies to CSV files; {source!r} is a built-in dataset"
+            )
+        return data.load_dataset(source)
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such data file", str(path))
+    if path.suffix.lower() == ".npz":
+        return data.load_npz(path)
+    if target is None and class_names is None:
+        raise ValueError(
+            f"{path.name} is a CSV file: name its label column with --target COLUMN"
+        )
+    return data.load_csv(path, target, class_names=class_names)
+
+
+def output_layers(
+    loss: str, task: str, in_features: int, n_classes: int | None
+) -> list[nn.Module]:
+    """The last layer(s) for a loss and task: what the loss expects to receive.
+
+    bce: 1 sigmoid unit (the probability of class 1); bce_logits: 1 logit; ce: one
+    logit per class; mse (regression): 1 linear unit.
+    """
+    if (task == "regression") != (loss == "mse"):
+        raise ValueError(
+            "--loss mse is for numeric targets (regression), bce and ce for classes; "
+            f"this data's task is {task}: use --loss "
+            f"{'mse' if task == 'regression' else DEFAULT_LOSS[task]}"
+        )
+    classes = n_classes or 2
+    if loss in ("bce", "bce_logits") and classes != 2:
+        raise ValueError(
+            f"--loss {loss} is for two classes; this data has {classes}: use --loss ce"
+        )
+    if loss == "bce":
+        return [nn.Linear(in_features, 1), nn.Sigmoid()]
+    if loss == "ce":
+        return [nn.Linear(in_features, classes)]
+    return [nn.Linear(in_features, 1)]
+
+
+def build_network(
+    n_features: int,
+    hidden: Sequence[int],
+    activation: str,
+    loss: str,
+    task: str,
+    n_classes: int | None,
+    dropout: float = 0.0,
+    batchnorm: bool = False,
+) -> nn.Sequential:
+    """An MLP: per hidden size Linear [-> BatchNorm1d] -> activation [-> Dropout]."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(
+            f"--dropout expects a probability in [0, 1), received: {dropout}"
+        )
+    layers: list[nn.Module] = []
+    width = n_features
+    for size in hidden:
+        layers.append(nn.Linear(width, size))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(size))
+        layers.append(ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = size
+    return nn.Sequential(*layers, *output_layers(loss, task, width, n_classes))
+
+
+def initialise(model: nn.Module, init: str, seed: int) -> None:
+    """Re-draw every Linear layer's weights, zero biases, from ``seed``.
+
+    normal: W ~ N(0, 1) drawn as the lab does, ``randn(in, out)`` layer after layer
+    (so ``--seed 42`` gives the lab notebook's numbers); he: kaiming_normal_
+    (ReLU gain); xavier: xavier_uniform_; default: PyTorch's Linear init, unchanged.
+    """
+    if init == "default":
+        return
+    dg.manual_seed(seed)
+    for layer in model.modules():
+        if not isinstance(layer, nn.Linear):
+            continue
+        if init == "normal":
+            drawn = dg.randn(layer.in_features, layer.out_features).numpy()
+            layer.weight.data[...] = drawn.T
+        elif init == "he":
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        else:
+            nn.init.xavier_uniform_(layer.weight)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+
+
+def make_optimizer(
+    name: str, params: Any, lr: float | None, momentum: float, weight_decay: float
+):
+    """The optimizer ``name`` with the options it takes (momentum only for some)."""
+    class_name, default_lr, accepted = OPTIMIZERS[name]
+    options: dict[str, float] = {"lr": default_lr if lr is None else lr}
+    if momentum and "momentum" not in accepted:
+        raise ValueError(
+            f"--momentum does not apply to --optimizer {name}; use sgd or rmsprop"
+        )
+    if "momentum" in accepted:
+        options["momentum"] = momentum
+    if weight_decay:
+        options["weight_decay"] = weight_decay
+    return getattr(dg.optim, class_name)(params, **options)
+
+
+def default_log_every(epochs: int) -> int:
+    """Every epoch for short runs; ten lines for long ones (every 500 of 5000)."""
+    return 1 if epochs <= 100 else max(1, epochs // 10)
+
+
+def _needs_standardizing(X: np.ndarray) -> bool:
+    return bool(X.size) and bool(np.abs(X).max() > 1.0)
+
+
+def _load_classifier(path: Path):
+    from deepgrad import io
+
+    obj = io.load(path)
+    if not hasattr(obj, "predict"):
+        raise ValueError(
+            f"{path}: holds a bare model without class names; evaluate and predict "
+            "need a model saved by `deepgrad train --out`"
+        )
+    return obj
+
+
+def _check_width(classifier: Any, dataset: Any, model_path: Path) -> None:
+    """Name both sides when the data has more or fewer features than the model."""
+    first = next(
+        (layer for layer in classifier.model.modules() if isinstance(layer, nn.Linear)),
+        None,
+    )
+    if first is not None and first.in_features != dataset.n_features:
+        raise ValueError(
+            f"{model_path.name} takes {first.in_features} features per sample but "
+            f"{dataset.name!r} has {dataset.n_features} "
+            f"({', '.join(dataset.feature_names)})"
+        )
+
+
+def _true_indices(dataset: Any, class_names: Sequence[str] | None) -> np.ndarray:
+    """The dataset's labels as indices into the model's classes."""
+    if class_names is None or dataset.class_names is None:
+        return dataset.y
+    if list(dataset.class_names) == list(class_names):
+        return dataset.y
+    index = {str(name): i for i, name in enumerate(class_names)}
+    unknown = sorted(set(dataset.class_names) - set(index))
+    if unknown:
+        raise ValueError(
+            f"labels {', '.join(unknown)} of {dataset.name!r} are not among the "
+            f"model's classes: {', '.join(class_names)}"
+        )
+    mapping = np.array([index[name] for name in dataset.class_names])
+    return mapping[dataset.y]
+
+
+# -- commands ------------------------------------------------------------------------
+@app.command()
+def train(
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="A built-in dataset (see `deepgrad datasets`) or a CSV file."
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option(help="The label column of a CSV file.")
+    ] = None,
+    hidden: Annotated[
+        str, typer.Option(help="Hidden layer sizes, comma-separated (e.g. 4,4).")
+    ] = "8,8",
+    activation: Annotated[
+        Activation, typer.Option(help="Activation of the hidden layers.")
+    ] = Activation.relu,
+    loss: Annotated[
+        Loss | None,
+        typer.Option(
+            help="Loss; default bce for two classes, ce for more, mse for numbers."
+        ),
+    ] = None,
+    optimizer: Annotated[
+        OptimizerName, typer.Option(help="Optimizer.")
+    ] = OptimizerName.adam,
+    lr: Annotated[
+        float | None,
+        typer.Option(
+            help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise)."
+        ),
+    ] = None,
+    momentum: Annotated[float, typer.Option(help="Momentum (sgd, rmsprop).")] = 0.0,
+    weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
+    epochs: Annotated[
+        int, typer.Option(min=1, help="Passes over the training set.")
+    ] = 100,
+    batch_size: Annotated[
+        str, typer.Option(help="'full' (whole set per step) or samples per step.")
+    ] = "32",
+    seed: Annotated[
+        int, typer.Option(help="Seed of the weights and the shuffling.")
+    ] = 42,
+    val: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="Fraction held out to validate.")
+    ] = 0.0,
+    early_stopping: Annotated[
+        int | None,
+        typer.Option(min=1, help="Stop after N epochs without improvement."),
+    ] = None,
+    init: Annotated[
+        Init,
+        typer.Option(
+            help="Weights: normal = the lab's N(0, 1) (learns XOR with seed 42), "
+            "he (ReLU), xavier, default (PyTorch's)."
+        ),
+    ] = Init.normal,
+    dropout: Annotated[
+        float, typer.Option(help="Dropout after each hidden layer.")
+    ] = 0.0,
+    batchnorm: Annotated[
+        bool, typer.Option(help="BatchNorm1d after each hidden Linear.")
+    ] = False,
+    standardize: Annotated[
+        bool | None,
+        typer.Option(
+            help="Scale features to mean 0, std 1 (fitted on the training split). "
+            "Default: on unless every feature is already within [-1, 1]."
+        ),
+    ] = None,
+    log_every: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Log every N epochs (default: ten lines for long runs)."
+        ),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line.")
+    ] = 2,
+    out: Annotated[
+        Path | None, typer.Option(help="Save the trained model here.")
+    ] = None,
+) -> None:
+    """Train a network on DATA and print its log (Keras' format)."""
+    from deepgrad import data as dgdata
+    from deepgrad import io
+    from deepgrad import train as dgtrain
+
+    dataset = load_data(data, target)
+    hidden_sizes = parse_hidden(hidden)
+    batch = parse_batch_size(batch_size)
+    loss_name = loss.value if loss is not None else DEFAULT_LOSS[dataset.task]
+
+    dg.manual_seed(seed)
+    model = build_network(
+        dataset.n_features,
+        hidden_sizes,
+        activation.value,
+        loss_name,
+        dataset.task,
+        dataset.n_classes,
+        dropout,
+        batchnorm,
+    )
+    initialise(model, init.value, seed)
+    loss_fn = LOSSES[loss_name]()
+    optimizer_ = make_optimizer(
+        optimizer.value, model.parameters(), lr, momentum, weight_decay
+    )
+
+    standardizer = None
+    if standardize if standardize is not None else _needs_standardizing(dataset.X):
+        standardizer = dgdata.Standardizer()  # fitted on the training split only
+    classifier = dgtrain.Classifier(
+        model,
+        loss_fn=loss_fn,
+        optimizer=optimizer_,
+        standardizer=standardizer,
+        class_names=dataset.class_names,
+        task=dataset.task,
+    )
+    callbacks = []
+    if early_stopping is not None:
+        monitor = "val_loss" if val > 0 else "loss"
+        callbacks.append(
+            dgtrain.EarlyStopping(
+                monitor=monitor, patience=early_stopping, restore_best_weights=True
+            )
+        )
+    if verbose:
+        typer.echo(
+            f"Training on {dataset.name}: {dataset.n_samples} samples, "
+            f"{dataset.n_features} features, task {dataset.task}, loss {loss_name}, "
+            f"optimizer {optimizer.value}, init {init.value}, "
+            f"standardize {'on' if standardizer else 'off'}"
+        )
+    history = classifier.fit(
+        dataset.X,
+        dataset.y,
+        epochs=epochs,
+        batch_size=batch,
+        validation=val if val > 0 else None,
+        callbacks=callbacks,
+        verbose=verbose,
+        log_every=log_every or default_log_every(epochs),
+        seed=seed,
+    )
+    if history.stopped_reason and verbose:
+        typer.echo(history.stopped_reason)
+    if history.interrupted:
+        if out is not None:
+            io.save(
+                classifier,
+                out,
+                optimizer=optimizer_,
+                training_state=history.training_state,
+            )
+            typer.echo(f"Interrupted: saved a checkpoint to {out}")
+        else:
+            typer.echo("Interrupted (no --out given, nothing saved)")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if out is not None:
+        io.save(classifier, out)
+        typer.echo(f"Saved model to {out}")
+
+
+def _as_indices(classifier: Any, X: np.ndarray) -> np.ndarray:
+    """Predicted class indices (Classifier.predict gives the user's class names)."""
+    predicted = np.asarray(classifier.predict(X))
+    if predicted.dtype.kind in "iu":
+        return predicted.astype(np.int64)
+    index = {str(name): i for i, name in enumerate(classifier.class_names)}
+    return np.array([index[str(label)] for label in predicted], dtype=np.int64)
+
+
+def _as_labels(classifier: Any, X: np.ndarray) -> list[str]:
+    predicted = np.asarray(classifier.predict(X))
+    names = classifier.class_names
+    if predicted.dtype.kind in "iu" and names is not None:
+        return [str(names[i]) for i in predicted]
+    return [str(label) for label in predicted.tolist()]
+
+
+def _probabilities(classifier: Any, X: np.ndarray) -> np.ndarray:
+    """(n_samples, n_classes) probabilities, also from one sigmoid unit."""
+    probabilities = np.asarray(classifier.predict_proba(X), dtype=np.float64)
+    if probabilities.ndim == 1 or probabilities.shape[1] == 1:
+        positive = probabilities.reshape(-1)
+        probabilities = np.stack([1 - positive, positive], axis=1)
+    return probabilities
+
+
+@app.command()
+def evaluate(
+    model: Annotated[
+        Path, typer.Argument(help="A model file from `deepgrad train --out`.")
+    ],
+    data: Annotated[str, typer.Argument(help="A built-in dataset or a CSV file.")],
+    target: Annotated[
+        str | None, typer.Option(help="The label column of a CSV file.")
+    ] = None,
+) -> None:
+    """Print accuracy, precision/recall/F1 per class and the confusion matrix."""
+    from deepgrad import metrics
+
+    classifier = _load_classifier(model)
+    if Path(data).suffix.lower() == ".csv" and target is None:
+        raise ValueError(
+            f"{Path(data).name} is a CSV file: name its label column with --target"
+        )
+    dataset = load_data(data, target, class_names=classifier.class_names)
+    _check_width(classifier, dataset, model)
+    typer.echo(f"{model.name} on {dataset.name} ({dataset.n_samples} samples)")
+    if classifier.task == "regression":
+        predicted = np.asarray(classifier.predict(dataset.X), dtype=np.float64)
+        errors = predicted.reshape(-1) - dataset.y.astype(np.float64)
+        table = Table()
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        table.add_row("mse", f"{np.mean(errors**2):.4f}")
+        table.add_row("mae", f"{np.mean(np.abs(errors)):.4f}")
+        console.print(table)
+        return
+    names = [str(name) for name in classifier.class_names]
+    y_true = _true_indices(dataset, names)
+    y_pred = _as_indices(classifier, dataset.X)
+    report = metrics.classification_report(y_true, y_pred, class_names=names)
+
+    table = Table()
+    for column in ("class", "precision", "recall", "f1-score", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name in [*names, "macro avg", "weighted avg"]:
+        row = report[name]
+        table.add_row(
+            name,
+            f"{row['precision']:.4f}",
+            f"{row['recall']:.4f}",
+            f"{row['f1-score']:.4f}",
+            str(int(row["support"])),
+        )
+    console.print(table)
+    typer.echo(f"accuracy: {report['accuracy']:.4f}")
+
+    matrix = metrics.confusion_matrix(y_true, y_pred, num_classes=len(names))
+    typer.echo("Confusion matrix (rows: true class, columns: predicted class)")
+    confusion = Table()
+    confusion.add_column("true \\ predicted")
+    for name in names:
+        confusion.add_column(name, justify="right")
+    for name, row in zip(names, matrix, strict=True):
+        confusion.add_row(name, *(str(count) for count in row))
+    console.print(confusion)
+
+
+@app.command()
+def predict(
+    model: Annotated[
+        Path, typer.Argument(help="A model file from `deepgrad train --out`.")
+    ],
+    data: Annotated[str, typer.Argument(help="A built-in dataset or a CSV file.")],
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="A label column to leave out of the features, if the CSV has one."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the CSV here instead of to stdout.")
+    ] = None,
+) -> None:
+    """Predict a class (in the training data's own labels) for every row of DATA."""
+    from deepgrad import data as dgdata
+
+    classifier = _load_classifier(model)
+    source = Path(data)
+    if source.suffix.lower() == ".csv":
+        if not source.is_file():
+            raise FileNotFoundError(2, "No such data file", str(source))
+        dataset = dgdata.load_csv(source, target)
+    else:
+        dataset = load_data(data, target)
+    _check_width(classifier, dataset, model)
+
+    header = ["prediction"]
+    rows: list[list[str]]
+    if classifier.task == "regression":
+        values = np.asarray(classifier.predict(dataset.X)).reshape(-1)
+        rows = [[f"{value:.6g}"] for value in values]
+    else:
+        labels = _as_labels(classifier, dataset.X)
+        probabilities = _probabilities(classifier, dataset.X)
+        header += [f"probability_{name}" for name in classifier.class_names]
+        rows = [
+            [label, *(f"{p:.6f}" for p in row)]
+            for label, row in zip(labels, probabilities, strict=True)
+        ]
+    buffer = text_io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    if output is None:
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    output.write_text(buffer.getvalue(), encoding="utf-8")
+    typer.echo(f"Wrote {len(rows)} predictions to {output}", err=True)
+
+
+@app.command()
+def datasets() -> None:
+    """List the built-in datasets."""
+    from deepgrad import data
+
+    table = Table()
+    for column in ("name", "task", "samples", "features", "classes", "description"):
+        table.add_column(
+            column,
+            justify="right" if column in ("samples", "features", "classes") else "left",
+        )
+    for entry in data.available_datasets():
+        table.add_row(
+            entry["name"],
+            entry["task"],
+            str(entry["n_samples"]),
+            str(entry["n_features"]),
+            str(entry["n_classes"] if entry["n_classes"] is not None else "-"),
+            entry["description"],
+        )
+    console.print(table)
+
+
+@app.command()
+def gradcheck(
+    hidden: Annotated[
+        str, typer.Option(help="Hidden layer sizes, comma-separated.")
+    ] = "4,4",
+    activation: Annotated[
+        Activation, typer.Option(help="Hidden activation.")
+    ] = Activation.sigmoid,
+    dataset: Annotated[
+        str, typer.Option(help="The built-in dataset to check on.")
+    ] = "xor",
+    loss: Annotated[
+        Loss | None, typer.Option(help="Loss (default: the dataset's usual one).")
+    ] = None,
+    samples: Annotated[
+        int, typer.Option(min=1, help="Use at most this many samples.")
+    ] = 64,
+    seed: Annotated[int, typer.Option(help="Seed of the weights.")] = 42,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest relative error accepted.")
+    ] = 1e-5,
+) -> None:
+    """Compare backprop's gradient with a numerical one, parameter by parameter."""
+    from deepgrad import data as dgdata
+
+    loaded = dgdata.load_dataset(dataset)
+    loss_name = loss.value if loss is not None else DEFAULT_LOSS[loaded.task]
+    dg.manual_seed(seed)
+    model = build_network(
+        loaded.n_features,
+        parse_hidden(hidden),
+        activation.value,
+        loss_name,
+        loaded.task,
+        loaded.n_classes,
+    )
+    initialise(model, "normal", seed)
+    X, y = loaded.X[:samples], loaded.y[:samples]
+    if loss_name == "ce":
+        targets: np.ndarray = y.astype(np.int64)
+    else:
+        targets = y.astype(np.float64).reshape(-1, 1)
+    errors = dg.model_gradcheck(model, LOSSES[loss_name](), X, targets)
+
+    typer.echo(f"Gradient check on {dataset} ({len(X)} samples, loss {loss_name})")
+    table = Table()
+    table.add_column("parameter")
+    table.add_column("shape", justify="right")
+    table.add_column("relative error", justify="right")
+    table.add_column("")
+    parameters = dict(model.named_parameters())
+    failed = []
+    for name, error in errors.items():
+        ok = error <= tolerance
+        if not ok:
+            failed.append(name)
+        shape = "x".join(str(size) for size in parameters[name].shape)
+        table.add_row(name, shape, f"{error:.2e}", "ok" if ok else "[red]FAIL[/red]")
+    console.print(table)
+    if failed:
+        typer.echo(
+            f"Error: backprop and numerical gradients differ by more than {tolerance:g} "
+            f"for {', '.join(failed)}",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"All {len(errors)} gradients agree within {tolerance:g}.")
+
+
+def main() -> None:
+    """Entry point of the ``deepgrad`` console script."""
+    app()
