@@ -143,6 +143,12 @@ def test_a_csv_with_string_labels_trains_and_predicts_those_labels(tmp_path, pet
     assert "accuracy: 1.0000" in evaluated.stdout
     assert "cat" in evaluated.stdout and "dog" in evaluated.stdout
 
+    # the model remembers its label column: no --target needed on the same layout
+    remembered = run("predict", model_path, pets_csv)
+    assert remembered.exit_code == 0, remembered.output
+    assert [row["prediction"] for row in _rows(remembered.stdout)] == truth
+    assert run("evaluate", model_path, pets_csv).stdout == evaluated.stdout
+
 
 def test_evaluate_prints_the_report_and_the_confusion_matrix(iris_model):
     result = run("evaluate", iris_model, "iris")

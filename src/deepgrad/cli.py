@@ -500,6 +500,8 @@ def train(
         standardizer=standardizer,
         class_names=dataset.class_names,
         task=dataset.task,
+        feature_names=dataset.feature_names,
+        target_name=target,
     )
     callbacks = []
     if early_stopping is not None:
@@ -586,6 +588,7 @@ def evaluate(
     from deepgrad import metrics
 
     classifier = _load_classifier(model)
+    target = target or _known_label_column(classifier, data)
     if Path(data).suffix.lower() == ".csv" and target is None:
         raise ValueError(
             f"{Path(data).name} is a CSV file: name its label column with --target"
@@ -634,6 +637,17 @@ def evaluate(
     console.print(confusion)
 
 
+def _known_label_column(classifier: Any, data: str) -> str | None:
+    """The training CSV's label column, when this CSV has a column of that name."""
+    name = getattr(classifier, "target_name", None)
+    path = Path(data)
+    if name is None or path.suffix.lower() != ".csv" or not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        header = next(csv.reader(file), [])
+    return name if name in [column.strip() for column in header] else None
+
+
 @app.command()
 def predict(
     model: Annotated[
@@ -658,6 +672,7 @@ def predict(
     if source.suffix.lower() == ".csv":
         if not source.is_file():
             raise FileNotFoundError(2, "No such data file", str(source))
+        target = target or _known_label_column(classifier, data)
         dataset = dgdata.load_csv(source, target)
     else:
         dataset = load_data(data, target)

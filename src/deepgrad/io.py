@@ -352,6 +352,8 @@ def save(
             "class_names": None if obj.class_names is None else list(obj.class_names),
             "task": obj.task,
             "loss": obj.loss_name,
+            "feature_names": getattr(obj, "feature_names", None),
+            "target_name": getattr(obj, "target_name", None),
         }
     else:
         raise TypeError(
@@ -548,6 +550,8 @@ def _rebuild_classifier(model: Module, extras: dict[str, Any], path: Path) -> An
             else Standardizer.from_dict(standardizer),
             class_names=extras.get("class_names"),
             task=extras.get("task"),
+            feature_names=extras.get("feature_names"),
+            target_name=extras.get("target_name"),
         )
     except (TypeError, ValueError) as error:
         raise ModelFileError(

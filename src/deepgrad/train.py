@@ -1495,7 +1495,13 @@ class Classifier:
         standardizer: Any = None,
         class_names: Sequence[str] | None = None,
         task: str | None = None,
+        feature_names: Sequence[str] | None = None,
+        target_name: str | None = None,
     ) -> None:
+        # the training data's column names, so that predicting on a CSV that
+        # still holds the label column can leave it out
+        self.feature_names = None if feature_names is None else list(feature_names)
+        self.target_name = target_name
         if not isinstance(model, Module):
             raise TypeError(
                 f"Classifier: model must be a deepgrad.nn.Module, received: "
