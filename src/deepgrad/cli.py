@@ -327,6 +327,23 @@ def make_optimizer(
     return getattr(dg.optim, class_name)(params, **options)
 
 
+def check_figure_paths(plot: Path | None, animate: Path | None, dataset: Any) -> None:
+    """Refuse ``--plot``/``--animate`` before training rather than after it."""
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise ValueError(f"--plot saves a PNG: give a .png file, received: {plot}")
+    if animate is None:
+        return
+    if animate.suffix.lower() != ".gif":
+        raise ValueError(f"--animate saves a GIF: give a .gif file, received: {animate}")
+    if dataset.n_features != 2 or dataset.task == "regression":
+        raise ValueError(
+            f"--animate draws a classifier's decision boundary in the plane, so it "
+            f"needs 2 features and classes; {dataset.name!r} has "
+            f"{dataset.n_features} features (task {dataset.task}): try moons, "
+            "circles, spirals or xor"
+        )
+
+
 def default_log_every(epochs: int) -> int:
     """Every epoch for short runs; ten lines for long ones (every 500 of 5000)."""
     return 1 if epochs <= 100 else max(1, epochs // 10)
@@ -462,6 +479,17 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Save the trained model here.")
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Save the loss (and accuracy) curves to this PNG file."),
+    ] = None,
+    animate: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save the decision boundary evolving through training to this GIF "
+            "file (2-D datasets only)."
+        ),
+    ] = None,
 ) -> None:
     """Train a network on DATA and print its log (Keras' format)."""
     from deepgrad import data as dgdata
@@ -472,6 +500,7 @@ def train(
     hidden_sizes = parse_hidden(hidden)
     batch = parse_batch_size(batch_size)
     loss_name = loss.value if loss is not None else DEFAULT_LOSS[dataset.task]
+    check_figure_paths(plot, animate, dataset)
 
     dg.manual_seed(seed)
     model = build_network(
@@ -511,6 +540,15 @@ def train(
                 monitor=monitor, patience=early_stopping, restore_best_weights=True
             )
         )
+    recorder = None
+    if animate is not None:
+        from deepgrad.plots import BoundaryRecorder
+
+        # about 40 frames, whatever the number of epochs
+        recorder = BoundaryRecorder(
+            dataset.X, dataset.y, every=max(1, epochs // 40), class_names=dataset.class_names
+        )
+        callbacks.append(recorder)
     if verbose:
         typer.echo(
             f"Training on {dataset.name}: {dataset.n_samples} samples, "
@@ -546,6 +584,17 @@ def train(
     if out is not None:
         io.save(classifier, out)
         typer.echo(f"Saved model to {out}")
+    if plot is not None:
+        from deepgrad.plots import plot_history
+
+        plot_history(history, path=plot)
+        typer.echo(f"Saved the loss plot to {plot}")
+    if recorder is not None and animate is not None:
+        recorder.save(animate)
+        typer.echo(
+            f"Saved the decision boundary animation ({len(recorder.snapshots)} "
+            f"frames) to {animate}"
+        )
 
 
 def _as_indices(classifier: Any, X: np.ndarray) -> np.ndarray:
@@ -792,6 +841,283 @@ def gradcheck(
         )
         raise typer.Exit(1)
     typer.echo(f"All {len(errors)} gradients agree within {tolerance:g}.")
+
+
+@app.command()
+def explain(
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="A built-in dataset (see `deepgrad datasets`) or a CSV file."
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option(help="The label column of a CSV file.")
+    ] = None,
+    hidden: Annotated[
+        str, typer.Option(help="Hidden layer sizes, comma-separated (e.g. 4,4).")
+    ] = "4,4",
+    activation: Annotated[
+        Activation, typer.Option(help="Activation of the hidden layers.")
+    ] = Activation.sigmoid,
+    loss: Annotated[
+        Loss | None,
+        typer.Option(
+            help="Loss; default bce for two classes, ce for more, mse for numbers."
+        ),
+    ] = None,
+    optimizer: Annotated[
+        OptimizerName, typer.Option(help="Optimizer of the epochs trained first.")
+    ] = OptimizerName.sgd,
+    lr: Annotated[
+        float | None,
+        typer.Option(
+            help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise)."
+        ),
+    ] = None,
+    momentum: Annotated[float, typer.Option(help="Momentum (sgd, rmsprop).")] = 0.0,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            "--epoch",
+            "--epochs",
+            min=0,
+            help="Train this many epochs first (0: trace the untrained network).",
+        ),
+    ] = 0,
+    batch_size: Annotated[
+        str, typer.Option(help="'full' (whole set per step) or samples per step.")
+    ] = "full",
+    seed: Annotated[
+        int, typer.Option(help="Seed of the weights and the shuffling.")
+    ] = 42,
+    init: Annotated[
+        Init,
+        typer.Option(help="Weights: normal (the lab's N(0, 1)), he, xavier, default."),
+    ] = Init.normal,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            help="Trace this one row of the data (0-based); default: all rows."
+        ),
+    ] = None,
+    standardize: Annotated[
+        bool | None,
+        typer.Option(
+            help="Scale features to mean 0, std 1. Default: on unless every "
+            "feature is already within [-1, 1]."
+        ),
+    ] = None,
+    decimals: Annotated[
+        int, typer.Option(min=0, max=12, help="Digits after the point.")
+    ] = 4,
+    gradcheck: Annotated[
+        bool,
+        typer.Option(
+            help="Also check every gradient numerically (slow for large models)."
+        ),
+    ] = True,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest gradient-check relative error accepted.")
+    ] = 1e-5,
+) -> None:
+    """Print one forward and backward pass, layer by layer, and its gradient check."""
+    from deepgrad import data as dgdata
+    from deepgrad import explain as dgexplain
+    from deepgrad import train as dgtrain
+
+    dataset = load_data(data, target)
+    if sample is not None and not 0 <= sample < dataset.n_samples:
+        raise ValueError(
+            f"--sample expects a row index from 0 to {dataset.n_samples - 1} "
+            f"({dataset.name} has {dataset.n_samples} samples), received: {sample}"
+        )
+    hidden_sizes = parse_hidden(hidden)
+    batch = parse_batch_size(batch_size)
+    loss_name = loss.value if loss is not None else DEFAULT_LOSS[dataset.task]
+
+    # the network `deepgrad train` builds with the same options
+    dg.manual_seed(seed)
+    model = build_network(
+        dataset.n_features,
+        hidden_sizes,
+        activation.value,
+        loss_name,
+        dataset.task,
+        dataset.n_classes,
+    )
+    initialise(model, init.value, seed)
+    loss_fn = LOSSES[loss_name]()
+    X = dataset.X
+    if standardize if standardize is not None else _needs_standardizing(X):
+        X = dgdata.Standardizer().fit_transform(X)
+    state = "untrained"
+    if epochs:
+        classifier = dgtrain.Classifier(
+            model,
+            loss_fn=loss_fn,
+            optimizer=make_optimizer(
+                optimizer.value, model.parameters(), lr, momentum, 0.0
+            ),
+            class_names=dataset.class_names,
+            task=dataset.task,
+        )
+        history = classifier.fit(
+            X, dataset.y, epochs=epochs, batch_size=batch, verbose=0, seed=seed
+        )
+        state = (
+            f"after {len(history.epoch)} epochs of {optimizer.value} "
+            f"(loss {history.history['loss'][-1]:.{decimals}f})"
+        )
+    rows = slice(None) if sample is None else slice(sample, sample + 1)
+    result = dgexplain.trace(
+        model, X[rows], dataset.y[rows], loss_fn, gradcheck, tolerance
+    )
+    rows_text = "all rows" if sample is None else f"row {sample}"
+    typer.echo(
+        f"Backprop through {dataset.name} ({rows_text}), hidden {hidden}, "
+        f"{activation.value}, loss {loss_name}, {state}"
+    )
+    console.print(dgexplain.format_trace(result, decimals))
+    failed = [row.symbol for row in result.gradcheck_failures]
+    if failed:
+        typer.echo(
+            f"Error: backprop and numerical gradients differ by more than {tolerance:g} "
+            f"for {', '.join(failed)}",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def sweep(
+    data: Annotated[
+        str,
+        typer.Argument(help="A built-in dataset (see `deepgrad datasets`) or a CSV."),
+    ],
+    target: Annotated[
+        str | None, typer.Option(help="The label column of a CSV file.")
+    ] = None,
+    hidden: Annotated[
+        str,
+        typer.Option(help="Hidden sizes; several separated by ';' (e.g. '2;4,4;8,8')."),
+    ] = "4,4",
+    activation: Annotated[
+        str, typer.Option(help="Hidden activation(s), e.g. sigmoid,relu.")
+    ] = "sigmoid",
+    loss: Annotated[
+        str | None, typer.Option(help="Loss(es); default: the dataset's usual one.")
+    ] = None,
+    optimizer: Annotated[
+        str, typer.Option(help="Optimizer(s), e.g. sgd,adam.")
+    ] = "sgd",
+    lr: Annotated[
+        str | None,
+        typer.Option(
+            help="Learning rate(s), e.g. 0.01,0.1,0.5,1,2 (default: sgd's 0.1)."
+        ),
+    ] = None,
+    momentum: Annotated[str, typer.Option(help="Momentum value(s), e.g. 0,0.9.")] = "0",
+    weight_decay: Annotated[str, typer.Option(help="L2 weight decay value(s).")] = "0",
+    batch_size: Annotated[
+        str,
+        typer.Option(help="Batch size(s): 1 (stochastic), N (mini-batch), full."),
+    ] = "full",
+    init: Annotated[
+        str, typer.Option(help="Weight init(s): normal (the lab's), he, xavier.")
+    ] = "normal",
+    dropout: Annotated[str, typer.Option(help="Dropout value(s).")] = "0",
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs of every run.")] = 1000,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the shared initial weights and shuffling.")
+    ] = 42,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (default: one per CPU core)."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Count the epochs until the loss falls below this.")
+    ] = 0.1,
+    plot: Annotated[
+        Path, typer.Option(help="Save every run's loss curve in this image.")
+    ] = Path("sweep.png"),
+) -> None:
+    """Train one network from the same weights under every combination of the
+    options given several comma-separated values, in parallel; compare the runs."""
+    import os
+
+    from deepgrad import sweep as dgsweep
+
+    given = {
+        "hidden": hidden,
+        "activation": activation,
+        "loss": loss,
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "batch_size": batch_size,
+        "init": init,
+        "dropout": dropout,
+    }
+    base: dict[str, Any] = {"data": data, "target": target, "epochs": epochs}
+    grid: dict[str, list[Any]] = {}
+    for option, text in given.items():
+        if text is not None:
+            values = dgsweep.parse_option_values(option, text)
+            if len(values) > 1:
+                grid[option] = values
+            else:
+                base[option] = values[0]
+    if not grid:  # a single run, labelled by its learning rate
+        grid["lr"] = [base.pop("lr", None) or OPTIMIZERS.get(optimizer, ("", None))[1]]
+    runs = dgsweep.plan_sweep(base, grid, seed)  # checks every value before training
+    workers = min(jobs or os.cpu_count() or 1, len(runs))
+    typer.echo(
+        f"Sweeping {' x '.join(grid)} on {data}: {len(runs)} run"
+        f"{'s' if len(runs) > 1 else ''} of {epochs} epochs "
+        f"from the same initial weights (seed {seed}), "
+        f"{workers} process{'es' if workers > 1 else ''}"
+    )
+    results = dgsweep.run_sweep(
+        base, grid, n_jobs=workers, threshold=threshold, seed=seed
+    )
+
+    table = Table()
+    for option in grid:
+        table.add_column(option.replace("_", " "), justify="right")
+    for column in ("final loss", "accuracy", f"epochs to loss < {threshold:g}"):
+        table.add_column(column, justify="right")
+    table.add_column("diverged")
+    table.add_column("time", justify="right")
+    for result in results:
+        accuracy = result["final_accuracy"]
+        reached = result["epochs_to_threshold"]
+        table.add_row(
+            *(dgsweep.format_value(value) for value in result["options"].values()),
+            f"{result['final_loss']:.4g}",
+            "-" if accuracy is None else f"{accuracy:.2f}",
+            "never" if reached is None else str(reached),
+            "[red]yes[/red]" if result["diverged"] else "no",
+            f"{result['time']:.1f}s",
+        )
+    console.print(table)
+    converged = [result for result in results if result["epochs_to_threshold"]]
+    if converged:
+        fastest = min(converged, key=lambda result: result["epochs_to_threshold"])
+        typer.echo(
+            f"Fastest below {threshold:g}: {fastest['label']} "
+            f"(epoch {fastest['epochs_to_threshold']})"
+        )
+    diverged = [result["label"] for result in results if result["diverged"]]
+    if diverged:
+        typer.echo(f"Diverged: {'; '.join(diverged)}")
+    if len(results) == 1:
+        typer.echo("One run: give an option several values, e.g. --lr 0.01,0.1,0.5,1,2")
+    from deepgrad import plots
+
+    plots.plot_lr_sweep(results, plot)
+    typer.echo(f"Saved the loss curves to {plot}")
 
 
 def main() -> None:

@@ -252,6 +252,15 @@ class History:
     grad_norms : dict of str to list of float
         The L2 norm of each parameter's gradient (by its ``state_dict`` name),
         from the last batch of each epoch.
+    weight_norms : dict of str to list of float
+        ``||W||_2`` of each trainable parameter at the end of each epoch.
+    update_ratios : dict of str to list of float
+        ``||W_after - W_before|| / ||W_before||`` of each trainable parameter
+        over each epoch: how far the epoch's updates moved it, relative to its
+        size (``lr * ||dW|| / ||W||`` for one SGD step; around 1e-3 is the
+        usual healthy value). NaN where ``W_before`` was all zeros.
+    loss_name : str or None
+        The loss's full name (``"Binary Cross Entropy Loss"``), for plot labels.
     epoch : list of int
         The 0-based indices of the epochs recorded.
     stopped_reason : str or None
@@ -269,19 +278,32 @@ class History:
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.grad_norms: dict[str, list[float]] = {}
+        self.weight_norms: dict[str, list[float]] = {}
+        self.update_ratios: dict[str, list[float]] = {}
+        self.loss_name: str | None = None
         self.epoch: list[int] = []
         self.stopped_reason: str | None = None
         self.interrupted = False
         self.training_state: dict[str, Any] | None = None
 
     def _record(
-        self, epoch: int, logs: dict[str, float], grad_norms: dict[str, float]
+        self,
+        epoch: int,
+        logs: dict[str, float],
+        grad_norms: dict[str, float],
+        weight_norms: dict[str, float] | None = None,
+        update_ratios: dict[str, float] | None = None,
     ) -> None:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
-        for name, norm in grad_norms.items():
-            self.grad_norms.setdefault(name, []).append(norm)
+        for record, values in (
+            (self.grad_norms, grad_norms),
+            (self.weight_norms, weight_norms or {}),
+            (self.update_ratios, update_ratios or {}),
+        ):
+            for name, value in values.items():
+                record.setdefault(name, []).append(value)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as plain lists (JSON-able)."""
@@ -291,6 +313,13 @@ class History:
             "grad_norms": {
                 name: list(values) for name, values in self.grad_norms.items()
             },
+            "weight_norms": {
+                name: list(values) for name, values in self.weight_norms.items()
+            },
+            "update_ratios": {
+                name: list(values) for name, values in self.update_ratios.items()
+            },
+            "loss_name": self.loss_name,
         }
 
     @classmethod
@@ -300,6 +329,10 @@ class History:
         history.epoch = list(record["epoch"])
         history.history = {key: list(v) for key, v in record["history"].items()}
         history.grad_norms = {key: list(v) for key, v in record["grad_norms"].items()}
+        # absent from records written before weights were recorded
+        for key in ("weight_norms", "update_ratios"):
+            setattr(history, key, {k: list(v) for k, v in record.get(key, {}).items()})
+        history.loss_name = record.get("loss_name")
         return history
 
     def __repr__(self) -> str:
@@ -365,13 +398,86 @@ class _Snapshot:
                     state[key] = copy.deepcopy(value)
 
 
-def _grad_norms(model: Module) -> dict[str, float]:
-    """||dL/dW||_2 of each trainable parameter (0 for one without a gradient)."""
-    return {
-        name: 0.0 if param.grad is None else float(np.linalg.norm(param.grad.data))
-        for name, param in model.named_parameters()
-        if param.requires_grad
-    }
+def _l2_norm(values: np.ndarray) -> float:
+    """np.linalg.norm(values) for a float array, without its checks (per epoch)."""
+    flat = values.ravel(order="K")
+    return float(np.sqrt(flat.dot(flat)))
+
+
+class _ParameterRecorder:
+    """What History records of each trainable parameter, once per epoch.
+
+    ``||dL/dW||`` (from the last batch), ``||W||`` and the update-to-weight
+    ratio ``||W_after - W_before|| / ||W_before||`` over the epoch. The
+    parameters are listed once; the weights at the start of the epoch sit in
+    one flat float64 array allocated once. Each epoch copies the parameters
+    into a second one (through views shaped like them) and sums the squares of
+    every parameter's segment with one ``np.add.reduceat``, then the two arrays
+    swap roles. The lab's 5000 one-batch epochs must not feel it.
+    """
+
+    def __init__(self, model: Module) -> None:
+        trainable = [
+            (name, param)
+            for name, param in model.named_parameters()
+            if param.requires_grad
+        ]
+        self.trainable = trainable
+        self.names = [name for name, param in trainable if param.data.size > 0]
+        self.params = [param for _, param in trainable if param.data.size > 0]
+        sizes = [param.data.size for param in self.params]
+        self.offsets = np.cumsum([0, *sizes[:-1]], dtype=np.intp)
+        self.before, self.after, self.scratch = np.empty((3, sum(sizes)))
+        self.before_views = self._views(self.before)
+        self.after_views = self._views(self.after)
+        self._copy_into(self.before_views)
+        self.before_squared = self._squared_norms(self.before)
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        return [
+            flat[offset : offset + param.data.size].reshape(param.data.shape)
+            for param, offset in zip(self.params, self.offsets.tolist(), strict=True)
+        ]
+
+    def _copy_into(self, views: list[np.ndarray]) -> None:
+        # param.data is read each time: the fast path may swap a parameter's array
+        for param, view in zip(self.params, views, strict=True):
+            np.copyto(view, param.data)
+
+    def _squared_norms(self, flat: np.ndarray) -> list[float]:
+        """||segment||^2 of each parameter's segment of ``flat``."""
+        if not self.params:
+            return []
+        np.square(flat, out=self.scratch)
+        return np.add.reduceat(self.scratch, self.offsets).tolist()
+
+    def record(
+        self,
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+        """(||dL/dW||, ||W||, ||W_after - W_before|| / ||W_before||) per parameter.
+
+        The gradient norm is 0 for a parameter without a gradient, the ratio NaN
+        where W_before is all zeros (there is no size to compare the update to).
+        """
+        grad_norms = {
+            name: 0.0 if param.grad is None else _l2_norm(param.grad.data)
+            for name, param in self.trainable
+        }
+        self._copy_into(self.after_views)
+        after_squared = self._squared_norms(self.after)
+        np.subtract(self.after, self.before, out=self.scratch)
+        update_squared = self._squared_norms(self.scratch)
+        self.before, self.after = self.after, self.before
+        self.before_views, self.after_views = self.after_views, self.before_views
+        before_squared, self.before_squared = self.before_squared, after_squared
+        weight_norms = dict(zip(self.names, map(math.sqrt, after_squared), strict=True))
+        update_ratios = {
+            name: math.sqrt(update / before) if before > 0 else math.nan
+            for name, update, before in zip(
+                self.names, update_squared, before_squared, strict=True
+            )
+        }
+        return grad_norms, weight_norms, update_ratios
 
 
 def _rng_state() -> dict[str, Any]:
@@ -1110,6 +1216,16 @@ def _check_settings(
         raise ValueError(f"fit: verbose must be 0, 1 or 2, received: {verbose!r}")
 
 
+def _with_live_plot(callbacks: Iterable[Callback], live: bool) -> list[Callback]:
+    """The callbacks, plus the notebook's live loss plot when ``live``."""
+    callbacks = list(callbacks)
+    if live:
+        from deepgrad.plots import LivePlot  # matplotlib, only when asked for
+
+        callbacks.append(LivePlot())
+    return callbacks
+
+
 def _suggest_lower_lr(lr: float) -> float:
     return float(f"{lr / 10:.3g}")
 
@@ -1132,6 +1248,7 @@ def fit(
     *,
     training_state: dict[str, Any] | None = None,
     fast: bool = True,
+    live: bool = False,
 ) -> History:
     """Train a model by mini-batch gradient descent, printing Keras-style logs.
 
@@ -1191,6 +1308,10 @@ def fit(
         with BCELoss, BCEWithLogitsLoss, CrossEntropyLoss or MSELoss): the same
         losses and weights as the eager step, several times faster. ``False``
         always runs the eager step shown above.
+    live : bool
+        In a Jupyter notebook, redraw the loss curve in place while training
+        (:class:`deepgrad.plots.LivePlot`, a few redraws a second at most);
+        elsewhere it warns once and does nothing.
 
     Returns
     -------
@@ -1231,7 +1352,7 @@ def fit(
         loader,
         validation_loader,
         epochs=epochs,
-        callbacks=list(callbacks),
+        callbacks=_with_live_plot(callbacks, live),
         verbose=verbose,
         log_every=log_every,
         initial_epoch=initial_epoch,
@@ -1304,6 +1425,10 @@ def _fit_loop(
         callback.set_run(run)
     last_good = _Snapshot(model, optimizer)
     step = compile_step(model, loss_fn, optimizer) if fast else None
+    recorder = _ParameterRecorder(model)
+    history.loss_name = getattr(loss_fn, "full_name", None) or getattr(
+        loss_fn, "__name__", type(loss_fn).__name__
+    )
     last_logged: int | None = None
     last_logs: dict[str, float] = {}
 
@@ -1386,7 +1511,7 @@ def _fit_loop(
                     logs["val_accuracy"] = val_accuracy
             logs["lr"] = lr
             logs["time"] = time.perf_counter() - started
-            history._record(epoch, logs, _grad_norms(model))
+            history._record(epoch, logs, *recorder.record())
             last_good.take()
             run.mark_epoch_boundary(epoch + 1)
             last_logs = logs
@@ -1665,6 +1790,7 @@ class Classifier:
         initial_epoch: int = 0,
         *,
         training_state: dict[str, Any] | None = None,
+        live: bool = False,
     ) -> History:
         """Train on (X, y), a Dataset as X, with labels in the user's own names.
 
@@ -1723,7 +1849,7 @@ class Classifier:
             loader,
             validation_loader,
             epochs=epochs,
-            callbacks=list(callbacks),
+            callbacks=_with_live_plot(callbacks, live),
             verbose=verbose,
             log_every=log_every,
             initial_epoch=initial_epoch,
@@ -1915,6 +2041,51 @@ def _record_output_shapes(
     return shapes
 
 
+class _SummaryTable(NamedTuple):
+    """What a summary shows, for the text and the HTML table."""
+
+    model_name: str
+    rows: list[tuple[str, str, int]]  # layer (type), output shape, parameters
+    trainable: int
+    non_trainable: int
+
+
+def _summary_table(
+    model: Module, input_shape: int | Sequence[int] | None
+) -> _SummaryTable:
+    """The rows and totals of :func:`summary` (whose docstring has the details)."""
+    if not isinstance(model, Module):
+        raise TypeError(
+            f"summary expects a deepgrad.nn.Module, received: {type(model).__name__}"
+        )
+    rows = [
+        (name, module)
+        for name, module in model.named_modules()
+        if not module._modules or any(_own_counts(module))
+    ]
+    if input_shape is None:
+        first = _first_linear(model)
+        input_shape = None if first is None else (first.in_features,)
+    if isinstance(input_shape, (int, np.integer)):
+        input_shape = (int(input_shape),)
+    shapes = (
+        {}
+        if input_shape is None
+        else _record_output_shapes(model, rows, tuple(input_shape))
+    )
+    table = [
+        (
+            f"{name} ({type(module).__name__})" if name else type(module).__name__,
+            shapes.get(id(module), "?"),
+            sum(_own_counts(module)),
+        )
+        for name, module in rows
+    ]
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    non_trainable = sum(_own_counts(module)[1] for module in model.modules())
+    return _SummaryTable(type(model).__name__, table, trainable, non_trainable)
+
+
 def summary(model: Module, input_shape: int | Sequence[int] | None = None) -> str:
     """A Keras-style table of a model's layers, output shapes and parameter counts.
 
@@ -1950,34 +2121,8 @@ def summary(model: Module, input_shape: int | Sequence[int] | None = None) -> st
     Non-trainable params: 0
     _________________________________________________________________
     """
-    if not isinstance(model, Module):
-        raise TypeError(
-            f"summary expects a deepgrad.nn.Module, received: {type(model).__name__}"
-        )
-    rows = [
-        (name, module)
-        for name, module in model.named_modules()
-        if not module._modules or any(_own_counts(module))
-    ]
-    if input_shape is None:
-        first = _first_linear(model)
-        input_shape = None if first is None else (first.in_features,)
-    if isinstance(input_shape, (int, np.integer)):
-        input_shape = (int(input_shape),)
-    shapes = (
-        {}
-        if input_shape is None
-        else _record_output_shapes(model, rows, tuple(input_shape))
-    )
-
-    table = [
-        (
-            f"{name} ({type(module).__name__})" if name else type(module).__name__,
-            shapes.get(id(module), "?"),
-            f"{sum(_own_counts(module)):,}",
-        )
-        for name, module in rows
-    ]
+    data = _summary_table(model, input_shape)
+    table = [(layer, shape, f"{count:,}") for layer, shape, count in data.rows]
     widths = [
         max(28, *(len(row[0]) + 2 for row in table)),
         max(26, *(len(row[1]) + 2 for row in table)),
@@ -1992,12 +2137,11 @@ def summary(model: Module, input_shape: int | Sequence[int] | None = None) -> st
             )
         ).rstrip()
 
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    non_trainable = sum(_own_counts(module)[1] for module in model.modules())
+    trainable, non_trainable = data.trainable, data.non_trainable
     rule = 1 + sum(widths)
     return "\n".join(
         [
-            f'Model: "{type(model).__name__}"',
+            f'Model: "{data.model_name}"',
             "_" * rule,
             line(("Layer (type)", "Output Shape", "Param #")),
             "=" * rule,
@@ -2008,4 +2152,50 @@ def summary(model: Module, input_shape: int | Sequence[int] | None = None) -> st
             f"Non-trainable params: {non_trainable:,}",
             "_" * rule,
         ]
+    )
+
+
+def summary_html(model: Module, input_shape: int | Sequence[int] | None = None) -> str:
+    """:func:`summary` as an HTML table: how Jupyter shows a model.
+
+    ``Module._repr_html_`` returns it, so a model on the last line of a notebook
+    cell displays its layers, output shapes and parameter counts.
+
+    Parameters
+    ----------
+    model : Module
+        The model.
+    input_shape : int or tuple of int, optional
+        The shape of one sample, as for :func:`summary`.
+
+    Returns
+    -------
+    str
+        A ``<table>`` with a header row, one row per layer and the totals below.
+
+    Example
+    -------
+    >>> from deepgrad import nn
+    >>> table = summary_html(nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1)))
+    >>> table.count("<tr>"), "Total params: 17" in table
+    (4, True)
+    """
+    from html import escape
+
+    data = _summary_table(model, input_shape)
+    right = ' style="text-align: right"'
+    header = (
+        f"<tr><th>Layer (type)</th><th>Output Shape</th><th{right}>Param #</th></tr>"
+    )
+    body = "".join(
+        f"<tr><td>{escape(layer)}</td><td>{escape(shape)}</td>"
+        f"<td{right}>{count:,}</td></tr>"
+        for layer, shape, count in data.rows
+    )
+    total = data.trainable + data.non_trainable
+    return (
+        f'<div><p><b>Model: "{escape(data.model_name)}"</b></p>'
+        f"<table><thead>{header}</thead><tbody>{body}</tbody></table>"
+        f"<p>Total params: {total:,}<br>Trainable params: {data.trainable:,}<br>"
+        f"Non-trainable params: {data.non_trainable:,}</p></div>"
     )

@@ -602,6 +602,19 @@ class Module:
 
         print(summary(self, input_shape))
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter shows a module as its summary table (``deepgrad.train.summary_html``).
+
+        None (Jupyter then shows the text repr) when the output shapes cannot be
+        inferred because the forward pass on a zero batch fails.
+        """
+        from deepgrad.train import summary_html  # a higher layer: imported when used
+
+        try:
+            return summary_html(self)
+        except ValueError:
+            return None
+
     def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
