@@ -334,7 +334,9 @@ def check_figure_paths(plot: Path | None, animate: Path | None, dataset: Any) ->
     if animate is None:
         return
     if animate.suffix.lower() != ".gif":
-        raise ValueError(f"--animate saves a GIF: give a .gif file, received: {animate}")
+        raise ValueError(
+            f"--animate saves a GIF: give a .gif file, received: {animate}"
+        )
     if dataset.n_features != 2 or dataset.task == "regression":
         raise ValueError(
             f"--animate draws a classifier's decision boundary in the plane, so it "
@@ -532,7 +534,7 @@ def train(
         feature_names=dataset.feature_names,
         target_name=target,
     )
-    callbacks = []
+    callbacks: list[dgtrain.Callback] = []
     if early_stopping is not None:
         monitor = "val_loss" if val > 0 else "loss"
         callbacks.append(
@@ -546,7 +548,10 @@ def train(
 
         # about 40 frames, whatever the number of epochs
         recorder = BoundaryRecorder(
-            dataset.X, dataset.y, every=max(1, epochs // 40), class_names=dataset.class_names
+            dataset.X,
+            dataset.y,
+            every=max(1, epochs // 40),
+            class_names=dataset.class_names,
         )
         callbacks.append(recorder)
     if verbose:

@@ -77,23 +77,49 @@ def _matplotlib() -> Any:
     return matplotlib
 
 
-def _in_notebook() -> bool:
-    """Whether this runs in a Jupyter kernel (never imports IPython itself)."""
+def _notebook_shell() -> Any:
+    """The Jupyter kernel's IPython shell, or None (never imports IPython itself)."""
     ipython = sys.modules.get("IPython")
     if ipython is None:
-        return False
+        return None
     shell = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+def _in_notebook() -> bool:
+    return _notebook_shell() is not None
+
+
+def _figure_png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
+    return buffer.getvalue()
+
+
+def _show_figures_as_results(figure_class: type) -> None:
+    """Let a notebook show a returned Figure as a PNG.
+
+    The inline backend registers this only once pyplot has drawn; a figure
+    made here never goes through pyplot. A formatter already registered
+    (inline, retina, svg) is kept.
+    """
+    shell = _notebook_shell()
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", {})
+    png = formatters.get("image/png")
+    if png is None:
+        return
+    try:
+        png.lookup_by_type(figure_class)
+    except KeyError:
+        png.for_type(figure_class, _figure_png)
 
 
 def _new_figure(figsize: tuple[float, float], ncols: int = 1) -> tuple[Figure, Any]:
     """A figure outside pyplot, and its axes (a list when ``ncols > 1``)."""
     _matplotlib()
-    if _in_notebook():
-        # loads the inline backend, whose display hook shows a returned Figure
-        import matplotlib.pyplot  # noqa: F401
     from matplotlib.figure import Figure
 
+    _show_figures_as_results(Figure)
     figure = Figure(figsize=figsize, layout="constrained")
     axes = [figure.add_subplot(1, ncols, column + 1) for column in range(ncols)]
     return figure, axes[0] if ncols == 1 else axes
@@ -371,9 +397,7 @@ def plot_gradient_flow(
 
     grad_norms = _parameter_record(history, "grad_norms", "plot_gradient_flow")
     names = [
-        name
-        for name in grad_norms
-        if include_bias or not name.endswith("bias") or len(grad_norms) == 1
+        name for name in grad_norms if include_bias or not name.endswith("bias")
     ] or list(grad_norms)
     layers = list(dict.fromkeys(_layer_of(name) for name in names))
     palette = colormaps["viridis"]
@@ -457,14 +481,15 @@ def _predictor(model: Any) -> tuple[Any, Module]:
             return _module_probabilities(module, X.astype(_dtype_of(module)))
 
         return predict, module
-    module = getattr(model, "model", None)
-    if hasattr(model, "predict_proba") and isinstance(module, Module):
+    inner = getattr(model, "model", None)
+    if hasattr(model, "predict_proba") and isinstance(inner, Module):
+        network = inner
 
         def predict_proba(X: np.ndarray) -> np.ndarray:
-            probabilities = model.predict_proba(X.astype(_dtype_of(module)))
+            probabilities = model.predict_proba(X.astype(_dtype_of(network)))
             return np.asarray(probabilities, dtype=np.float64)
 
-        return predict_proba, module
+        return predict_proba, network
     raise TypeError(
         "Expected a deepgrad.nn.Module or a deepgrad.train.Classifier, received: "
         f"{type(model).__name__}"
@@ -514,7 +539,8 @@ def _grid(X: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
         np.linspace(low[i] - margin[i], high[i] + margin[i], resolution)
         for i in range(2)
     ]
-    return np.meshgrid(*axes)
+    xx, yy = np.meshgrid(*axes)
+    return xx, yy
 
 
 def _point_colours(n_classes: int) -> list[Any]:
@@ -544,21 +570,25 @@ def _prepare_boundary(
     class_names: Sequence[str] | None,
     what: str,
 ) -> tuple[_Boundary, Any, Module]:
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+    if (
+        isinstance(resolution, bool)
+        or not isinstance(resolution, int)
+        or resolution < 2
+    ):
         raise ValueError(
             f"{what}: resolution must be an integer >= 2, received: {resolution!r}"
         )
     predict, module = _predictor(model)
     X, y = _check_points(X, y, what)
-    names = class_names if class_names is not None else getattr(model, "class_names", None)
+    names = (
+        class_names if class_names is not None else getattr(model, "class_names", None)
+    )
     labels, names = _label_indices(y, names)
     xx, yy = _grid(X, resolution)
     return _Boundary(X, labels, names, xx, yy), predict, module
 
 
-def _draw_regions(
-    ax: Axes, boundary: _Boundary, predict: Any
-) -> tuple[list[Any], int]:
+def _draw_regions(ax: Axes, boundary: _Boundary, predict: Any) -> tuple[list[Any], int]:
     """The model's prediction over the grid, and the boundary line in black.
 
     Returns the two contour sets (filled, lines), so that an animation can
@@ -579,7 +609,11 @@ def _draw_regions(
             alpha=0.75,
         )
         lines = ax.contour(
-            boundary.xx, boundary.yy, positive, levels=[0.5], colors="black",
+            boundary.xx,
+            boundary.yy,
+            positive,
+            levels=[0.5],
+            colors="black",
             linewidths=1.5,
         )
         return [filled, lines], 2
@@ -595,7 +629,11 @@ def _draw_regions(
         alpha=0.35,
     )
     lines = ax.contour(
-        boundary.xx, boundary.yy, predicted, levels=levels, colors="black",
+        boundary.xx,
+        boundary.yy,
+        predicted,
+        levels=levels,
+        colors="black",
         linewidths=0.8,
     )
     return [filled, lines], n_classes
@@ -624,8 +662,13 @@ def _draw_boundary(
     )
     handles = [
         Line2D(
-            [], [], marker="o", linestyle="", markerfacecolor=colours[index],
-            markeredgecolor="black", label=name,
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor=colours[index],
+            markeredgecolor="black",
+            label=name,
         )
         for index, name in enumerate(boundary.names)
     ]
@@ -850,7 +893,10 @@ class BoundaryRecorder(Callback):
             self._take(epoch, logs)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self._last_epoch is not None and self.snapshots[-1].epoch != self._last_epoch + 1:
+        if (
+            self._last_epoch is not None
+            and self.snapshots[-1].epoch != self._last_epoch + 1
+        ):
             self._take(self._last_epoch, logs)
 
     def _take(self, epoch: int, logs: dict[str, Any] | None) -> None:
@@ -887,7 +933,11 @@ def _check_sweep_results(results: Any) -> list[dict[str, Any]]:
         )
     checked = []
     for index, result in enumerate(results):
-        if not isinstance(result, Mapping) or "label" not in result or "loss" not in result:
+        if (
+            not isinstance(result, Mapping)
+            or "label" not in result
+            or "loss" not in result
+        ):
             raise ValueError(
                 f"plot_lr_sweep: result {index} must be a dict with 'label' and 'loss' "
                 f"(and 'diverged'), received: {result!r:.80}"
@@ -954,8 +1004,13 @@ def plot_lr_sweep(
         if run["diverged"] and len(finite):
             last = finite[-1]
             ax.plot(
-                [epochs[last]], [loss[last]], marker="x", markersize=12,
-                markeredgewidth=2.5, color=colour, linestyle="",
+                [epochs[last]],
+                [loss[last]],
+                marker="x",
+                markersize=12,
+                markeredgewidth=2.5,
+                color=colour,
+                linestyle="",
             )
     ax.set_yscale("log")
     ax.set_title("Loss for each learning rate")
@@ -1035,9 +1090,7 @@ class LivePlot(Callback):
             self.history.loss_name or "Loss",
             accuracy=True,
         )
-        buffer = io.BytesIO()
-        self._figure.savefig(buffer, format="png", dpi=100, facecolor="white")
-        image = Image(data=buffer.getvalue(), format="png")
+        image = Image(data=_figure_png(self._figure), format="png")
         if self._handle is None:
             self._handle = display(image, display_id=True)
         else:

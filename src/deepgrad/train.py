@@ -517,10 +517,15 @@ class _FitRun:
 
     def mark_epoch_boundary(self, completed_epochs: int) -> None:
         """Remember the generators' states: resuming starts from here."""
+        # Generator.bit_generator.state builds a new dict on every read, so no
+        # deep copy is needed here (this runs every epoch; training_state copies)
+        loader_generator = getattr(self.loader, "_generator", None)
         self._boundary: tuple[int, dict[str, Any], dict[str, Any]] = (
             completed_epochs,
-            self.loader.get_state(),
-            _rng_state(),
+            self.loader.get_state()
+            if loader_generator is None
+            else loader_generator.bit_generator.state,
+            default_generator().bit_generator.state,
         )
 
     def training_state(self) -> dict[str, Any]:
