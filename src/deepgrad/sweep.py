@@ -96,7 +96,7 @@ def _choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 
 def _check_hidden(value: Any) -> list[int]:
-    from deepgrad.cli import parse_hidden
+    from deepgrad.recipes import parse_hidden
 
     if isinstance(value, str):
         return parse_hidden(value)
@@ -113,7 +113,7 @@ def _check_hidden(value: Any) -> list[int]:
 
 
 def _check_batch_size(value: Any) -> int | str:
-    from deepgrad.cli import parse_batch_size
+    from deepgrad.recipes import parse_batch_size
 
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = str(int(value))
@@ -139,7 +139,7 @@ def _check_flag(name: str, value: Any, optional: bool) -> bool | None:
 
 def _checkers() -> dict[str, Callable[[Any], Any]]:
     """option -> a function returning the option's value checked and normalised."""
-    from deepgrad.cli import ACTIVATIONS, LOSSES, OPTIMIZERS, Init
+    from deepgrad.recipes import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS
 
     def check_dropout(value: Any) -> float:
         probability = _number("dropout", value, 0.0, strict=False)
@@ -163,7 +163,7 @@ def _checkers() -> dict[str, Callable[[Any], Any]]:
         "weight_decay": lambda value: _number("weight_decay", value, 0.0, strict=False),
         "batch_size": _check_batch_size,
         "epochs": _check_epochs,
-        "init": lambda value: _choice("init", value, [init.value for init in Init]),
+        "init": lambda value: _choice("init", value, list(INITS)),
         "dropout": check_dropout,
         "batchnorm": lambda value: _check_flag("batchnorm", value, optional=False),
         "standardize": lambda value: _check_flag("standardize", value, optional=True),
@@ -189,9 +189,9 @@ def format_value(value: Any) -> str:
 # -- planning --------------------------------------------------------------------------
 def _dataset(config: Mapping[str, Any]) -> Any:
     """The config's data as a ``deepgrad.data.Dataset``."""
-    from deepgrad.cli import load_data
     from deepgrad.data import Dataset
     from deepgrad.data.datasets import Task
+    from deepgrad.recipes import load_data
 
     data = config["data"]
     if isinstance(data, Dataset):
@@ -224,7 +224,7 @@ def _dataset(config: Mapping[str, Any]) -> Any:
 
 
 def _loss_name(config: Mapping[str, Any], dataset: Any) -> str:
-    from deepgrad.cli import DEFAULT_LOSS
+    from deepgrad.recipes import DEFAULT_LOSS
 
     return config["loss"] or DEFAULT_LOSS[dataset.task]
 
@@ -232,7 +232,7 @@ def _loss_name(config: Mapping[str, Any], dataset: Any) -> str:
 def _build_network(config: Mapping[str, Any], dataset: Any) -> Any:
     """The config's network, with the weights ``deepgrad train`` would give it."""
     import deepgrad as dg
-    from deepgrad.cli import build_network, initialise
+    from deepgrad.recipes import build_network, initialise
 
     dg.manual_seed(config["seed"])
     model = build_network(
@@ -336,7 +336,7 @@ def _plan(
 
     import deepgrad as dg
     from deepgrad import nn
-    from deepgrad.cli import make_optimizer
+    from deepgrad.recipes import make_optimizer
 
     probe = [nn.Parameter(dg.zeros(1))]
     dataset = _dataset(base)
@@ -387,7 +387,7 @@ def epochs_to_threshold(losses: Sequence[float], threshold: float) -> int | None
 def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str, Any]:
     """Train one planned run from its initial weights; its result dict."""
     from deepgrad import data as dgdata
-    from deepgrad.cli import LOSSES, _needs_standardizing, make_optimizer
+    from deepgrad.recipes import LOSSES, make_optimizer, needs_standardizing
     from deepgrad.train import Classifier
 
     config = run["config"]
@@ -405,7 +405,7 @@ def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str,
     )
     standardize = config["standardize"]
     if standardize is None:
-        standardize = _needs_standardizing(dataset.X)
+        standardize = needs_standardizing(dataset.X)
     classifier = Classifier(
         model,
         loss_fn=LOSSES[loss_name](),
@@ -611,7 +611,7 @@ def _parse_batch_size(text: str) -> int | str:
 
 
 def _parse_hidden(text: str) -> list[int]:
-    from deepgrad.cli import parse_hidden
+    from deepgrad.recipes import parse_hidden
 
     return parse_hidden(text)
 
