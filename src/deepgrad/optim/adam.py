@@ -127,7 +127,7 @@ class Adam(Optimizer):
             # temporaries on the hot path), in PyTorch's order of operations so
             # that the rounding, and hence the trajectory, is the same.
             scratch = self._scratch(param.data)
-            _lerp_(exp_avg, grad, 1 - beta1)
+            _lerp_(exp_avg, grad, 1 - beta1, scratch)
             exp_avg_sq *= beta2
             np.multiply(grad, 1 - beta2, out=scratch)
             scratch *= grad

@@ -41,13 +41,16 @@ _UNORDERED_PARAMS = (
 )
 
 
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+def _lerp_(
+    start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray | None = None
+) -> None:
     """``start <- start + weight * (end - start)`` in place, rounded as ``torch.lerp``.
 
     Like PyTorch, interpolate from the nearer end so that a weight close to 1
     loses no precision: ``end - (end - start) * (1 - weight)`` when weight >= 0.5.
     """
-    difference = end - start
+    # `scratch` (an array shaped like start) spares allocating a temporary each step
+    difference = np.subtract(end, start, out=scratch)
     if abs(weight) < 0.5:
         difference *= weight
         start += difference
