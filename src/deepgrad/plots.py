@@ -1013,7 +1013,13 @@ def plot_lr_sweep(
                 linestyle="",
             )
     ax.set_yscale("log")
-    ax.set_title("Loss for each learning rate")
+    swept = {name for run in results for name in dict(run.get("options") or {})}
+    what = ", ".join(sorted(swept)).replace("_", " ") if swept else "learning rate"
+    ax.set_title(
+        "Loss for each learning rate"
+        if what in ("lr", "learning rate")
+        else f"Loss for each {what}"
+    )
     ax.set_xlabel("Epoch")
     ax.set_ylabel("Loss (log scale)")
     ax.grid(True, which="both", alpha=0.4)
