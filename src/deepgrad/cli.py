@@ -141,6 +141,37 @@ class Init(str, Enum):
     default = "default"
 
 
+# options several commands share, declared once
+DataArgument = Annotated[
+    str,
+    typer.Argument(help="A built-in dataset (see `deepgrad datasets`) or a CSV file."),
+]
+TargetOption = Annotated[
+    str | None, typer.Option(help="The label column of a CSV file.")
+]
+HiddenOption = Annotated[
+    str, typer.Option(help="Hidden layer sizes, comma-separated (e.g. 4,4).")
+]
+ActivationOption = Annotated[
+    Activation, typer.Option(help="Activation of the hidden layers.")
+]
+LossOption = Annotated[
+    Loss | None,
+    typer.Option(
+        help="Loss; default bce for two classes, ce for more, mse for numbers."
+    ),
+]
+LrOption = Annotated[
+    float | None,
+    typer.Option(help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise)."),
+]
+MomentumOption = Annotated[float, typer.Option(help="Momentum (sgd, rmsprop).")]
+BatchSizeOption = Annotated[
+    str, typer.Option(help="'full' (whole set per step) or samples per step.")
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of the weights and the shuffling.")]
+
+
 def check_figure_paths(plot: Path | None, animate: Path | None, dataset: Any) -> None:
     """Refuse ``--plot``/``--animate`` before training rather than after it."""
     if plot is not None and plot.suffix.lower() != ".png":
@@ -206,47 +237,22 @@ def _true_indices(dataset: Any, class_names: Sequence[str] | None) -> np.ndarray
 # -- commands ------------------------------------------------------------------------
 @app.command()
 def train(
-    data: Annotated[
-        str,
-        typer.Argument(
-            help="A built-in dataset (see `deepgrad datasets`) or a CSV file."
-        ),
-    ],
-    target: Annotated[
-        str | None, typer.Option(help="The label column of a CSV file.")
-    ] = None,
-    hidden: Annotated[
-        str, typer.Option(help="Hidden layer sizes, comma-separated (e.g. 4,4).")
-    ] = "8,8",
-    activation: Annotated[
-        Activation, typer.Option(help="Activation of the hidden layers.")
-    ] = Activation.relu,
-    loss: Annotated[
-        Loss | None,
-        typer.Option(
-            help="Loss; default bce for two classes, ce for more, mse for numbers."
-        ),
-    ] = None,
+    data: DataArgument,
+    target: TargetOption = None,
+    hidden: HiddenOption = "8,8",
+    activation: ActivationOption = Activation.relu,
+    loss: LossOption = None,
     optimizer: Annotated[
         OptimizerName, typer.Option(help="Optimizer.")
     ] = OptimizerName.adam,
-    lr: Annotated[
-        float | None,
-        typer.Option(
-            help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise)."
-        ),
-    ] = None,
-    momentum: Annotated[float, typer.Option(help="Momentum (sgd, rmsprop).")] = 0.0,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
     weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
     epochs: Annotated[
         int, typer.Option(min=1, help="Passes over the training set.")
     ] = 100,
-    batch_size: Annotated[
-        str, typer.Option(help="'full' (whole set per step) or samples per step.")
-    ] = "32",
-    seed: Annotated[
-        int, typer.Option(help="Seed of the weights and the shuffling.")
-    ] = 42,
+    batch_size: BatchSizeOption = "32",
+    seed: SeedOption = 42,
     val: Annotated[
         float, typer.Option(min=0.0, max=0.9, help="Fraction held out to validate.")
     ] = 0.0,
@@ -439,9 +445,7 @@ def evaluate(
         Path, typer.Argument(help="A model file from `deepgrad train --out`.")
     ],
     data: Annotated[str, typer.Argument(help="A built-in dataset or a CSV file.")],
-    target: Annotated[
-        str | None, typer.Option(help="The label column of a CSV file.")
-    ] = None,
+    target: TargetOption = None,
 ) -> None:
     """Print accuracy, precision/recall/F1 per class and the confusion matrix."""
     from deepgrad import metrics
@@ -655,37 +659,16 @@ def gradcheck(
 
 @app.command()
 def explain(
-    data: Annotated[
-        str,
-        typer.Argument(
-            help="A built-in dataset (see `deepgrad datasets`) or a CSV file."
-        ),
-    ],
-    target: Annotated[
-        str | None, typer.Option(help="The label column of a CSV file.")
-    ] = None,
-    hidden: Annotated[
-        str, typer.Option(help="Hidden layer sizes, comma-separated (e.g. 4,4).")
-    ] = "4,4",
-    activation: Annotated[
-        Activation, typer.Option(help="Activation of the hidden layers.")
-    ] = Activation.sigmoid,
-    loss: Annotated[
-        Loss | None,
-        typer.Option(
-            help="Loss; default bce for two classes, ce for more, mse for numbers."
-        ),
-    ] = None,
+    data: DataArgument,
+    target: TargetOption = None,
+    hidden: HiddenOption = "4,4",
+    activation: ActivationOption = Activation.sigmoid,
+    loss: LossOption = None,
     optimizer: Annotated[
         OptimizerName, typer.Option(help="Optimizer of the epochs trained first.")
     ] = OptimizerName.sgd,
-    lr: Annotated[
-        float | None,
-        typer.Option(
-            help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise)."
-        ),
-    ] = None,
-    momentum: Annotated[float, typer.Option(help="Momentum (sgd, rmsprop).")] = 0.0,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
     epochs: Annotated[
         int,
         typer.Option(
@@ -695,12 +678,8 @@ def explain(
             help="Train this many epochs first (0: trace the untrained network).",
         ),
     ] = 0,
-    batch_size: Annotated[
-        str, typer.Option(help="'full' (whole set per step) or samples per step.")
-    ] = "full",
-    seed: Annotated[
-        int, typer.Option(help="Seed of the weights and the shuffling.")
-    ] = 42,
+    batch_size: BatchSizeOption = "full",
+    seed: SeedOption = 42,
     init: Annotated[
         Init,
         typer.Option(help="Weights: normal (the lab's N(0, 1)), he, xavier, default."),
@@ -805,9 +784,7 @@ def sweep(
         str,
         typer.Argument(help="A built-in dataset (see `deepgrad datasets`) or a CSV."),
     ],
-    target: Annotated[
-        str | None, typer.Option(help="The label column of a CSV file.")
-    ] = None,
+    target: TargetOption = None,
     hidden: Annotated[
         str,
         typer.Option(help="Hidden sizes; several separated by ';' (e.g. '2;4,4;8,8')."),
