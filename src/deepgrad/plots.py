@@ -343,7 +343,6 @@ def plot_weights(
         axes.grid(True, which="both", alpha=0.4)
     norm_axes.set_title("Weight and bias norms")
     norm_axes.set_ylabel("L2 norm ||W||")
-    norm_axes.legend(title="parameter", fontsize="small")
     ratio_axes.set_yscale("log")
     ratio_axes.axhline(
         HEALTHY_UPDATE_RATIO,
@@ -354,7 +353,16 @@ def plot_weights(
     )
     ratio_axes.set_title("Update-to-weight ratio per epoch")
     ratio_axes.set_ylabel("||W_after - W_before|| / ||W_before||")
-    ratio_axes.legend(fontsize="small")
+    # one legend for both panels, outside them: a deep network's twenty
+    # entries would otherwise cover the curves
+    ratio_axes.legend(
+        title="parameter (weights solid, biases dashed)",
+        fontsize="small",
+        title_fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        ncol=2 if len(weight_norms) > 12 else 1,
+    )
     _save(figure, path)
     return figure
 
