@@ -354,3 +354,52 @@ def test_deepgrad_without_arguments_shows_the_commands():
     result = run()
     for command in ("train", "evaluate", "predict", "datasets", "gradcheck"):
         assert command in result.output
+
+
+def test_out_in_a_missing_folder_is_refused_before_training(tmp_path):
+    result = run("train", "xor", "--epochs", "3", "--out", tmp_path / "no" / "x.dg")
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Epoch 1/" not in result.output
+
+
+def test_plot_without_matplotlib_is_one_error_line_before_training(monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "matplotlib" else find_spec(name, *args),
+    )
+    result = run("train", "xor", "--epochs", "3", "--plot", "loss.png")
+    assert result.exit_code == 2
+    assert "pip install 'deepgrad[plot]'" in result.output
+    assert "Epoch 1/" not in result.output
+
+
+def test_a_diverging_run_exits_1_after_keeping_the_last_good_weights(tmp_path):
+    model_path = tmp_path / "diverged.dg"
+    result = run(
+        "train",
+        "xor",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e9",
+        "--epochs",
+        "30",
+        "--out",
+        model_path,
+    )
+    assert result.exit_code == 1
+    assert result.output.count("training stopped") == 1
+    assert "try a lower one" in result.output
+    predicted = run("predict", model_path, "xor")
+    assert "nan" not in predicted.stdout
+
+
+def test_sweep_writes_a_plot_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("sweep", "xor", "--lr", "0.5,1", "--epochs", "20", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -333,6 +333,7 @@ def test_log_every_also_prints_the_epoch_training_stopped_at(capsys):
     assert [line.split(" - ")[0] for line in capsys.readouterr().out.splitlines()] == [
         "Epoch 1/50",
         "Epoch 4/50",
+        "Epoch 4: early stopping (loss did not improve for 1 epochs)",
     ]
 
 
@@ -941,20 +942,27 @@ def test_divergence_stops_at_once_and_suggests_a_lower_learning_rate(capsys):
     bad_epoch = len(history.epoch) + 1
     assert 1 < bad_epoch < 100
     assert re.fullmatch(
-        rf"Epoch {bad_epoch}: loss is (nan|inf) — training stopped\. The learning rate "
-        r"\(100\.0\) is probably too high; try a lower one such as 10\.0\.",
+        rf"Epoch {bad_epoch}: loss is (nan|inf) — training stopped and the last good "
+        r"weights restored\. The learning rate \(100\) is probably too high; try a "
+        r"lower one such as 10\.",
         history.stopped_reason,
     )
     assert history.stopped_reason in capsys.readouterr().out
 
 
-def test_divergence_keeps_the_finite_weights_of_the_last_good_epoch():
+def test_divergence_restores_the_weights_that_gave_the_last_finite_loss():
+    """The weights at the start of the last good epoch: its loss was computed with
+    them and was finite (the weights after its update may already blow up)."""
     model, history, recorder = diverging_run(verbose=2)
 
-    assert len(recorder.weights) == len(history.epoch)
-    assert_same_weights(weights_of(model), recorder.weights[-1])
+    assert len(recorder.weights) == len(history.epoch) >= 2
+    assert_same_weights(weights_of(model), recorder.weights[-2])
     assert all(np.all(np.isfinite(value)) for value in weights_of(model).values())
     assert np.all(np.isfinite(history.history["loss"]))
+    X = np.linspace(1, 3, 12, dtype=np.float32).reshape(-1, 1)
+    with dg.no_grad():
+        loss = nn.MSELoss()(model(dg.tensor(X)), dg.tensor(2 * X))
+    assert loss.item() == pytest.approx(history.history["loss"][-1], rel=1e-5)
 
 
 def test_divergence_at_verbose_0_is_a_runtime_warning():

@@ -3,7 +3,7 @@
 A thin typer app: each command parses its options, calls the library
 (``deepgrad.data``, ``deepgrad.train``, ``deepgrad.io``, ``deepgrad.metrics``) and
 formats the result with rich. Exit codes: 0 on success, 1 when ``gradcheck`` finds
-a gradient off, 2 for bad usage or bad input (one ``Error: ...`` line on stderr,
+a gradient off or when training diverges (NaN loss), 2 for bad usage or bad input (one ``Error: ...`` line on stderr,
 no traceback), 130 when training is interrupted with Ctrl-C.
 
 This module imports typer and rich at the top; ``import deepgrad`` never imports it.
@@ -39,11 +39,13 @@ from deepgrad.recipes import (
     needs_standardizing,
     parse_batch_size,
     parse_hidden,
+    resolve_init,
 )
 
 # Errors a user causes; each is reported as one line and exit code 2.
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError)
 EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 1  # training stopped on a NaN/inf loss (the last good weights are kept)
 EXIT_INTERRUPTED = 130
 
 
@@ -135,6 +137,7 @@ class OptimizerName(str, Enum):
 
 
 class Init(str, Enum):
+    auto = "auto"
     normal = "normal"
     he = "he"
     xavier = "xavier"
@@ -172,10 +175,32 @@ BatchSizeOption = Annotated[
 SeedOption = Annotated[int, typer.Option(help="Seed of the weights and the shuffling.")]
 
 
-def check_figure_paths(plot: Path | None, animate: Path | None, dataset: Any) -> None:
+def check_output_folder(option: str, path: Path | None) -> None:
+    """Refuse an output file in a missing folder before training, not after it."""
+    if path is not None and not path.resolve().parent.is_dir():
+        raise ValueError(
+            f"{option} {path}: the folder {path.resolve().parent} does not exist; "
+            "create it first"
+        )
+
+
+def check_figure_paths(
+    plot: Path | None, animate: Path | None, dataset: Any = None
+) -> None:
     """Refuse ``--plot``/``--animate`` before training rather than after it."""
     if plot is not None and plot.suffix.lower() != ".png":
         raise ValueError(f"--plot saves a PNG: give a .png file, received: {plot}")
+    if plot is not None or animate is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            option = "--plot" if plot is not None else "--animate"
+            raise ValueError(
+                f"{option} needs matplotlib, which is not installed: "
+                "pip install 'deepgrad[plot]'"
+            )
+    check_output_folder("--plot", plot)
+    check_output_folder("--animate", animate)
     if animate is None:
         return
     if animate.suffix.lower() != ".gif":
@@ -264,9 +289,10 @@ def train(
         Init,
         typer.Option(
             help="Weights: normal = the lab's N(0, 1) (learns XOR with seed 42), "
-            "he (ReLU), xavier, default (PyTorch's)."
+            "he (ReLU), xavier, default (PyTorch's); auto = normal for xor/and/or, "
+            "default otherwise."
         ),
-    ] = Init.normal,
+    ] = Init.auto,
     dropout: Annotated[
         float, typer.Option(help="Dropout after each hidden layer.")
     ] = 0.0,
@@ -314,6 +340,7 @@ def train(
     batch = parse_batch_size(batch_size)
     loss_name = loss.value if loss is not None else DEFAULT_LOSS[dataset.task]
     check_figure_paths(plot, animate, dataset)
+    check_output_folder("--out", out)
 
     dg.manual_seed(seed)
     model = build_network(
@@ -326,7 +353,8 @@ def train(
         dropout,
         batchnorm,
     )
-    initialise(model, init.value, seed)
+    init_name = resolve_init(init.value, dataset.name)
+    initialise(model, init_name, seed)
     loss_fn = LOSSES[loss_name]()
     optimizer_ = make_optimizer(
         optimizer.value, model.parameters(), lr, momentum, weight_decay
@@ -369,7 +397,7 @@ def train(
         typer.echo(
             f"Training on {dataset.name}: {dataset.n_samples} samples, "
             f"{dataset.n_features} features, task {dataset.task}, loss {loss_name}, "
-            f"optimizer {optimizer.value}, init {init.value}, "
+            f"optimizer {optimizer.value}, init {init_name}, "
             f"standardize {'on' if standardizer else 'off'}"
         )
     history = classifier.fit(
@@ -383,8 +411,6 @@ def train(
         log_every=log_every or default_log_every(epochs),
         seed=seed,
     )
-    if history.stopped_reason and verbose:
-        typer.echo(history.stopped_reason)
     if history.interrupted:
         if out is not None:
             io.save(
@@ -411,6 +437,8 @@ def train(
             f"Saved the decision boundary animation ({len(recorder.snapshots)} "
             f"frames) to {animate}"
         )
+    if history.diverged:
+        raise typer.Exit(EXIT_DIVERGED)
 
 
 def _as_indices(classifier: Any, X: np.ndarray) -> np.ndarray:
@@ -682,8 +710,11 @@ def explain(
     seed: SeedOption = 42,
     init: Annotated[
         Init,
-        typer.Option(help="Weights: normal (the lab's N(0, 1)), he, xavier, default."),
-    ] = Init.normal,
+        typer.Option(
+            help="Weights: normal (the lab's N(0, 1)), he, xavier, default; "
+            "auto = normal for xor/and/or, default otherwise."
+        ),
+    ] = Init.auto,
     sample: Annotated[
         int | None,
         typer.Option(
@@ -735,7 +766,8 @@ def explain(
         dataset.task,
         dataset.n_classes,
     )
-    initialise(model, init.value, seed)
+    init_name = resolve_init(init.value, dataset.name)
+    initialise(model, init_name, seed)
     loss_fn = LOSSES[loss_name]()
     X = dataset.X
     if standardize if standardize is not None else needs_standardizing(X):
@@ -811,8 +843,12 @@ def sweep(
         typer.Option(help="Batch size(s): 1 (stochastic), N (mini-batch), full."),
     ] = "full",
     init: Annotated[
-        str, typer.Option(help="Weight init(s): normal (the lab's), he, xavier.")
-    ] = "normal",
+        str,
+        typer.Option(
+            help="Weight init(s): auto (the lab's normal for xor/and/or, else "
+            "PyTorch's default), normal, he, xavier, default."
+        ),
+    ] = "auto",
     dropout: Annotated[str, typer.Option(help="Dropout value(s).")] = "0",
     epochs: Annotated[int, typer.Option(min=1, help="Epochs of every run.")] = 1000,
     seed: Annotated[
@@ -826,12 +862,15 @@ def sweep(
         float, typer.Option(help="Count the epochs until the loss falls below this.")
     ] = 0.1,
     plot: Annotated[
-        Path, typer.Option(help="Save every run's loss curve in this image.")
-    ] = Path("sweep.png"),
+        Path | None,
+        typer.Option(help="Save every run's loss curve in this PNG file."),
+    ] = None,
 ) -> None:
     """Train one network from the same weights under every combination of the
     options given several comma-separated values, in parallel; compare the runs."""
     import os
+
+    check_figure_paths(plot, None, None)
 
     from deepgrad import sweep as dgsweep
 
@@ -901,10 +940,11 @@ def sweep(
         typer.echo(f"Diverged: {'; '.join(diverged)}")
     if len(results) == 1:
         typer.echo("One run: give an option several values, e.g. --lr 0.01,0.1,0.5,1,2")
-    from deepgrad import plots
+    if plot is not None:
+        from deepgrad import plots
 
-    plots.plot_lr_sweep(results, plot)
-    typer.echo(f"Saved the loss curves to {plot}")
+        plots.plot_lr_sweep(results, plot)
+        typer.echo(f"Saved the loss curves to {plot}")
 
 
 def main() -> None:

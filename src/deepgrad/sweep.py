@@ -43,7 +43,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "weight_decay": 0.0,
     "batch_size": "full",
     "epochs": 1000,
-    "init": "normal",
+    "init": "auto",
     "dropout": 0.0,
     "batchnorm": False,
     "standardize": None,
@@ -232,7 +232,7 @@ def _loss_name(config: Mapping[str, Any], dataset: Any) -> str:
 def _build_network(config: Mapping[str, Any], dataset: Any) -> Any:
     """The config's network, with the weights ``deepgrad train`` would give it."""
     import deepgrad as dg
-    from deepgrad.recipes import build_network, initialise
+    from deepgrad.recipes import build_network, initialise, resolve_init
 
     dg.manual_seed(config["seed"])
     model = build_network(
@@ -245,7 +245,7 @@ def _build_network(config: Mapping[str, Any], dataset: Any) -> Any:
         config["dropout"],
         config["batchnorm"],
     )
-    initialise(model, config["init"], config["seed"])
+    initialise(model, resolve_init(config["init"], dataset.name), config["seed"])
     return model
 
 

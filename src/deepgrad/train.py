@@ -268,6 +268,9 @@ class History:
         an interrupt), or None.
     interrupted : bool
         Whether a KeyboardInterrupt (Ctrl-C) ended training.
+    diverged : bool
+        Whether a NaN or infinite loss ended training (the weights were put back
+        to the last ones that gave a finite loss).
     training_state : dict or None
         JSON-able state at the end of the last completed epoch (its index, the
         DataLoader's and deepgrad's generator states, this history): pass it
@@ -284,6 +287,7 @@ class History:
         self.epoch: list[int] = []
         self.stopped_reason: str | None = None
         self.interrupted = False
+        self.diverged = False
         self.training_state: dict[str, Any] | None = None
 
     def _record(
@@ -1428,7 +1432,10 @@ def _fit_loop(
     )
     for callback in callbacks:
         callback.set_run(run)
-    last_good = _Snapshot(model, optimizer)
+    # weights (and optimizer state) at the start of the last epoch whose loss was
+    # finite, and at the start of the current one: the divergence guard goes back
+    # to the former, which is known to give a finite loss
+    last_good, epoch_start = _Snapshot(model, optimizer), _Snapshot(model, optimizer)
     step = compile_step(model, loss_fn, optimizer) if fast else None
     recorder = _ParameterRecorder(model)
     history.loss_name = getattr(loss_fn, "full_name", None) or getattr(
@@ -1441,11 +1448,16 @@ def _fit_loop(
     progress = _ProgressBar(verbose, len(loader))
     run.console = progress.console
     epoch = initial_epoch
+    # overflow in a diverging run is reported once by the divergence guard, not as
+    # NumPy warnings from deep inside the step
+    numpy_errors = np.seterr(over="ignore", invalid="ignore", divide="ignore")
     try:
         for callback in callbacks:
             callback.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             started = time.perf_counter()
+            if epoch != initial_epoch:
+                epoch_start.take()
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, {})
             lr = float(optimizer.param_groups[0]["lr"])
@@ -1489,20 +1501,21 @@ def _fit_loop(
                 progress.advance()
 
             if bad_loss is not None:
-                # Diverged: the step that made the loss non-finite was not taken,
-                # but earlier steps of this epoch were; go back to the last good epoch.
-                last_good.restore()
+                # Diverged: go back to the weights at the start of the last epoch
+                # whose loss was finite (the start of this one may already be bad).
+                (epoch_start if epoch == initial_epoch else last_good).restore()
                 message = (
-                    f"Epoch {epoch + 1}: loss is {bad_loss} — training stopped. The "
-                    f"learning rate ({lr!r}) is probably too high; try a lower one "
-                    f"such as {_suggest_lower_lr(lr)!r}."
+                    f"Epoch {epoch + 1}: loss is {bad_loss} — training stopped and "
+                    f"the last good weights restored. The learning rate ({lr:g}) is "
+                    f"probably too high; try a lower one such as "
+                    f"{_suggest_lower_lr(lr):g}."
                 )
                 run.stop(message)
-                if verbose > 0:
-                    run.echo(message)
-                else:
+                history.diverged = True
+                if verbose == 0:
                     warnings.warn(message, RuntimeWarning, stacklevel=3)
                 break
+            last_good, epoch_start = epoch_start, last_good
 
             logs = {"loss": loss_sum / seen}
             if accuracy:
@@ -1517,7 +1530,6 @@ def _fit_loop(
             logs["lr"] = lr
             logs["time"] = time.perf_counter() - started
             history._record(epoch, logs, *recorder.record())
-            last_good.take()
             run.mark_epoch_boundary(epoch + 1)
             last_logs = logs
             if verbose > 0 and (
@@ -1533,10 +1545,9 @@ def _fit_loop(
                 break
     except KeyboardInterrupt:
         history.interrupted = True
-        run.stopped_reason = "interrupted (KeyboardInterrupt)"
-        if verbose > 0:
-            run.echo(f"Epoch {epoch + 1}: training interrupted (KeyboardInterrupt).")
+        run.stopped_reason = f"Epoch {epoch + 1}: training interrupted (Ctrl-C)."
     finally:
+        np.seterr(**numpy_errors)
         progress.stop()
         run.console = None
         model.train()
@@ -1544,6 +1555,8 @@ def _fit_loop(
     if verbose > 0 and history.epoch and history.epoch[-1] != last_logged and last_logs:
         # the epoch training stopped at, when log_every skipped it
         run.echo(format_epoch_line(history.epoch[-1], epochs, last_logs))
+    if verbose > 0 and run.stopped_reason:
+        run.echo(run.stopped_reason)  # after the last epoch's line
     history.stopped_reason = run.stopped_reason
     history.training_state = run.training_state()
     for callback in callbacks:

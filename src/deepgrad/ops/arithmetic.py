@@ -255,9 +255,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     inputs = x.data
     flat = inputs.reshape(-1, inputs.shape[-1]) if inputs.ndim != 2 else inputs
-    out = flat @ weight.data.T
-    if bias is not None:
-        out += bias.data
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/nan, silently, as torch
+        out = flat @ weight.data.T
+        if bias is not None:
+            out += bias.data
     if inputs.ndim != 2:
         out = out.reshape(*inputs.shape[:-1], weight.shape[0])
 
