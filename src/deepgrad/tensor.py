@@ -12,7 +12,9 @@ next to its backward.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -31,6 +33,7 @@ _DEFAULT_FLOAT = np.dtype(np.float32)
 
 BackwardFn = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
 _new_tensor = object.__new__
+_creation_order = itertools.count()  # gives every recorded op's output its _seq
 
 
 # ---------------------------------------------------------------------------
@@ -203,6 +206,7 @@ class Tensor:
         "_backward",
         "_op",
         "_retains_grad",
+        "_seq",
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected op
@@ -239,13 +243,13 @@ class Tensor:
         out._parents = ()
         out._backward = None
         if _GradMode.enabled:
-            for (
-                parent
-            ) in parents:  # a plain loop: this is the hottest line of the engine
+            # a plain loop, not any(): this is the hottest line of the engine
+            for parent in parents:
                 if parent._requires_grad:
                     out._requires_grad = True
                     out._parents = parents
                     out._backward = backward
+                    out._seq = next(_creation_order)
                     break
         if _GradMode.detect_anomaly:
             _check_finite(out.data, op, "forward")
@@ -389,6 +393,11 @@ class Tensor:
 
     # -- in-place updates ----------------------------------------------------------
     def _check_inplace(self, op: str) -> None:
+        """Refuse an in-place op that would corrupt a recorded graph.
+
+        Callers test ``self._requires_grad and _GradMode.enabled`` before calling
+        (two attribute reads instead of a call: the update loop's hot path).
+        """
         if not _GradMode.enabled:
             return
         if self._requires_grad and self.is_leaf:
@@ -404,10 +413,13 @@ class Tensor:
             )
 
     def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> Tensor:
-        self._check_inplace(op)
+        if self._requires_grad and _GradMode.enabled:
+            self._check_inplace(op)
         value = other.data if isinstance(other, Tensor) else other
         try:
-            ufunc(self.data, value, out=self.data, casting="same_kind")
+            ufunc(
+                self.data, value, out=self.data
+            )  # casting "same_kind": int += float fails
         except ValueError as error:
             raise ValueError(
                 f"in-place {op}: cannot write a result of shape "
@@ -445,17 +457,20 @@ class Tensor:
         return self._inplace("div_", np.divide, other)
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
-        self.data[...] = 0
+        if self._requires_grad and _GradMode.enabled:
+            self._check_inplace("zero_")
+        self.data.fill(0)
         return self
 
     def fill_(self, value: float) -> Tensor:
-        self._check_inplace("fill_")
+        if self._requires_grad and _GradMode.enabled:
+            self._check_inplace("fill_")
         self.data[...] = value
         return self
 
     def copy_(self, source: Any) -> Tensor:
-        self._check_inplace("copy_")
+        if self._requires_grad and _GradMode.enabled:
+            self._check_inplace("copy_")
         value = source.data if isinstance(source, Tensor) else np.asarray(source)
         if np.broadcast_shapes(value.shape, self.shape) != self.shape:
             raise ValueError(
@@ -466,17 +481,20 @@ class Tensor:
         return self
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
-        self._check_inplace("clamp_")
+        if self._requires_grad and _GradMode.enabled:
+            self._check_inplace("clamp_")
         np.clip(self.data, min, max, out=self.data)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        self._check_inplace("uniform_")
+        if self._requires_grad and _GradMode.enabled:
+            self._check_inplace("uniform_")
         self.data[...] = _generator.uniform(a, b, size=self.shape)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        self._check_inplace("normal_")
+        if self._requires_grad and _GradMode.enabled:
+            self._check_inplace("normal_")
         self.data[...] = _generator.normal(mean, std, size=self.shape)
         return self
 
@@ -515,27 +533,32 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     """Nodes that lead to ``root``, each after every node that consumes it.
 
     Backward must visit a node only once all the gradient flowing into it has
-    been summed, i.e. after every op that used it; a reversed post-order of a
-    depth-first search gives exactly that. Iterative, so a deep graph cannot
-    hit Python's recursion limit.
+    been summed, i.e. after every op that used it. An op's output is always
+    created after its inputs, so the creation order (``_seq``, a counter set in
+    ``_make``) is a topological order: collect the nodes reachable from the
+    root, visit them newest first, and the leaves (which consume nothing) last.
+    Iterative, so a deep graph cannot hit Python's recursion limit.
     """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    nodes: list[Tensor] = []
+    leaves: list[Tensor] = []
+    seen = {id(root)}
+    stack = [root]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
+        node = stack.pop()
+        if node._backward is None:
+            leaves.append(node)
             continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
+        nodes.append(node)
         for parent in node._parents:
-            if parent._requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    order.reverse()
-    return order
+            if parent._requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    nodes.sort(key=_creation_index, reverse=True)
+    nodes += leaves
+    return nodes
+
+
+_creation_index = operator.attrgetter("_seq")
 
 
 def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
@@ -580,8 +603,8 @@ def _accumulate(node: Tensor, grad: np.ndarray) -> None:
         leaf_grad._op = ""
         leaf_grad._retains_grad = False
         node.grad = leaf_grad
-    else:
-        node.grad.data = node.grad.data + grad.astype(node.data.dtype, copy=False)
+    else:  # in place, as PyTorch accumulates
+        np.add(node.grad.data, grad, out=node.grad.data, casting="unsafe")
 
 
 def _check_finite(array: np.ndarray, op: str, phase: str) -> None:

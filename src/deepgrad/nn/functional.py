@@ -193,7 +193,8 @@ def binary_cross_entropy(
     _check_reduction(reduction, "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
     p, y = input.data, target.data.astype(input.dtype, copy=False)
-    if p.size and not (p.min() >= 0 and p.max() <= 1):  # NaN fails both comparisons
+    smallest, largest = (p.min(), p.max()) if p.size else (0.5, 0.5)
+    if not (smallest >= 0 and largest <= 1):  # NaN fails both comparisons
         raise ValueError(
             "binary_cross_entropy: all elements of input should be probabilities "
             f"between 0 and 1 (found values from {np.nanmin(p):.4g} to "
@@ -201,9 +202,13 @@ def binary_cross_entropy(
             "sigmoid first, or use binary_cross_entropy_with_logits on raw outputs."
         )
     w = None if weight is None else np.broadcast_to(weight.data, p.shape)
-    with np.errstate(divide="ignore"):
+    if smallest > 0 and largest < 1:  # the usual case: no log(0) to silence
         log_p = np.maximum(np.log(p), -100)
         log_1mp = np.maximum(np.log1p(-p), -100)
+    else:
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_1mp = np.maximum(np.log1p(-p), -100)
     loss = -(y * log_p + (1 - y) * log_1mp)
     if w is not None:
         loss = loss * w

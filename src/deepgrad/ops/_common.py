@@ -69,12 +69,16 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    if extra == 1:  # the usual case, a bias added to a batch: sum over rows
+        grad = np.add.reduce(grad, axis=0)
+    elif extra > 1:
+        grad = np.add.reduce(grad, axis=tuple(range(extra)))
+    if grad.shape != shape:
+        axes = tuple(
+            i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1
+        )
+        grad = np.add.reduce(grad, axis=axes, keepdims=True)
+    return grad
 
 
 def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
