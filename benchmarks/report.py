@@ -799,6 +799,9 @@ def write_docs(results: dict, path: Path, results_dir: Path) -> Path:
         "## Which targets are met",
         "\n".join(status),
     ]
+    analysis = Path(__file__).with_name("ANALYSIS.md")  # hand-written, kept as is
+    if analysis.is_file():
+        sections.append(analysis.read_text().strip())
     if results.get("profile"):
         from benchmarks.profile import format_profile
 
