@@ -113,7 +113,7 @@ class CompiledStep:
         self.biases = [linear.bias for linear, _, _ in layers]
         self.loss_kind = loss_kind
         self.optimizer = optimizer
-        self._flat = _FlatUpdate.create(optimizer, self.weights + self.biases)
+        self._flat_sgd = _FlatSGD.create(optimizer, self.weights + self.biases)
         self._buffers: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
     def _buffers_for(self, batch: int, dtype: np.dtype):
@@ -178,8 +178,8 @@ class CompiledStep:
                 z_prev, a_prev, delta_prev = buffers[index - 1]
                 np.matmul(delta, weight.data, out=delta_prev)
                 self.layers[index - 1][2](delta_prev, z_prev, a_prev)
-        if self._flat is not None and self._flat.ready():
-            self._flat.step()
+        if self._flat_sgd is not None and self._flat_sgd.ready():
+            self._flat_sgd.step()
         else:
             self.optimizer.step()
         return loss
@@ -205,144 +205,61 @@ class CompiledStep:
             )
 
 
-def _views(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
-    """Consecutive pieces of ``flat`` shaped like the arrays in ``like``."""
-    views, offset = [], 0
-    for array in like:
-        views.append(flat[offset : offset + array.size].reshape(array.shape))
-        offset += array.size
-    return views
+class _FlatSGD:
+    """Plain gradient descent over one flat array holding every parameter.
 
-
-class _FlatUpdate:
-    """An optimizer step over one flat array holding every parameter.
-
-    Each Parameter's ``.data`` and ``.grad`` become views of two flat arrays, so
-    the model and the optimizer see the same values, and the update runs as a
-    handful of whole-model ufunc calls instead of a Python loop over
-    parameters. The arithmetic is elementwise, so the result equals the
-    optimizer's own ``step()`` exactly. Subclasses say which optimizers they
-    cover and do the update.
+    W -= lr * dW for the whole model in two ufunc calls instead of a Python
+    loop over parameters. Each Parameter's ``.data`` and ``.grad`` become views
+    of the flat arrays, so the model and the optimizer see the same values;
+    the arithmetic is elementwise, so the result equals SGD.step() exactly.
     """
 
     def __init__(self, optimizer: Any, parameters: list[Tensor]) -> None:
         self.group = optimizer.param_groups[0]
         self.optimizer = optimizer
         self.parameters = parameters
-        arrays = [p.data for p in parameters]
-        self.values = np.concatenate([a.ravel() for a in arrays]).astype(
-            arrays[0].dtype
-        )
+        dtype = parameters[0].data.dtype
+        self.values = np.concatenate([p.data.ravel() for p in parameters]).astype(dtype)
         self.grads = np.zeros_like(self.values)
-        self.scratch = np.empty_like(self.values)
         self.grad_tensors = []
-        for parameter, value, grad in zip(
-            parameters,
-            _views(self.values, arrays),
-            _views(self.grads, arrays),
-            strict=True,
-        ):
-            parameter.data = value
-            parameter.grad = Tensor(grad)
+        offset = 0
+        for parameter in parameters:
+            size, shape = parameter.data.size, parameter.data.shape
+            parameter.data = self.values[offset : offset + size].reshape(shape)
+            parameter.grad = Tensor(self.grads[offset : offset + size].reshape(shape))
             self.grad_tensors.append(parameter.grad)
+            offset += size
+        self.scratch = np.empty_like(self.values)
 
     @classmethod
-    def create(cls, optimizer: Any, parameters: list[Any]) -> _FlatUpdate | None:
+    def create(cls, optimizer: Any, parameters: list[Any]) -> _FlatSGD | None:
+        from deepgrad.optim.sgd import SGD
+
         parameters = [p for p in parameters if p is not None]
-        if len(optimizer.param_groups) != 1:
+        if type(optimizer) is not SGD or len(optimizer.param_groups) != 1:
             return None
         group = optimizer.param_groups[0]
+        plain = (
+            group["momentum"] == 0
+            and group["weight_decay"] == 0
+            and not group["maximize"]
+        )
         same = {id(p) for p in group["params"]} == {id(p) for p in parameters}
-        if not same or len(group["params"]) != len(parameters):
+        if not plain or not same or len(group["params"]) != len(parameters):
             return None
-        for flat in (_FlatSGD, _FlatAdam):
-            if flat.covers(optimizer, group):
-                return flat(optimizer, parameters)
-        return None
+        return cls(optimizer, parameters)
 
     def ready(self) -> bool:
         """Still valid: nobody replaced a parameter's array or gradient since."""
         for parameter, grad in zip(self.parameters, self.grad_tensors, strict=True):
             if parameter.grad is not grad or parameter.data.base is not self.values:
                 return False
-        return self.covers(self.optimizer, self.group)
+        return self.group["momentum"] == 0 and self.group["weight_decay"] == 0
 
     def step(self) -> None:
-        self._update()
-        self.optimizer._opt_called = True  # schedulers check that step() ran
-
-
-class _FlatSGD(_FlatUpdate):
-    """Plain gradient descent: W -= lr * dW for the whole model in two calls."""
-
-    @staticmethod
-    def covers(optimizer: Any, group: dict[str, Any]) -> bool:
-        from deepgrad.optim.sgd import SGD
-
-        return (
-            type(optimizer) is SGD
-            and group["momentum"] == 0
-            and group["weight_decay"] == 0
-            and not group["maximize"]
-        )
-
-    def _update(self) -> None:
         np.multiply(self.grads, self.group["lr"], out=self.scratch)
         self.values -= self.scratch  # theta -= lr * grad, for every parameter at once
-
-
-class _FlatAdam(_FlatUpdate):
-    """Adam and AdamW with their moments in flat arrays too.
-
-    Each parameter's optimizer state holds views of the flat moments, so
-    ``state_dict()`` and checkpoints are unchanged; the update is Adam's own
-    ``_update_array`` applied once to the whole model.
-    """
-
-    def __init__(self, optimizer: Any, parameters: list[Tensor]) -> None:
-        super().__init__(optimizer, parameters)
-        arrays = [p.data for p in parameters]
-        states = [optimizer.state[p] for p in parameters]
-        steps = {float(state.get("step", 0.0)) for state in states}
-        self.state: dict[str, Any] = {"step": steps.pop() if len(steps) == 1 else None}
-        for key in ("exp_avg", "exp_avg_sq"):
-            flat = np.zeros_like(self.values)
-            for state, view in zip(states, _views(flat, arrays), strict=True):
-                if key in state:
-                    view[...] = state[key]  # a resumed run: keep its moments
-                state[key] = view
-            self.state[key] = flat
-        for state in states:
-            state.setdefault("step", 0.0)
-        self.states = states
-
-    @staticmethod
-    def covers(optimizer: Any, group: dict[str, Any]) -> bool:
-        from deepgrad.optim.adam import Adam, AdamW
-
-        return (
-            type(optimizer) in (Adam, AdamW)
-            and not group["amsgrad"]
-            and not group["maximize"]
-        )
-
-    def ready(self) -> bool:
-        if self.state["step"] is None or not super().ready():
-            return False  # parameters at different steps: the per-parameter path
-        return all(
-            state.get("exp_avg") is not None
-            and state["exp_avg"].base is self.state["exp_avg"]
-            and state["exp_avg_sq"].base is self.state["exp_avg_sq"]
-            and state["step"] == self.state["step"]
-            for state in self.states
-        )
-
-    def _update(self) -> None:
-        self.optimizer._update_array(
-            self.values, self.grads, self.state, self.group, self.scratch
-        )
-        for state in self.states:
-            state["step"] = self.state["step"]
+        self.optimizer._opt_called = True  # schedulers check that step() ran
 
 
 def _grad_array(parameter: Tensor) -> np.ndarray:
