@@ -403,3 +403,9 @@ def test_sweep_writes_a_plot_only_when_asked(tmp_path, monkeypatch):
     result = run("sweep", "xor", "--lr", "0.5,1", "--epochs", "20", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_prints_the_package_version():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"deepgrad {dg.__version__}"

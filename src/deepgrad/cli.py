@@ -109,6 +109,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"deepgrad {dg.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print deepgrad's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Train, evaluate and inspect small neural networks with deepgrad."""
+
+
 # tables only: messages go through typer.echo, which never wraps a line
 console = Console(highlight=False)
 
