@@ -484,10 +484,6 @@ class _ParameterRecorder:
         return grad_norms, weight_norms, update_ratios
 
 
-def _rng_state() -> dict[str, Any]:
-    return copy.deepcopy(dict(default_generator().bit_generator.state))
-
-
 class _FitRun:
     """One fit call's live state: what callbacks read, and how they stop it."""
 
