@@ -398,7 +398,7 @@ def test_grad_norms_are_the_last_batch_gradient_norm_of_each_parameter():
     for name, param in model.named_parameters():
         assert len(history.grad_norms[name]) == 3
         assert history.grad_norms[name][-1] == pytest.approx(
-            float(np.linalg.norm(param.grad.data)), rel=1e-12
+            float(np.linalg.norm(param.grad.data.astype(np.float64))), rel=1e-12
         )
 
 

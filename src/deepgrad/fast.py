@@ -24,7 +24,8 @@ cover, and the caller falls back to the eager path.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from deepgrad.nn.layers import (
     Tanh,
 )
 from deepgrad.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
+from deepgrad.ops.activations import log_softmax_array
 from deepgrad.tensor import Tensor
 
 
@@ -51,8 +52,11 @@ def _relu_grad(delta, z, a):  # relu'(z) = 1 where z > 0
 
 
 def _sigmoid(z, out):
-    out[...] = stable_sigmoid(z)
-    return out
+    # exp(-log(1 + e^-z)), the eager path's overflow-free sigmoid, in place
+    np.negative(z, out=out)
+    np.logaddexp(0, out, out=out)
+    np.negative(out, out=out)
+    return np.exp(out, out=out)
 
 
 def _sigmoid_grad(delta, z, a):  # sigmoid'(z) = a (1 - a)
@@ -97,12 +101,34 @@ def _leaky(slope: float):
     return forward, derivative
 
 
+class _Layer(NamedTuple):
+    """One Linear layer's arrays for one batch size: what a step reads and writes."""
+
+    weight: np.ndarray  # W (out, in), the parameter's own array
+    weight_t: np.ndarray  # W^T, a view
+    bias: np.ndarray | None
+    grad_weight: np.ndarray  # the parameters' .grad arrays, overwritten each step
+    grad_bias: np.ndarray | None
+    z: np.ndarray  # Z = A_prev W^T + b
+    a: np.ndarray  # A = f(Z)
+    delta: np.ndarray  # dL/dZ
+    forward: Any
+    derivative: Any
+
+
 class CompiledStep:
     """One training step of an MLP with preallocated buffers; call with NumPy arrays.
 
     ``step(x, y)`` runs forward, loss, backward and ``optimizer.step()`` and
-    returns the batch loss as a float. ``step.predict(x)`` runs the forward pass
-    only (for validation), without touching gradients.
+    returns the batch loss as a float. ``step.forward(x)`` runs the forward pass
+    only, without touching gradients. ``step.run_epochs(...)`` trains many
+    epochs over the same batches back to back (``fit`` uses it for the lab's
+    full-batch runs).
+
+    For each batch size the step keeps a plan: per layer, the parameter and
+    gradient arrays and the Z, A and delta buffers. It is rebuilt when a
+    parameter's array or gradient was replaced (``p.data = ...``,
+    ``zero_grad(set_to_none=True)``).
     """
 
     def __init__(self, layers, loss_kind: str, optimizer: Any) -> None:
@@ -113,76 +139,193 @@ class CompiledStep:
         self.biases = [linear.bias for linear, _, _ in layers]
         self.loss_kind = loss_kind
         self.optimizer = optimizer
-        self._flat_sgd = _FlatSGD.create(optimizer, self.weights + self.biases)
-        self._buffers: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._flat_sgd = _FlatSGD.create(optimizer, self.parameters)
+        self._plans: dict[int, list[_Layer]] = {}
+        self._loss_scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _buffers_for(self, batch: int, dtype: np.dtype):
-        buffers = self._buffers.get(batch)
-        if buffers is None:
-            buffers = [
-                (
-                    np.empty((batch, linear.out_features), dtype),  # Z
-                    np.empty((batch, linear.out_features), dtype),  # A
-                    np.empty((batch, linear.out_features), dtype),  # delta
-                )
-                for linear, _, _ in self.layers
-            ]
-            self._buffers[batch] = buffers
-        return buffers
+    @property
+    def parameters(self) -> list[Tensor]:
+        """The trainable parameters, in the model's order (W1, b1, W2, b2, ...)."""
+        pairs = zip(self.weights, self.biases, strict=True)
+        return [p for pair in pairs for p in pair if p is not None]
 
     @property
     def dtype(self) -> np.dtype:
         """The parameters' dtype: inputs must have it."""
         return self.weights[0].data.dtype
 
+    def output_shape(self, batch: int) -> tuple[int, int]:
+        """The shape of the network's output for ``batch`` samples."""
+        return batch, self.layers[-1][0].out_features
+
+    def _plan(self, batch: int, dtype: np.dtype) -> list[_Layer]:
+        plan = self._plans.get(batch)
+        if plan is None or not self._plan_current(plan):
+            plan = [
+                self._layer_plan(batch, dtype, linear, forward, derivative)
+                for linear, forward, derivative in self.layers
+            ]
+            self._plans[batch] = plan
+        return plan
+
+    def _plan_current(self, plan: list[_Layer]) -> bool:
+        """No parameter array or gradient replaced since the plan was made."""
+        for layer, weight, bias in zip(plan, self.weights, self.biases, strict=True):
+            if weight.data is not layer.weight or weight.grad is None:
+                return False
+            if weight.grad.data is not layer.grad_weight:
+                return False
+            if bias is not None and (
+                bias.data is not layer.bias
+                or bias.grad is None
+                or bias.grad.data is not layer.grad_bias
+            ):
+                return False
+        return True
+
+    def _layer_plan(self, batch, dtype, linear, forward, derivative) -> _Layer:
+        weight, bias = linear.weight, linear.bias
+        z, a, delta = np.empty((3, batch, linear.out_features), dtype)
+        return _Layer(
+            weight.data,
+            weight.data.T,
+            None if bias is None else bias.data,
+            _grad_array(weight),
+            None if bias is None else _grad_array(bias),
+            z,
+            a,
+            delta,
+            forward,
+            derivative,
+        )
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """The network's output for a batch, in a reused buffer (copy it to keep it)."""
-        output, _ = self._forward(x)
-        return output
-
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list]:
-        buffers = self._buffers_for(x.shape[0], x.dtype)
-        activation = x
-        for (_, forward, _), weight, bias, (z, a, _) in zip(
-            self.layers, self.weights, self.biases, buffers, strict=True
-        ):
-            np.matmul(activation, weight.data.T, out=z)  # Z = A_prev W^T + b
-            if bias is not None:
-                z += bias.data
-            activation = forward(z, a)
-        return activation, buffers
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return self._forward(self._plan(x.shape[0], x.dtype), x)
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
         """Forward, loss, backward and update for one batch; returns the loss."""
-        self._forward(x)
-        return self.backward_and_update(x, y)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            self._forward(self._plan(x.shape[0], x.dtype), x)
+            return self.backward_and_update(x, y)
 
     def backward_and_update(self, x: np.ndarray, y: np.ndarray) -> float:
         """Loss, backward and update after ``forward(x)`` of the same batch."""
-        buffers = self._buffers[x.shape[0]]
-        output = buffers[-1][1]
-        self._check_target(output, y)
-        z_last, _, delta = buffers[-1]
-        loss = _LOSSES[self.loss_kind](output, y, delta)
-        if self.loss_kind == "mse":  # delta holds dL/dA; the chain rule through f
-            self.layers[-1][2](delta, z_last, output)
-        inputs = [x] + [a for _, a, _ in buffers[:-1]]
-        for index in range(len(self.layers) - 1, -1, -1):
-            weight, bias = self.weights[index], self.biases[index]
-            delta = buffers[index][2]
-            # dW = delta^T A_prev
-            np.matmul(delta.T, inputs[index], out=_grad_array(weight))
-            if bias is not None:  # db = delta summed over the batch
-                np.add.reduce(delta, axis=0, out=_grad_array(bias))
-            if index > 0:  # delta_prev = (delta W) * f'(Z_prev)
-                z_prev, a_prev, delta_prev = buffers[index - 1]
-                np.matmul(delta, weight.data, out=delta_prev)
-                self.layers[index - 1][2](delta_prev, z_prev, a_prev)
-        if self._flat_sgd is not None and self._flat_sgd.ready():
-            self._flat_sgd.step()
-        else:
-            self.optimizer.step()
+        plan = self._plans[x.shape[0]]
+        self._check_target(plan[-1].a, y)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            loss = self._backward(plan, x, y)
+            if self._flat_sgd is not None and self._flat_sgd.ready():
+                self._flat_sgd.step()
+            else:
+                self.optimizer.step()
         return loss
+
+    @staticmethod
+    def _forward(plan: list[_Layer], x: np.ndarray) -> np.ndarray:
+        activation = x
+        for layer in plan:
+            z = np.matmul(activation, layer.weight_t, out=layer.z)  # Z = A_prev W^T + b
+            if layer.bias is not None:
+                z += layer.bias
+            activation = layer.forward(z, layer.a)
+        return activation
+
+    def _backward(self, plan: list[_Layer], x: np.ndarray, y: np.ndarray) -> float:
+        """The loss of the last forward pass; writes every parameter's gradient."""
+        last = plan[-1]
+        scratch = self._loss_scratch.get(x.shape[0])
+        if scratch is None:
+            scratch = np.empty((2, *last.a.shape), last.a.dtype)
+            self._loss_scratch[x.shape[0]] = scratch
+        loss = _LOSSES[self.loss_kind](last.a, y, last.delta, scratch)
+        if self.loss_kind == "mse":  # delta holds dL/dA; the chain rule through f
+            last.derivative(last.delta, last.z, last.a)
+        for index in range(len(plan) - 1, -1, -1):
+            layer = plan[index]
+            inputs = plan[index - 1].a if index > 0 else x
+            np.matmul(
+                layer.delta.T, inputs, out=layer.grad_weight
+            )  # dW = delta^T A_prev
+            if layer.grad_bias is not None:  # db = delta summed over the batch
+                np.add.reduce(layer.delta, axis=0, out=layer.grad_bias)
+            if index > 0:  # delta_prev = (delta W) * f'(Z_prev)
+                previous = plan[index - 1]
+                np.matmul(layer.delta, layer.weight, out=previous.delta)
+                previous.derivative(previous.delta, previous.z, previous.a)
+        return loss
+
+    def flat_sgd_ready(self) -> bool:
+        """Whether updates go over one flat buffer (plain SGD, nothing replaced)."""
+        return self._flat_sgd is not None and self._flat_sgd.ready()
+
+    def flat_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, gradients): the flat arrays every parameter and .grad is a view of.
+
+        Only while ``flat_sgd_ready()``; the parameters lie in the model's order.
+        """
+        if not self.flat_sgd_ready():
+            raise RuntimeError("flat_parameters: the flat SGD path is not active")
+        assert self._flat_sgd is not None
+        return self._flat_sgd.values, self._flat_sgd.grads
+
+    def run_epochs(
+        self,
+        batches: list[tuple[np.ndarray, np.ndarray]],
+        losses: np.ndarray,
+        weights: np.ndarray,
+        grads: np.ndarray,
+        outputs: np.ndarray | None = None,
+    ) -> tuple[int, bool]:
+        """Train ``len(losses)`` epochs over the same batches back to back.
+
+        The lab's 5000 full-batch epochs spend as long in a training loop's
+        per-epoch Python as in the step itself; here an epoch is the steps and
+        three copies. Needs the flat SGD path (``flat_sgd_ready()``) and targets
+        that ``backward_and_update`` would accept. For epoch ``k`` it writes the
+        mean loss to ``losses[k]``, the parameters after it to ``weights[k]`` and
+        the last batch's gradients to ``grads[k]`` (both in ``flat_parameters``
+        order), and with ``outputs`` (samples of all batches one after another)
+        each sample's output before its update to ``outputs[k]``.
+
+        Returns ``(epochs completed, interrupted)``: fewer epochs than asked
+        when an epoch's loss was not finite (``losses[k]`` holds it; the
+        parameters are as its last step left them) or when Ctrl-C interrupted
+        it (``interrupted`` is then True, the parameters possibly mid-epoch).
+        Call under ``np.errstate`` or ``np.seterr`` as ``fit`` does: a diverging
+        run overflows.
+        """
+        values, gradients = self.flat_parameters()
+        assert self._flat_sgd is not None
+        update = self._flat_sgd.step
+        plans = []
+        start = 0
+        for x, y in batches:
+            self._check_target(self._forward(self._plan(len(x), x.dtype), x), y)
+            plans.append((self._plans[len(x)], x, y, len(x), start, start + len(x)))
+            start += len(x)
+        n_samples = start
+        forward, backward = self._forward, self._backward
+        epoch = 0
+        try:
+            for epoch in range(len(losses)):
+                total = 0.0
+                for plan, x, y, size, first, stop in plans:
+                    output = forward(plan, x)
+                    if outputs is not None:
+                        outputs[epoch, first:stop] = output
+                    total += backward(plan, x, y) * size
+                    update()
+                loss = total / n_samples
+                losses[epoch] = loss
+                if not math.isfinite(loss):
+                    return epoch, False
+                weights[epoch] = values
+                grads[epoch] = gradients
+        except KeyboardInterrupt:
+            return epoch, True
+        return len(losses), False
 
     def _check_target(self, output: np.ndarray, y: np.ndarray) -> None:
         if self.loss_kind == "cross_entropy":
@@ -274,28 +417,32 @@ def _grad_array(parameter: Tensor) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Fused losses: return the mean loss and write dL/dZ_L into `delta`
 # ---------------------------------------------------------------------------
-def _bce_after_sigmoid(p: np.ndarray, y: np.ndarray, delta: np.ndarray) -> float:
+def _bce_after_sigmoid(p, y, delta, scratch) -> float:
     # L = -mean(y log p + (1 - y) log(1 - p)), logs clamped at -100 as PyTorch;
     # with p = sigmoid(z): dL/dz = (p - y) / N
-    with np.errstate(divide="ignore"):
-        log_p = np.maximum(np.log(p), -100)
-        log_1mp = np.maximum(np.log1p(-p), -100)
-    loss = -(y * log_p + (1 - y) * log_1mp).sum() / p.size
+    log_p, log_q = scratch
+    np.maximum(np.log(p, out=log_p), -100, out=log_p)
+    np.negative(p, out=log_q)
+    np.maximum(np.log1p(log_q, out=log_q), -100, out=log_q)
+    log_p -= log_q  # y log p + (1 - y) log q = y (log p - log q) + log q
+    log_p *= y
+    log_p += log_q
+    loss = -float(log_p.sum()) / p.size
     np.subtract(p, y, out=delta)
     delta /= p.size
-    return float(loss)
+    return loss
 
 
-def _bce_with_logits(z: np.ndarray, y: np.ndarray, delta: np.ndarray) -> float:
+def _bce_with_logits(z, y, delta, scratch) -> float:
     # L = mean((1 - y) z + log(1 + e^-z)); dL/dz = (sigmoid(z) - y) / N
     softplus_neg = np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0)
     loss = ((1 - y) * z + softplus_neg).sum() / z.size
-    np.subtract(stable_sigmoid(z), y, out=delta)
+    np.subtract(_sigmoid(z, scratch[0]), y, out=delta)
     delta /= z.size
     return float(loss)
 
 
-def _cross_entropy(z: np.ndarray, labels: np.ndarray, delta: np.ndarray) -> float:
+def _cross_entropy(z, labels, delta, scratch) -> float:
     # L = -mean(log softmax(z)[y]); dL/dz = (softmax(z) - onehot(y)) / N
     log_probs = log_softmax_array(z, axis=1)
     rows = np.arange(z.shape[0])
@@ -306,7 +453,7 @@ def _cross_entropy(z: np.ndarray, labels: np.ndarray, delta: np.ndarray) -> floa
     return float(loss)
 
 
-def _mse(a: np.ndarray, y: np.ndarray, delta: np.ndarray) -> float:
+def _mse(a, y, delta, scratch) -> float:
     # L = mean((a - y)^2); dL/da = 2 (a - y) / N
     np.subtract(a, y, out=delta)
     loss = float(np.vdot(delta, delta) / a.size)

@@ -113,14 +113,19 @@ def _target_array(
 
 
 def _count_correct(
-    kind: _LossKind, output: np.ndarray, target: np.ndarray
-) -> tuple[int, int]:
-    """(correct predictions, predictions) of one batch."""
+    kind: _LossKind, outputs: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """(correct predictions in each row of ``outputs``, predictions per row).
+
+    ``outputs`` holds one or more outputs for the same targets along a first
+    axis: the epochs of a block run back to back, or ``output[None]``.
+    """
     if kind.threshold is not None:
-        predicted = output > kind.threshold
-        return int(np.count_nonzero(predicted == (target > 0.5))), predicted.size
+        predicted = outputs > kind.threshold
+        correct = predicted == (target > 0.5)
+        return np.count_nonzero(correct.reshape(len(outputs), -1), axis=1), target.size
     labels = target.argmax(axis=1) if target.ndim == 2 else target  # probabilities
-    return int(np.count_nonzero(output.argmax(axis=-1) == labels)), len(labels)
+    return np.count_nonzero(outputs.argmax(axis=-1) == labels, axis=1), len(labels)
 
 
 def _scalar_loss(loss: Any) -> float:
@@ -290,24 +295,24 @@ class History:
         self.diverged = False
         self.training_state: dict[str, Any] | None = None
 
-    def _record(
+    def _extend(
         self,
-        epoch: int,
-        logs: dict[str, float],
-        grad_norms: dict[str, float],
-        weight_norms: dict[str, float] | None = None,
-        update_ratios: dict[str, float] | None = None,
+        epochs: range,
+        logs: dict[str, list[float]],
+        grad_norms: dict[str, list[float]],
+        weight_norms: dict[str, list[float]],
+        update_ratios: dict[str, list[float]],
     ) -> None:
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
+        """Append consecutive epochs: each list holds one value per epoch."""
+        self.epoch.extend(epochs)
         for record, values in (
+            (self.history, logs),
             (self.grad_norms, grad_norms),
-            (self.weight_norms, weight_norms or {}),
-            (self.update_ratios, update_ratios or {}),
+            (self.weight_norms, weight_norms),
+            (self.update_ratios, update_ratios),
         ):
-            for name, value in values.items():
-                record.setdefault(name, []).append(value)
+            for name, column in values.items():
+                record.setdefault(name, []).extend(column)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as plain lists (JSON-able)."""
@@ -402,85 +407,100 @@ class _Snapshot:
                     state[key] = copy.deepcopy(value)
 
 
-def _l2_norm(values: np.ndarray) -> float:
-    """np.linalg.norm(values) for a float array, without its checks (per epoch)."""
-    flat = values.ravel(order="K")
-    return float(np.sqrt(flat.dot(flat)))
-
-
 class _ParameterRecorder:
-    """What History records of each trainable parameter, once per epoch.
+    """What History records of each trainable parameter, epoch by epoch.
 
-    ``||dL/dW||`` (from the last batch), ``||W||`` and the update-to-weight
-    ratio ``||W_after - W_before|| / ||W_before||`` over the epoch. The
-    parameters are listed once; the weights at the start of the epoch sit in
-    one flat float64 array allocated once. Each epoch copies the parameters
-    into a second one (through views shaped like them) and sums the squares of
-    every parameter's segment with one ``np.add.reduceat``, then the two arrays
-    swap roles. The lab's 5000 one-batch epochs must not feel it.
+    ``||dL/dW||`` (from the epoch's last batch), ``||W||`` and the
+    update-to-weight ratio ``||W_after - W_before|| / ||W_before||``. The values
+    arrive as rows, one per epoch, of the parameters laid end to end in the
+    model's order (float64): ``record()`` copies one row per epoch, and a block
+    of epochs run back to back (``CompiledStep.run_epochs``) hands over all its
+    rows to ``record_rows`` at once. Either way the norms of every parameter in
+    every row are a handful of whole-array NumPy calls (``np.add.reduceat`` over
+    the parameters' segments), so the lab's 5000 one-batch epochs do not feel it.
     """
 
     def __init__(self, model: Module) -> None:
-        trainable = [
-            (name, param)
+        self.params = [
+            param
+            for param in model.parameters()
+            if param.requires_grad and param.data.size > 0
+        ]
+        names = {id(param): name for name, param in model.named_parameters()}
+        self.names = [names[id(param)] for param in self.params]
+        # parameters with no elements have no norm: reported as 0 like a missing grad
+        self.empty = [
+            name
             for name, param in model.named_parameters()
-            if param.requires_grad
+            if param.requires_grad and param.data.size == 0
         ]
-        self.trainable = trainable
-        self.names = [name for name, param in trainable if param.data.size > 0]
-        self.params = [param for _, param in trainable if param.data.size > 0]
         sizes = [param.data.size for param in self.params]
+        self.size = sum(sizes)
         self.offsets = np.cumsum([0, *sizes[:-1]], dtype=np.intp)
-        self.before, self.after, self.scratch = np.empty((3, sum(sizes)))
-        self.before_views = self._views(self.before)
-        self.after_views = self._views(self.after)
-        self._copy_into(self.before_views)
-        self.before_squared = self._squared_norms(self.before)
+        self.segments = list(zip(self.offsets.tolist(), sizes, strict=True))
+        self.row_weights, self.row_grads = np.empty((2, 1, self.size))
+        self.before = (
+            self._squared_norms(self.weights_now()[None])[0],
+            self.weights_now(),
+        )
 
-    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
-        return [
-            flat[offset : offset + param.data.size].reshape(param.data.shape)
-            for param, offset in zip(self.params, self.offsets.tolist(), strict=True)
-        ]
+    def weights_now(self) -> np.ndarray:
+        """The parameters as one float64 row."""
+        row = np.empty(self.size)
+        self._copy(row, [param.data for param in self.params])
+        return row
 
-    def _copy_into(self, views: list[np.ndarray]) -> None:
-        # param.data is read each time: the fast path may swap a parameter's array
-        for param, view in zip(self.params, views, strict=True):
-            np.copyto(view, param.data)
+    def _copy(self, row: np.ndarray, arrays: list[np.ndarray | None]) -> None:
+        for (offset, size), array in zip(self.segments, arrays, strict=True):
+            if array is None:  # a parameter without a gradient: norm 0
+                row[offset : offset + size] = 0
+            else:
+                row[offset : offset + size] = array.ravel()
 
-    def _squared_norms(self, flat: np.ndarray) -> list[float]:
-        """||segment||^2 of each parameter's segment of ``flat``."""
+    def _squared_norms(self, rows: np.ndarray) -> np.ndarray:
+        """(rows, parameters): ||segment||^2 of each parameter in each row."""
         if not self.params:
-            return []
-        np.square(flat, out=self.scratch)
-        return np.add.reduceat(self.scratch, self.offsets).tolist()
+            return np.zeros((len(rows), 0))
+        return np.add.reduceat(np.square(rows), self.offsets, axis=1)
 
-    def record(
-        self,
-    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-        """(||dL/dW||, ||W||, ||W_after - W_before|| / ||W_before||) per parameter.
+    def record(self) -> tuple[dict[str, list[float]], ...]:
+        """The norms after one epoch (each list holds one value)."""
+        self._copy(self.row_weights[0], [param.data for param in self.params])
+        self._copy(
+            self.row_grads[0],
+            [None if param.grad is None else param.grad.data for param in self.params],
+        )
+        return self.record_rows(self.row_weights, self.row_grads)
 
-        The gradient norm is 0 for a parameter without a gradient, the ratio NaN
-        where W_before is all zeros (there is no size to compare the update to).
+    def record_rows(
+        self, weights: np.ndarray, grads: np.ndarray
+    ) -> tuple[dict[str, list[float]], ...]:
+        """(||dL/dW||, ||W||, update ratio) per parameter for consecutive epochs.
+
+        ``weights[k]`` and ``grads[k]`` are the parameters and last gradients
+        after epoch k. The ratio is NaN where W_before is all zeros (there is no
+        size to compare the update to).
         """
-        grad_norms = {
-            name: 0.0 if param.grad is None else _l2_norm(param.grad.data)
-            for name, param in self.trainable
-        }
-        self._copy_into(self.after_views)
-        after_squared = self._squared_norms(self.after)
-        np.subtract(self.after, self.before, out=self.scratch)
-        update_squared = self._squared_norms(self.scratch)
-        self.before, self.after = self.after, self.before
-        self.before_views, self.after_views = self.after_views, self.before_views
-        before_squared, self.before_squared = self.before_squared, after_squared
-        weight_norms = dict(zip(self.names, map(math.sqrt, after_squared), strict=True))
-        update_ratios = {
-            name: math.sqrt(update / before) if before > 0 else math.nan
-            for name, update, before in zip(
-                self.names, update_squared, before_squared, strict=True
+        before_squared, before = self.before
+        weight_squared = self._squared_norms(weights)
+        updates = np.diff(weights, axis=0, prepend=before[None])
+        update_squared = self._squared_norms(updates)
+        previous_squared = np.vstack([before_squared[None], weight_squared[:-1]])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(
+                previous_squared > 0, np.sqrt(update_squared / previous_squared), np.nan
             )
-        }
+        self.before = weight_squared[-1], weights[-1].copy()
+        columns = [
+            np.sqrt(self._squared_norms(grads)),
+            np.sqrt(weight_squared),
+            ratios,
+        ]
+        grad_norms, weight_norms, update_ratios = (
+            dict(zip(self.names, values.T.tolist(), strict=True)) for values in columns
+        )
+        for name in self.empty:
+            grad_norms[name] = [0.0] * len(weights)
         return grad_norms, weight_norms, update_ratios
 
 
@@ -1179,9 +1199,9 @@ def _evaluate(
                 seen += len(X_batch)
                 if accuracy and kind is not None:
                     batch_correct, batch_counted = _count_correct(
-                        kind, output.data, target.data
+                        kind, output.data[None], target.data
                     )
-                    correct += batch_correct
+                    correct += int(batch_correct[0])
                     counted += batch_counted
     finally:
         model.train(was_training)
@@ -1385,6 +1405,148 @@ def _restore_training_state(
     return epoch, history
 
 
+def _stop_diverged(
+    run: _FitRun, history: History, epoch: int, bad_loss: float, lr: float, verbose: int
+) -> None:
+    """Stop the run after a non-finite loss (the weights are already restored)."""
+    message = (
+        f"Epoch {epoch + 1}: loss is {bad_loss} — training stopped and "
+        f"the last good weights restored. The learning rate ({lr:g}) is "
+        f"probably too high; try a lower one such as "
+        f"{_suggest_lower_lr(lr):g}."
+    )
+    run.stop(message)
+    history.diverged = True
+    if verbose == 0:
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+# A block shorter than this runs epoch by epoch: setting one up costs about an epoch.
+_MIN_BLOCK_EPOCHS = 16
+# What one block may hold of recorded weights, gradients and outputs.
+_BLOCK_BYTES = 16 * 2**20
+
+
+class _BlockResult(NamedTuple):
+    completed: int  # epochs that ran to the end with a finite loss
+    bad_loss: float | None  # the loss of the epoch after them, when not finite
+    interrupted: bool  # Ctrl-C arrived during the epoch after them
+    weights: np.ndarray  # the parameters (float64 rows) after each completed epoch
+    last_logs: dict[str, float]  # the logs of the last completed epoch
+
+
+class _BackToBack:
+    """Epochs that ``fit`` runs back to back in ``CompiledStep.run_epochs``.
+
+    The lab's 5000 full-batch epochs spend as long in the per-epoch Python of
+    the loop in ``_fit_loop`` (the data loader, snapshots, records, log
+    bookkeeping) as in the training step itself. When nothing can happen
+    between two epochs (no callbacks, no validation, no progress bar, the same
+    batches every epoch, and the compiled step updating by plain SGD over one
+    flat buffer) the epochs up to the next log line run back to back, and what
+    the loop records of each epoch (loss, accuracy, parameter norms, the
+    weights the divergence guard goes back to) is computed for the whole block
+    from the rows ``run_epochs`` wrote. The history, weights and log lines are
+    those of running the epochs one by one (tests/test_train.py checks).
+    """
+
+    def __init__(self, step, loader, recorder, kind, accuracy) -> None:
+        self.step = step
+        self.loader = loader
+        self.batches: list[tuple[np.ndarray, np.ndarray]] = []  # on the first run
+        self.recorder = recorder
+        self.kind = kind
+        self.accuracy = accuracy
+        self.output_shape = step.output_shape(loader.n_samples)
+        row_bytes = 2 * 8 * recorder.size
+        if accuracy:
+            row_bytes += int(np.prod(self.output_shape)) * step.dtype.itemsize
+        self.max_epochs = max(1, _BLOCK_BYTES // max(row_bytes, 1))
+
+    @classmethod
+    def create(
+        cls,
+        step,
+        loader,
+        kind,
+        recorder,
+        callbacks,
+        validation_loader,
+        progress,
+        accuracy,
+    ) -> _BackToBack | None:
+        """The block runner for this fit call, or None where epochs need the loop."""
+        if step is None or callbacks or validation_loader is not None:
+            return None
+        if progress.console is not None or not step.flat_sgd_ready():
+            return None
+        if not isinstance(loader, _data_loader_class()) or loader.y is None:
+            return None
+        if loader.X.dtype != step.dtype:
+            return None
+        if loader.shuffle and loader.batch_size < loader.n_samples:
+            return None  # a new order every epoch
+        flat_order = [p for p in step.parameters if p.data.size > 0]
+        if len(flat_order) != len(recorder.params) or any(
+            a is not b for a, b in zip(flat_order, recorder.params, strict=True)
+        ):
+            return None
+        return cls(step, loader, recorder, kind, accuracy)
+
+    def _gather(self) -> None:
+        """The batches of every epoch (the loader does not shuffle), once."""
+        for X_batch, y_batch in self.loader:
+            shape = self.step.output_shape(len(X_batch))
+            target = _target_array(self.kind, y_batch.data, shape, self.step.dtype)
+            self.batches.append((X_batch.data, target))
+        self.targets = np.concatenate([target for _, target in self.batches])
+
+    def run(self, first: int, epochs: int, history: History, lr: float) -> _BlockResult:
+        """Run ``epochs`` epochs from epoch ``first`` and record the completed ones."""
+        started = time.perf_counter()
+        if not self.batches:
+            self._gather()
+        losses = np.empty(epochs)
+        weights, grads = np.empty((2, epochs, self.recorder.size))
+        outputs = (
+            np.empty((epochs, *self.output_shape), self.step.dtype)
+            if self.accuracy
+            else None
+        )
+        completed, interrupted = self.step.run_epochs(
+            self.batches, losses, weights, grads, outputs
+        )
+        elapsed = time.perf_counter() - started
+        bad_loss = (
+            float(losses[completed]) if completed < epochs and not interrupted else None
+        )
+        logs: dict[str, list[float]] = {}
+        if completed:
+            logs["loss"] = losses[:completed].tolist()
+            if outputs is not None:
+                correct, counted = _count_correct(
+                    self.kind, outputs[:completed], self.targets
+                )
+                logs["accuracy"] = (correct / counted).tolist()
+            logs["lr"] = [lr] * completed
+            # the block is timed as a whole: each epoch gets the mean
+            logs["time"] = [elapsed / epochs] * completed
+            history._extend(
+                range(first, first + completed),
+                logs,
+                *self.recorder.record_rows(weights[:completed], grads[:completed]),
+            )
+        last_logs = {key: values[-1] for key, values in logs.items()}
+        return _BlockResult(
+            completed, bad_loss, interrupted, weights[:completed], last_logs
+        )
+
+    def set_parameters(self, row: np.ndarray) -> None:
+        """Put a row of ``_BlockResult.weights`` back into the model."""
+        values, _ = self.step.flat_parameters()
+        values[...] = row
+
+
 def _fit_loop(
     model: Module,
     loss_fn: Any,
@@ -1443,6 +1605,27 @@ def _fit_loop(
     model.train()
     progress = _ProgressBar(verbose, len(loader))
     run.console = progress.console
+    block = _BackToBack.create(
+        step, loader, kind, recorder, callbacks, validation_loader, progress, accuracy
+    )
+
+    def _log_due(epoch: int) -> bool:
+        return verbose > 0 and (
+            (epoch + 1) % log_every == 0
+            or epoch == initial_epoch
+            or epoch == epochs - 1
+        )
+
+    def _block_length(epoch: int) -> int:
+        """Epochs from ``epoch`` up to the next one with a log line, at most."""
+        assert block is not None
+        last = epochs - 1
+        if verbose > 0:
+            if epoch == initial_epoch:
+                return 1
+            last = min(last, epoch + (log_every - 1 - epoch) % log_every)
+        return min(last - epoch + 1, block.max_epochs)
+
     epoch = initial_epoch
     # overflow in a diverging run is reported once by the divergence guard, not as
     # NumPy warnings from deep inside the step
@@ -1450,10 +1633,47 @@ def _fit_loop(
     try:
         for callback in callbacks:
             callback.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
+        while epoch < epochs:
             started = time.perf_counter()
             if epoch != initial_epoch:
                 epoch_start.take()
+            block_epochs = 0 if block is None else _block_length(epoch)
+            if block_epochs >= _MIN_BLOCK_EPOCHS:
+                assert block is not None
+                lr = float(optimizer.param_groups[0]["lr"])
+                result = block.run(epoch, block_epochs, history, lr)
+                done = result.completed
+                run.mark_epoch_boundary(epoch + done)  # no generator was drawn from
+                if result.bad_loss is not None:
+                    # the start of the epoch before the bad one: the end of the one
+                    # before that, the snapshot, or (epoch 0) the start
+                    if done >= 2:
+                        block.set_parameters(result.weights[done - 2])
+                    else:
+                        (
+                            epoch_start
+                            if done == 1 or epoch == initial_epoch
+                            else last_good
+                        ).restore()
+                    epoch += done
+                    _stop_diverged(run, history, epoch, result.bad_loss, lr, verbose)
+                    break
+                if done:
+                    last_logs = result.last_logs
+                    if _log_due(epoch + done - 1):
+                        run.echo(format_epoch_line(epoch + done - 1, epochs, last_logs))
+                        last_logged = epoch + done - 1
+                if result.interrupted:
+                    epoch += done
+                    raise KeyboardInterrupt
+                # the snapshot of the start of the last epoch, for the next one
+                if done >= 2:
+                    block.set_parameters(result.weights[done - 2])
+                    epoch_start.take()
+                    block.set_parameters(result.weights[done - 1])
+                last_good, epoch_start = epoch_start, last_good
+                epoch += done
+                continue
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, {})
             lr = float(optimizer.param_groups[0]["lr"])
@@ -1486,9 +1706,9 @@ def _fit_loop(
                 seen += len(X_batch)
                 if accuracy and kind is not None:
                     batch_correct, batch_counted = _count_correct(
-                        kind, output_values, target_values
+                        kind, output_values[None], target_values
                     )
-                    correct += batch_correct
+                    correct += int(batch_correct[0])
                     counted += batch_counted
                 for callback in callbacks:
                     callback.on_batch_end(
@@ -1500,16 +1720,7 @@ def _fit_loop(
                 # Diverged: go back to the weights at the start of the last epoch
                 # whose loss was finite (the start of this one may already be bad).
                 (epoch_start if epoch == initial_epoch else last_good).restore()
-                message = (
-                    f"Epoch {epoch + 1}: loss is {bad_loss} — training stopped and "
-                    f"the last good weights restored. The learning rate ({lr:g}) is "
-                    f"probably too high; try a lower one such as "
-                    f"{_suggest_lower_lr(lr):g}."
-                )
-                run.stop(message)
-                history.diverged = True
-                if verbose == 0:
-                    warnings.warn(message, RuntimeWarning, stacklevel=3)
+                _stop_diverged(run, history, epoch, bad_loss, lr, verbose)
                 break
             last_good, epoch_start = epoch_start, last_good
 
@@ -1525,18 +1736,19 @@ def _fit_loop(
                     logs["val_accuracy"] = val_accuracy
             logs["lr"] = lr
             logs["time"] = time.perf_counter() - started
-            history._record(epoch, logs, *recorder.record())
+            history._extend(
+                range(epoch, epoch + 1),
+                {key: [value] for key, value in logs.items()},
+                *recorder.record(),
+            )
             run.mark_epoch_boundary(epoch + 1)
             last_logs = logs
-            if verbose > 0 and (
-                (epoch + 1) % log_every == 0
-                or epoch == initial_epoch
-                or epoch == epochs - 1
-            ):
+            if _log_due(epoch):
                 run.echo(format_epoch_line(epoch, epochs, logs))
                 last_logged = epoch
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
+            epoch += 1
             if run.stop_requested:
                 break
     except KeyboardInterrupt:
