@@ -180,7 +180,7 @@ def test_plain_sgd_updates_one_flat_buffer_and_falls_back_when_grads_are_replace
     reference = copy.deepcopy(model)
     optimizer = dg.optim.SGD(model.parameters(), lr=0.5)
     step = compile_step(model, nn.BCELoss(), optimizer)
-    assert step._flat_sgd is not None and step._flat_sgd.ready()
+    assert step._flat is not None and step._flat.ready()
     x, y = _xor()
     reference_opt = dg.optim.SGD(reference.parameters(), lr=0.5)
     for i in range(40):
@@ -190,5 +190,66 @@ def test_plain_sgd_updates_one_flat_buffer_and_falls_back_when_grads_are_replace
         reference_opt.zero_grad()
         nn.BCELoss()(reference(dg.tensor(x)), dg.tensor(y)).backward()
         reference_opt.step()
-    assert not step._flat_sgd.ready()
+    assert not step._flat.ready()
     _assert_same_weights(reference, model, rtol=1e-6)
+
+
+def test_fused_bce_keeps_the_small_loss_of_confident_right_answers():
+    # y log p + (1 - y) log(1 - p) as two products: the shortcut
+    # log(1 - p) + y (log p - log(1 - p)) loses the loss of p = 1 - 2^-24 (float32)
+    from deepgrad.fast import _bce_after_sigmoid
+
+    p = np.array([[1 - 2**-24], [2**-24]], dtype=np.float32)
+    y = np.array([[1], [0]], dtype=np.float32)
+    loss = _bce_after_sigmoid(p, y, np.empty_like(p), np.empty((2, 2, 1), np.float32))
+    exact = -np.log1p(-(2.0**-24))  # both samples: -log(1 - 2^-24)
+    assert loss == pytest.approx(exact, rel=1e-6)
+    eager = nn.functional.binary_cross_entropy(dg.tensor(p), dg.tensor(y)).item()
+    assert eager == pytest.approx(exact, rel=1e-6)
+
+
+def test_adam_updates_flat_moments_that_its_state_dict_still_sees_per_parameter():
+    """The flat-buffer Adam keeps each parameter's state as views of the flat
+    moments: state_dict() equals the eager optimizer's after the same steps."""
+    dg.manual_seed(6)
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4)).double()
+    eager_model = copy.deepcopy(model)
+    optimizer = dg.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.05)
+    eager_optimizer = dg.optim.AdamW(
+        eager_model.parameters(), lr=1e-2, weight_decay=0.05
+    )
+    step = compile_step(model, nn.CrossEntropyLoss(), optimizer)
+    for x, y in _classification_batches(np.float64):
+        step(x, y)
+        eager_optimizer.zero_grad()
+        nn.CrossEntropyLoss()(eager_model(dg.tensor(x)), dg.tensor(y)).backward()
+        eager_optimizer.step()
+    assert step._flat.ready() and type(step._flat).__name__ == "_FlatAdam"
+    ours = optimizer.state_dict()["state"]
+    theirs = eager_optimizer.state_dict()["state"]
+    assert ours.keys() == theirs.keys()
+    for index in ours:
+        assert ours[index]["step"] == theirs[index]["step"] == 8
+        for key in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_allclose(ours[index][key], theirs[index][key], rtol=1e-12)
+    _assert_same_weights(eager_model, model, rtol=1e-12)
+
+
+def test_flat_adam_steps_back_to_the_per_parameter_path_when_steps_differ():
+    dg.manual_seed(7)
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4)).double()
+    eager_model = copy.deepcopy(model)
+    optimizer = dg.optim.Adam(model.parameters(), lr=1e-2)
+    eager_optimizer = dg.optim.Adam(eager_model.parameters(), lr=1e-2)
+    step = compile_step(model, nn.CrossEntropyLoss(), optimizer)
+    for index, (x, y) in enumerate(_classification_batches(np.float64)):
+        if index == 4:  # a restored checkpoint put one parameter a step behind
+            first = model[0].weight
+            optimizer.state[first]["step"] -= 1
+            eager_optimizer.state[eager_model[0].weight]["step"] -= 1
+        step(x, y)
+        eager_optimizer.zero_grad()
+        nn.CrossEntropyLoss()(eager_model(dg.tensor(x)), dg.tensor(y)).backward()
+        eager_optimizer.step()
+    assert not step._flat.ready()
+    _assert_same_weights(eager_model, model, rtol=1e-12)

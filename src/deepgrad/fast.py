@@ -139,7 +139,7 @@ class CompiledStep:
         self.biases = [linear.bias for linear, _, _ in layers]
         self.loss_kind = loss_kind
         self.optimizer = optimizer
-        self._flat_sgd = _FlatSGD.create(optimizer, self.parameters)
+        self._flat = _FlatUpdate.create(optimizer, self.parameters)
         self._plans: dict[int, list[_Layer]] = {}
         self._loss_scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -216,8 +216,8 @@ class CompiledStep:
         self._check_target(plan[-1].a, y)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             loss = self._backward(plan, x, y)
-            if self._flat_sgd is not None and self._flat_sgd.ready():
-                self._flat_sgd.step()
+            if self._flat is not None and self._flat.ready():
+                self._flat.step()
             else:
                 self.optimizer.step()
         return loss
@@ -257,8 +257,8 @@ class CompiledStep:
         return loss
 
     def flat_sgd_ready(self) -> bool:
-        """Whether updates go over one flat buffer (plain SGD, nothing replaced)."""
-        return self._flat_sgd is not None and self._flat_sgd.ready()
+        """Whether updates go over one flat buffer by plain SGD (nothing replaced)."""
+        return isinstance(self._flat, _FlatSGD) and self._flat.ready()
 
     def flat_parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, gradients): the flat arrays every parameter and .grad is a view of.
@@ -267,8 +267,8 @@ class CompiledStep:
         """
         if not self.flat_sgd_ready():
             raise RuntimeError("flat_parameters: the flat SGD path is not active")
-        assert self._flat_sgd is not None
-        return self._flat_sgd.values, self._flat_sgd.grads
+        assert self._flat is not None
+        return self._flat.values, self._flat.grads
 
     def run_epochs(
         self,
@@ -297,8 +297,8 @@ class CompiledStep:
         run overflows.
         """
         values, gradients = self.flat_parameters()
-        assert self._flat_sgd is not None
-        update = self._flat_sgd.step
+        assert self._flat is not None
+        update = self._flat.step
         plans = []
         start = 0
         for x, y in batches:
@@ -348,61 +348,153 @@ class CompiledStep:
             )
 
 
-class _FlatSGD:
-    """Plain gradient descent over one flat array holding every parameter.
+def _views(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
+    """Consecutive pieces of ``flat`` shaped like the arrays in ``like``."""
+    views, offset = [], 0
+    for array in like:
+        views.append(flat[offset : offset + array.size].reshape(array.shape))
+        offset += array.size
+    return views
 
-    W -= lr * dW for the whole model in two ufunc calls instead of a Python
-    loop over parameters. Each Parameter's ``.data`` and ``.grad`` become views
-    of the flat arrays, so the model and the optimizer see the same values;
-    the arithmetic is elementwise, so the result equals SGD.step() exactly.
+
+class _FlatUpdate:
+    """An optimizer step over one flat array holding every parameter.
+
+    Each Parameter's ``.data`` and ``.grad`` become views of two flat arrays, so
+    the model and the optimizer see the same values, and the update runs as a
+    handful of whole-model ufunc calls instead of a Python loop over
+    parameters. The arithmetic is elementwise, so the result equals the
+    optimizer's own ``step()`` exactly. Subclasses say which optimizers they
+    cover (``covers``) and do the update (``_update``).
     """
 
     def __init__(self, optimizer: Any, parameters: list[Tensor]) -> None:
         self.group = optimizer.param_groups[0]
         self.optimizer = optimizer
         self.parameters = parameters
-        dtype = parameters[0].data.dtype
-        self.values = np.concatenate([p.data.ravel() for p in parameters]).astype(dtype)
+        arrays = [p.data for p in parameters]
+        self.values = np.concatenate([a.ravel() for a in arrays]).astype(
+            arrays[0].dtype
+        )
         self.grads = np.zeros_like(self.values)
-        self.grad_tensors = []
-        offset = 0
-        for parameter in parameters:
-            size, shape = parameter.data.size, parameter.data.shape
-            parameter.data = self.values[offset : offset + size].reshape(shape)
-            parameter.grad = Tensor(self.grads[offset : offset + size].reshape(shape))
-            self.grad_tensors.append(parameter.grad)
-            offset += size
         self.scratch = np.empty_like(self.values)
+        self.grad_tensors = []
+        for parameter, value, grad in zip(
+            parameters,
+            _views(self.values, arrays),
+            _views(self.grads, arrays),
+            strict=True,
+        ):
+            parameter.data = value
+            parameter.grad = Tensor(grad)
+            self.grad_tensors.append(parameter.grad)
+
+    @staticmethod
+    def covers(optimizer: Any, group: dict[str, Any]) -> bool:
+        raise NotImplementedError  # each subclass names the optimizers it covers
+
+    def _update(self) -> None:
+        raise NotImplementedError
 
     @classmethod
-    def create(cls, optimizer: Any, parameters: list[Any]) -> _FlatSGD | None:
-        from deepgrad.optim.sgd import SGD
-
-        parameters = [p for p in parameters if p is not None]
-        if type(optimizer) is not SGD or len(optimizer.param_groups) != 1:
+    def create(cls, optimizer: Any, parameters: list[Any]) -> _FlatUpdate | None:
+        """The flat update for this optimizer, or None (then ``optimizer.step()``)."""
+        if len(optimizer.param_groups) != 1:
             return None
         group = optimizer.param_groups[0]
-        plain = (
-            group["momentum"] == 0
-            and group["weight_decay"] == 0
-            and not group["maximize"]
-        )
         same = {id(p) for p in group["params"]} == {id(p) for p in parameters}
-        if not plain or not same or len(group["params"]) != len(parameters):
+        if not same or len(group["params"]) != len(parameters):
             return None
-        return cls(optimizer, parameters)
+        for flat in (_FlatSGD, _FlatAdam):
+            if flat.covers(optimizer, group):
+                return flat(optimizer, parameters)
+        return None
 
     def ready(self) -> bool:
         """Still valid: nobody replaced a parameter's array or gradient since."""
         for parameter, grad in zip(self.parameters, self.grad_tensors, strict=True):
             if parameter.grad is not grad or parameter.data.base is not self.values:
                 return False
-        return self.group["momentum"] == 0 and self.group["weight_decay"] == 0
+        return self.covers(self.optimizer, self.group)
 
     def step(self) -> None:
+        self._update()
+        self.optimizer._opt_called = True  # schedulers check that step() ran
+
+
+class _FlatSGD(_FlatUpdate):
+    """Plain gradient descent: W -= lr * dW for the whole model in two calls."""
+
+    @staticmethod
+    def covers(optimizer: Any, group: dict[str, Any]) -> bool:
+        from deepgrad.optim.sgd import SGD
+
+        return (
+            type(optimizer) is SGD
+            and group["momentum"] == 0
+            and group["weight_decay"] == 0
+            and not group["maximize"]
+        )
+
+    def _update(self) -> None:
         np.multiply(self.grads, self.group["lr"], out=self.scratch)
         self.values -= self.scratch  # theta -= lr * grad, for every parameter at once
-        self.optimizer._opt_called = True  # schedulers check that step() ran
+
+
+class _FlatAdam(_FlatUpdate):
+    """Adam and AdamW with their moments in flat arrays too.
+
+    Each parameter's optimizer state holds views of the flat moments, so
+    ``state_dict()`` and checkpoints are unchanged; the update is Adam's own
+    ``_update_array`` applied once to the whole model (about a dozen ufunc
+    calls instead of a dozen per parameter).
+    """
+
+    def __init__(self, optimizer: Any, parameters: list[Tensor]) -> None:
+        super().__init__(optimizer, parameters)
+        arrays = [p.data for p in parameters]
+        states = [optimizer.state[p] for p in parameters]
+        steps = {float(state.get("step", 0.0)) for state in states}
+        # parameters at different steps (a partly restored state): per parameter
+        self.state: dict[str, Any] = {"step": steps.pop() if len(steps) == 1 else None}
+        for key in ("exp_avg", "exp_avg_sq"):
+            flat = np.zeros_like(self.values)
+            for state, view in zip(states, _views(flat, arrays), strict=True):
+                if key in state:
+                    view[...] = state[key]  # a resumed run: keep its moments
+                state[key] = view
+            self.state[key] = flat
+        for state in states:
+            state.setdefault("step", 0.0)
+        self.states = states
+
+    @staticmethod
+    def covers(optimizer: Any, group: dict[str, Any]) -> bool:
+        from deepgrad.optim.adam import Adam, AdamW
+
+        return (
+            type(optimizer) in (Adam, AdamW)
+            and not group["amsgrad"]
+            and not group["maximize"]
+        )
+
+    def ready(self) -> bool:
+        if self.state["step"] is None or not super().ready():
+            return False
+        return all(
+            state.get("exp_avg") is not None
+            and state["exp_avg"].base is self.state["exp_avg"]
+            and state["exp_avg_sq"].base is self.state["exp_avg_sq"]
+            and state["step"] == self.state["step"]
+            for state in self.states
+        )
+
+    def _update(self) -> None:
+        self.optimizer._update_array(
+            self.values, self.grads, self.state, self.group, self.scratch
+        )
+        for state in self.states:
+            state["step"] = self.state["step"]
 
 
 def _grad_array(parameter: Tensor) -> np.ndarray:
@@ -424,8 +516,9 @@ def _bce_after_sigmoid(p, y, delta, scratch) -> float:
     np.maximum(np.log(p, out=log_p), -100, out=log_p)
     np.negative(p, out=log_q)
     np.maximum(np.log1p(log_q, out=log_q), -100, out=log_q)
-    log_p -= log_q  # y log p + (1 - y) log q = y (log p - log q) + log q
+    # two products: log q + y (log p - log q) would cancel for p near 1
     log_p *= y
+    log_q *= 1 - y
     log_p += log_q
     loss = -float(log_p.sum()) / p.size
     np.subtract(p, y, out=delta)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import operator
 from collections.abc import Callable, Iterator, Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -207,6 +207,7 @@ class Tensor:
         "_op",
         "_retains_grad",
         "_seq",
+        "_pending",
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected op
@@ -250,6 +251,7 @@ class Tensor:
                     out._parents = parents
                     out._backward = backward
                     out._seq = next(_creation_order)
+                    out._pending = None  # the gradient summed during backward
                     break
         if _GradMode.detect_anomaly:
             _check_finite(out.data, op, "forward")
@@ -529,66 +531,53 @@ class Tensor:
         _run_backward(self, seed, retain_graph)
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes that lead to ``root``, each after every node that consumes it.
-
-    Backward must visit a node only once all the gradient flowing into it has
-    been summed, i.e. after every op that used it. An op's output is always
-    created after its inputs, so the creation order (``_seq``, a counter set in
-    ``_make``) is a topological order: collect the nodes reachable from the
-    root, visit them newest first, and the leaves (which consume nothing) last.
-    Iterative, so a deep graph cannot hit Python's recursion limit.
-    """
-    nodes: list[Tensor] = []
-    leaves: list[Tensor] = []
-    seen = {id(root)}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node._backward is None:
-            leaves.append(node)
-            continue
-        nodes.append(node)
-        for parent in node._parents:
-            if parent._requires_grad and id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
-    nodes.sort(key=_creation_index, reverse=True)
-    nodes += leaves
-    return nodes
-
-
-_creation_index = operator.attrgetter("_seq")
-
-
 def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
-    grads: dict[int, np.ndarray] = {id(root): seed}
+    """Send ``seed`` back from ``root`` through the graph, by the chain rule.
+
+    A node may pass its gradient on only once all the gradient flowing into it
+    has been summed, i.e. after every op that used it. An op's output is always
+    created after its inputs, so the creation order (``_seq``, a counter set in
+    ``_make``) is a topological order: the nodes wait in a heap, newest first,
+    and each node's incoming gradients are summed in its ``_pending`` slot until
+    it is popped. A leaf adds each incoming gradient to its ``.grad`` at once,
+    as PyTorch's AccumulateGrad does. Iterative, so a deep graph cannot hit
+    Python's recursion limit.
+    """
+    if root._backward is None:  # backward() on a leaf: its gradient is the seed
+        _accumulate(root, seed)
+        return
     anomaly = _GradMode.detect_anomaly
-    for node in _topological_order(root):
-        grad_output = grads.pop(id(node), None)
-        if grad_output is None:
-            continue
-        backward = node._backward
-        if backward is None:  # a leaf: accumulate into .grad
-            _accumulate(node, grad_output)
-            continue
-        if node._retains_grad:
-            _accumulate(node, grad_output)
-        input_grads = backward(grad_output)
-        if anomaly:
-            for grad in input_grads:
-                if grad is not None:
-                    _check_finite(grad, node._op, "backward")
-        for parent, grad in zip(node._parents, input_grads, strict=False):
-            if grad is None or not parent._requires_grad:
-                continue
-            key = id(parent)
-            previous = grads.get(key)
-            # out-of-place: `grad` may alias another tensor's gradient
-            grads[key] = grad if previous is None else previous + grad
-        if not retain_graph:
-            node._parents = ()
-            node._backward = _freed_backward
+    root._pending = seed
+    waiting = [(-root._seq, root)]
+    try:
+        while waiting:
+            node = heappop(waiting)[1]
+            grad_output, node._pending = node._pending, None
+            if node._retains_grad:
+                _accumulate(node, grad_output)
+            input_grads = node._backward(grad_output)
+            if anomaly:
+                for grad in input_grads:
+                    if grad is not None:
+                        _check_finite(grad, node._op, "backward")
+            for parent, grad in zip(node._parents, input_grads, strict=False):
+                if grad is None or not parent._requires_grad:
+                    continue
+                if parent._backward is None:  # a leaf
+                    _accumulate(parent, grad)
+                    continue
+                pending = parent._pending
+                if pending is None:
+                    parent._pending = grad
+                    heappush(waiting, (-parent._seq, parent))
+                else:  # out-of-place: `grad` may alias another tensor's gradient
+                    parent._pending = pending + grad
+            if not retain_graph:
+                node._parents = ()
+                node._backward = _freed_backward
+    finally:  # after an error, nothing may stay pending for the next backward
+        for _, node in waiting:
+            node._pending = None
 
 
 def _accumulate(node: Tensor, grad: np.ndarray) -> None:

@@ -156,8 +156,9 @@ def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
 
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
-        with np.errstate(invalid="ignore"):  # an empty batch gives nan, as in torch
-            return np.asarray(loss.sum() / loss.dtype.type(loss.size))
+        if loss.size == 0:  # an empty batch gives nan, as in torch
+            return np.asarray(np.nan, dtype=loss.dtype)
+        return np.asarray(loss.sum() / loss.dtype.type(loss.size))
     if reduction == "sum":
         return np.asarray(loss.sum())
     return loss
@@ -176,6 +177,16 @@ def _unreduce(grad_output: np.ndarray, reduction: str, size: int) -> np.ndarray:
 
 def _as_target(target: Any, input: Tensor) -> Tensor:
     return target if isinstance(target, Tensor) else lift(np.asarray(target), input)
+
+
+def _clamped_logs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log p, log(1 - p)), each clamped at -100 as PyTorch does."""
+    log_p = np.log(p)
+    np.maximum(log_p, -100, out=log_p)
+    log_1mp = np.negative(p)
+    np.log1p(log_1mp, out=log_1mp)
+    np.maximum(log_1mp, -100, out=log_1mp)
+    return log_p, log_1mp
 
 
 def binary_cross_entropy(
@@ -203,13 +214,17 @@ def binary_cross_entropy(
         )
     w = None if weight is None else np.broadcast_to(weight.data, p.shape)
     if smallest > 0 and largest < 1:  # the usual case: no log(0) to silence
-        log_p = np.maximum(np.log(p), -100)
-        log_1mp = np.maximum(np.log1p(-p), -100)
+        log_p, log_1mp = _clamped_logs(p)
     else:
         with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(p), -100)
-            log_1mp = np.maximum(np.log1p(-p), -100)
-    loss = -(y * log_p + (1 - y) * log_1mp)
+            log_p, log_1mp = _clamped_logs(p)
+    # -(y log p + (1 - y) log(1 - p)), in place; two products, not
+    # log(1-p) + y (log p - log(1-p)), which would cancel for p near 1
+    loss = y * log_p
+    rest = 1 - y
+    rest *= log_1mp
+    loss += rest
+    np.negative(loss, out=loss)
     if w is not None:
         loss = loss * w
 

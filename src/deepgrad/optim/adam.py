@@ -105,49 +105,62 @@ class Adam(Optimizer):
         return state
 
     def _update_group(self, group: dict[str, Any]) -> None:
+        for param, grad in self._params_with_grad(group):
+            state = self._lazy_state(param, group)
+            self._update_array(
+                param.data, grad, state, group, self._scratch(param.data)
+            )
+
+    def _update_array(
+        self,
+        value: np.ndarray,
+        grad: np.ndarray,
+        state: dict[str, Any],
+        group: dict[str, Any],
+        scratch: np.ndarray,
+    ) -> None:
+        """One step for one array: a parameter, or (deepgrad.fast) all of them
+        laid end to end in one flat buffer, with ``state`` holding flat moments."""
         lr = group["lr"]
         beta1, beta2 = group["betas"]
         eps = group["eps"]
         weight_decay = group["weight_decay"]
-        for param, grad in self._params_with_grad(group):
-            state = self._lazy_state(param, group)
-            if group["maximize"]:
-                grad = -grad
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            state["step"] += 1
-            step = state["step"]
+        if group["maximize"]:
+            grad = -grad
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        step = state["step"]
 
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    param.data *= 1 - lr * weight_decay
-                else:
-                    grad = grad + weight_decay * param.data
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                value *= 1 - lr * weight_decay
+            else:
+                grad = grad + weight_decay * value
 
-            # The arithmetic below runs in one scratch buffer with out= (no
-            # temporaries on the hot path), in PyTorch's order of operations so
-            # that the rounding, and hence the trajectory, is the same.
-            scratch = self._scratch(param.data)
-            _lerp_(exp_avg, grad, 1 - beta1, scratch)
-            exp_avg_sq *= beta2
-            np.multiply(grad, 1 - beta2, out=scratch)
-            scratch *= grad
-            exp_avg_sq += scratch  # v += (1 - beta2) * g * g
+        # The arithmetic below runs in one scratch buffer with out= (no
+        # temporaries on the hot path), in PyTorch's order of operations so
+        # that the rounding, and hence the trajectory, is the same.
+        _lerp_(exp_avg, grad, 1 - beta1, scratch)
+        exp_avg_sq *= beta2
+        np.multiply(grad, 1 - beta2, out=scratch)
+        scratch *= grad
+        exp_avg_sq += scratch  # v += (1 - beta2) * g * g
 
-            bias_correction1 = 1 - beta1**step
-            bias_correction2 = 1 - beta2**step
-            step_size = lr / bias_correction1
-            bias_correction2_sqrt = bias_correction2**0.5
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
 
-            second_moment = exp_avg_sq
-            if group["amsgrad"]:
-                second_moment = state["max_exp_avg_sq"]
-                np.maximum(second_moment, exp_avg_sq, out=second_moment)
-            denom = np.sqrt(second_moment, out=scratch)
-            denom /= bias_correction2_sqrt
-            denom += eps
-            update = np.divide(exp_avg, denom, out=scratch)
-            update *= step_size
-            param.data -= update  # theta -= lr / (1 - beta1^t) * m / denom
+        second_moment = exp_avg_sq
+        if group["amsgrad"]:
+            second_moment = state["max_exp_avg_sq"]
+            np.maximum(second_moment, exp_avg_sq, out=second_moment)
+        denom = np.sqrt(second_moment, out=scratch)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        update = np.divide(exp_avg, denom, out=scratch)
+        update *= step_size
+        value -= update  # theta -= lr / (1 - beta1^t) * m / denom
 
 
 class AdamW(Adam):
