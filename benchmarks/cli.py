@@ -234,12 +234,15 @@ def run_suite(args) -> dict:
         log(f"data: {sizes.w2_samples:,} x 784 float32 (make_classification, cached)")
         data_path = w2_data_path(sizes.w2_samples)
         jobs = build_jobs(args, sizes, weights_path, data_path)
-        # timing needs the machine to itself; tiny runs only check the code paths
-        parallel = 2 if sizes.name == "tiny" else 1
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
-            results["jobs"] = list(
-                pool.map(lambda job: _run_logged(job, workdir), jobs)
-            )
+        if sizes.interleave:
+            results["jobs"] = run_interleaved(jobs, workdir)
+        else:
+            # timing needs the machine to itself; tiny runs only check the code paths
+            parallel = 2 if sizes.name == "tiny" else 1
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                results["jobs"] = list(
+                    pool.map(lambda job: _run_logged(job, workdir), jobs)
+                )
         if {"W2", "W3"} & set(args.only):
             results["gemm"] = {}
             for threads in sizes.w2_threads:
@@ -267,6 +270,59 @@ def run_suite(args) -> dict:
     results["meta"]["elapsed_s"] = time.perf_counter() - started
     results["meta"]["load_average_at_end"] = os.getloadavg()
     return results
+
+
+def run_interleaved(jobs: list[dict], workdir: Path) -> list[dict]:
+    """Every job's repetitions spread over rounds that take the contenders in turn.
+
+    The machines this runs on are shared: their speed drifts by 20% and more
+    over a minute. Run one contender's five repetitions back to back and a
+    slow minute lands on it alone; run five rounds of one repetition each, the
+    contenders of a workload in turn, and it lands on all of them. Each round
+    is a fresh process (with its own warm-up), so the results merge: times
+    concatenate, the peak RSS is the largest, losses come from round one.
+    """
+    results: dict[int, list[dict]] = {index: [] for index in range(len(jobs))}
+    workloads = list(dict.fromkeys((job["workload"], job["threads"]) for job in jobs))
+    for workload in workloads:
+        group = [
+            i
+            for i, job in enumerate(jobs)
+            if (job["workload"], job["threads"]) == workload
+        ]
+        rounds = max(v["reps"] for i in group for v in jobs[i]["variants"])
+        for round_index in range(rounds):
+            for index in group:
+                job = jobs[index]
+                variants = [
+                    {**variant, "reps": 1}
+                    for variant in job["variants"]
+                    if round_index < variant["reps"]
+                ]
+                if variants:
+                    results[index].append(
+                        _run_logged({**job, "variants": variants}, workdir)
+                    )
+    return [_merge_rounds(results[index]) for index in range(len(jobs))]
+
+
+def _merge_rounds(rounds: list[dict]) -> dict:
+    """One job's result from the results of its rounds (see run_interleaved)."""
+    merged = {**rounds[0], "variants": {}}
+    failed = [result for result in rounds if result.get("status") != "ok"]
+    if failed:
+        return failed[0]
+    for result in rounds:
+        for name, variant in result["variants"].items():
+            kept = merged["variants"].get(name)
+            if kept is None:
+                merged["variants"][name] = dict(variant)
+            elif kept.get("status") == "ok" and variant.get("status") == "ok":
+                kept["times"] = kept["times"] + variant["times"]
+            elif kept.get("status") == "ok":
+                merged["variants"][name] = variant  # an error in any round shows
+    merged["peak_rss_mb"] = max(result["peak_rss_mb"] for result in rounds)
+    return merged
 
 
 def _run_logged(job: dict, workdir: Path) -> dict:

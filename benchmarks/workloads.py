@@ -47,6 +47,9 @@ class Sizes:
     import_reps: int
     gemm_reps: int
     profile_steps: int
+    # repetitions run in this many rounds, every contender once per round (a
+    # slow patch of a shared machine then slows them all, not one)
+    interleave: bool = False
     import_modules: tuple[str, ...] = (
         "numpy",
         "deepgrad",
@@ -61,6 +64,7 @@ class Sizes:
 SIZES = {
     "full": Sizes(
         name="full",
+        interleave=True,
         w1_epochs=5000,
         w1_per_sample_steps=20_000,
         w1_reps=5,

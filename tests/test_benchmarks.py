@@ -152,3 +152,52 @@ def test_numpy_delta_rule_losses_equal_torch_autograd_to_1e_5(per_sample):
 
     np.testing.assert_allclose(losses, torch_losses, rtol=0, atol=1e-5)
     assert losses[-1] < losses[0]
+
+
+def test_interleaved_rounds_take_the_contenders_in_turn_and_merge_their_times(
+    monkeypatch, tmp_path
+):
+    from benchmarks import cli
+
+    ran = []
+
+    def fake_run(job, workdir):  # one round of one job: a time per variant
+        ran.append((job["contender"], [v["name"] for v in job["variants"]]))
+        count = sum(1 for contender, _ in ran if contender == job["contender"])
+        variants = {
+            v["name"]: {"status": "ok", "times": [float(count)], "losses": [count]}
+            for v in job["variants"]
+        }
+        if job["contender"] == "b" and count == 2:
+            variants["x"] = {"status": "error", "reason": "boom"}
+        return {
+            "contender": job["contender"],
+            "status": "ok",
+            "variants": variants,
+            "peak_rss_mb": 100.0 + count,
+        }
+
+    monkeypatch.setattr(cli, "_run_logged", fake_run)
+    jobs = [
+        {
+            "workload": "W1",
+            "threads": 1,
+            "contender": name,
+            "variants": [{"name": "x", "reps": 3}, {"name": "y", "reps": 2}],
+        }
+        for name in ("a", "b")
+    ]
+    merged = cli.run_interleaved(jobs, tmp_path)
+
+    assert ran == [
+        ("a", ["x", "y"]), ("b", ["x", "y"]),
+        ("a", ["x", "y"]), ("b", ["x", "y"]),
+        ("a", ["x"]), ("b", ["x"]),
+    ]  # fmt: skip
+    a, b = merged
+    assert a["variants"]["x"]["times"] == [1.0, 2.0, 3.0]
+    assert a["variants"]["y"]["times"] == [1.0, 2.0]
+    assert a["variants"]["x"]["losses"] == [1]  # from the first round
+    assert a["peak_rss_mb"] == 103.0
+    assert b["variants"]["x"] == {"status": "error", "reason": "boom"}
+    assert b["variants"]["y"]["times"] == [1.0, 2.0]

@@ -452,6 +452,19 @@ def test_matmul_of_mismatched_shapes_names_both_shapes():
         dg.randn(4, 2) @ dg.randn(3, 4)
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "message"),
+    [
+        ((3,), (), "both arguments need at least 1 dimension"),
+        ((2, 3), (4, 5), "the inner dimensions 3 and 4 differ"),
+        ((2, 2, 3), (3, 3, 4), "batch dimensions cannot be broadcast"),
+    ],
+)
+def test_matmul_shape_errors_say_what_is_wrong(a, b, message):
+    with pytest.raises(ValueError, match=message):
+        dg.zeros(*a) @ dg.zeros(*b)
+
+
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "maximum"])
 def test_binary_op_on_incompatible_shapes_names_the_op_and_both_shapes(op):
     a, b = dg.ones(4, 2), dg.ones(3)

@@ -6,7 +6,7 @@ input needs none), already summed back to that input's shape.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -32,11 +32,18 @@ def _is_weak_scalar(a: Tensor, b: Any) -> bool:
     return (type(b) is float or type(b) is int) and a.data.dtype.kind == "f"
 
 
+def _operands(a: Tensor, b: Any) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """(b as a Tensor, a's array, b's array) in a common dtype."""
+    if isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        return b, a.data, b.data  # the usual case, checked first
+    b = lift(b, a)
+    return (b, *promote(a, b))
+
+
 def add(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
         return Tensor._make(a.data + b, (a,), _identity_backward, "AddBackward")
-    b = lift(b, a)
-    x, y = promote(a, b)
+    b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(a+b)/da = d(a+b)/db = 1
         return (
@@ -56,8 +63,7 @@ def _identity_backward(grad_output):
 def sub(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
         return Tensor._make(a.data - b, (a,), _identity_backward, "SubBackward")
-    b = lift(b, a)
-    x, y = promote(a, b)
+    b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(a-b)/da = 1, d(a-b)/db = -1
         return (
@@ -87,8 +93,7 @@ def mul(a: Tensor, b: Any) -> Tensor:
             return (grad_output * b,)
 
         return Tensor._make(a.data * b, (a,), scalar_backward, "MulBackward")
-    b = lift(b, a)
-    x, y = promote(a, b)
+    b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(ab)/da = b, d(ab)/db = a
         return (
@@ -183,28 +188,39 @@ def rpow(a: Tensor, base: Any) -> Tensor:
     return _pow_tensor(lift(base, a), a)
 
 
+def _raise_matmul_shape_error(a: Tensor, b: Tensor) -> NoReturn:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(
+            f"matmul: both arguments need at least 1 dimension, received shapes "
+            f"{a.shape} and {b.shape}; use * for multiplication by a scalar"
+        )
+    inner = b.shape[-2 if b.ndim > 1 else 0]
+    if a.shape[-1] != inner:
+        raise ValueError(
+            f"matmul: cannot multiply shapes {a.shape} and {b.shape}: the inner "
+            f"dimensions {a.shape[-1]} and {inner} differ. "
+            "(For a layer Z = X @ W, W needs shape (in_features, out_features).)"
+        )
+    raise ValueError(  # batch dimensions that do not broadcast
+        f"matmul: cannot multiply shapes {a.shape} and {b.shape}: their batch "
+        "dimensions cannot be broadcast together"
+    )
+
+
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's/PyTorch's rules for 1-D and batched operands."""
     if not isinstance(b, Tensor):
         b = lift(b, a)
     x, y = a.data, b.data
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(
-            f"matmul: both arguments need at least 1 dimension, received shapes "
-            f"{a.shape} and {b.shape}; use * for multiplication by a scalar"
-        )
-    if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
-        raise ValueError(
-            f"matmul: cannot multiply shapes {a.shape} and {b.shape}: the inner "
-            f"dimensions {x.shape[-1]} and {y.shape[-2 if y.ndim > 1 else 0]} differ. "
-            "(For a layer Z = X @ W, W needs shape (in_features, out_features).)"
-        )
     if x.dtype != y.dtype:
         raise TypeError(
             f"matmul: expected both operands to have the same dtype, received "
             f"{x.dtype} and {y.dtype}; convert one with .float() or .double()"
         )
-    out = x @ y
+    try:
+        out = x @ y
+    except ValueError:
+        _raise_matmul_shape_error(a, b)
 
     if x.ndim == 2 and y.ndim == 2:
 
