@@ -343,6 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.from_json:
         results = json.loads(args.from_json.read_text())
+        # the targets are judged again: their rules may have changed since
+        results["targets"] = report.targets(results)
     else:
         results = report.summarise(run_suite(args))
     args.out.mkdir(parents=True, exist_ok=True)

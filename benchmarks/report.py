@@ -54,7 +54,7 @@ def summarise(results: dict) -> dict:
         and job.get("status") == "ok"
         and all(v["status"] == "ok" for v in job["variants"].values())
     }
-    results["targets"] = _targets(results)
+    results["targets"] = targets(results)
     results["blas"] = _blas_summary(results["jobs"])
     for job in results["jobs"]:  # keep the JSON small: the curves were compared above
         for variant in job["variants"].values():
@@ -231,30 +231,63 @@ def _find(rows, workload, variant, contender, threads=1):
     return None
 
 
-def _target(name, contender, value, threshold, higher_is_better, unit="x"):
-    """A target row; seconds are a strict bound (``import < 0.2 s``)."""
-    if unit == "s":
-        sign, met = "<", None if value is None else value < threshold
-    elif higher_is_better:
-        sign, met = ">=", None if value is None else value >= threshold
-    else:
-        sign, met = "<=", None if value is None else value <= threshold
+def _target(
+    name, contender, value, threshold, higher_is_better, unit="x", fastest=None
+):
+    """A target row; seconds are a strict bound (``import < 0.2 s``).
+
+    ``value`` compares medians; ``fastest``, where given, the fastest
+    repetition of each contender (see ``_ratio``).
+    """
+
+    def met(measured):
+        if measured is None:
+            return None
+        if unit == "s":
+            return measured < threshold
+        return measured >= threshold if higher_is_better else measured <= threshold
+
+    sign = "<" if unit == "s" else ">=" if higher_is_better else "<="
     return {
         "target": name,
         "contender": contender,
         "value": value,
         "threshold": f"{sign} {threshold:g}{unit}",
-        "met": met,
+        "met": met(value),
+        "value_fastest": fastest,
+        "met_fastest": met(fastest),
     }
 
 
-def _ratio(numerator, denominator, key="samples_per_s"):
+def _ratio(numerator, denominator, key="samples_per_s", fastest=False):
+    """numerator's key / denominator's, from medians or from fastest repetitions.
+
+    Interference from other processes on a shared machine only ever adds time,
+    so the fastest repetition is the least disturbed estimate of a contender's
+    speed (timeit's convention); medians are what the tables show.
+    """
     if numerator is None or denominator is None:
         return None
-    return numerator[key] / denominator[key]
+    if not fastest:
+        return numerator[key] / denominator[key]
+    if key == "samples_per_s":  # the same samples: the inverse ratio of times
+        return denominator["min_s"] / numerator["min_s"]
+    return numerator["min_s"] / denominator["min_s"]
 
 
-def _targets(results: dict) -> list[dict]:
+def _speed_target(name, contender, numerator, denominator, key, threshold, higher):
+    return _target(
+        name,
+        contender,
+        _ratio(numerator, denominator, key),
+        threshold,
+        higher,
+        fastest=_ratio(numerator, denominator, key, fastest=True),
+    )
+
+
+def targets(results: dict) -> list[dict]:
+    """Issue 4's targets, judged from the rows, imports, memory and correctness."""
     rows, targets = results["rows"], []
     torch_w1 = _find(rows, "W1", "full batch", "pytorch")
     numpy_w1 = _find(rows, "W1", "full batch", "numpy reference")
@@ -262,10 +295,12 @@ def _targets(results: dict) -> list[dict]:
     fit_w1 = _find(rows, "W1", "full batch", "deepgrad fit")
     if torch_w1:
         targets.append(
-            _target(
+            _speed_target(
                 "W1 full batch: faster than PyTorch",
                 "deepgrad eager",
-                _ratio(torch_w1, eager_w1, "median_s") if eager_w1 else None,
+                torch_w1,
+                eager_w1,
+                "median_s",
                 2,
                 True,
             )
@@ -273,10 +308,12 @@ def _targets(results: dict) -> list[dict]:
     if numpy_w1:
         for contender, row in (("deepgrad fit", fit_w1), ("deepgrad eager", eager_w1)):
             targets.append(
-                _target(
+                _speed_target(
                     "W1 full batch: time / NumPy reference's",
                     contender,
-                    _ratio(row, numpy_w1, "median_s"),
+                    row,
+                    numpy_w1,
+                    "median_s",
                     1.2,
                     False,
                 )
@@ -291,10 +328,12 @@ def _targets(results: dict) -> list[dict]:
             theirs = _find(rows, "W2", "W2", other)
             if theirs:
                 targets.append(
-                    _target(
+                    _speed_target(
                         f"W2 1 thread: samples/s vs {other}",
                         contender,
-                        _ratio(ours, theirs),
+                        ours,
+                        theirs,
+                        "samples_per_s",
                         threshold,
                         True,
                     )
@@ -302,10 +341,12 @@ def _targets(results: dict) -> list[dict]:
         two_threads = _find(rows, "W2", "W2", contender, threads=2)
         if two_threads or ours:
             targets.append(
-                _target(
+                _speed_target(
                     "W2: samples/s at 2 threads / at 1 thread",
                     contender,
-                    _ratio(two_threads, ours),
+                    two_threads,
+                    ours,
+                    "samples_per_s",
                     1.0,
                     True,
                 )
@@ -484,6 +525,7 @@ def target_table(targets: list[dict]) -> list[list[str]]:
             shown = f"{value:.1e}"
         else:
             shown = f"{value:.2f}x"
+        fastest = target.get("value_fastest")
         table.append(
             [
                 target["target"],
@@ -491,6 +533,9 @@ def target_table(targets: list[dict]) -> list[list[str]]:
                 shown,
                 target["threshold"],
                 _met(target["met"]),
+                "-"
+                if fastest is None
+                else f"{fastest:.2f}x ({_met(target['met_fastest'])})",
             ]
         )
     return table
@@ -548,7 +593,14 @@ def markdown(header, table) -> str:
     return "\n".join(lines)
 
 
-TARGET_HEADER = ["target (issue 4)", "contender", "measured", "target", "status"]
+TARGET_HEADER = [
+    "target (issue 4)",
+    "contender",
+    "measured (medians)",
+    "target",
+    "status",
+    "fastest repetitions",
+]
 
 
 def _other_tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:

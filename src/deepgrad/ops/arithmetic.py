@@ -47,8 +47,8 @@ def add(a: Tensor, b: Any) -> Tensor:
 
     def backward(grad_output):  # d(a+b)/da = d(a+b)/db = 1
         return (
-            unbroadcast(grad_output, a.shape) if a._requires_grad else None,
-            unbroadcast(grad_output, b.shape) if b._requires_grad else None,
+            unbroadcast(grad_output, x.shape) if a._requires_grad else None,
+            unbroadcast(grad_output, y.shape) if b._requires_grad else None,
         )
 
     return Tensor._make(
@@ -67,8 +67,8 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
     def backward(grad_output):  # d(a-b)/da = 1, d(a-b)/db = -1
         return (
-            unbroadcast(grad_output, a.shape) if a._requires_grad else None,
-            unbroadcast(-grad_output, b.shape) if b._requires_grad else None,
+            unbroadcast(grad_output, x.shape) if a._requires_grad else None,
+            unbroadcast(-grad_output, y.shape) if b._requires_grad else None,
         )
 
     return Tensor._make(
@@ -97,8 +97,8 @@ def mul(a: Tensor, b: Any) -> Tensor:
 
     def backward(grad_output):  # d(ab)/da = b, d(ab)/db = a
         return (
-            unbroadcast(grad_output * y, a.shape) if a._requires_grad else None,
-            unbroadcast(grad_output * x, b.shape) if b._requires_grad else None,
+            unbroadcast(grad_output * y, x.shape) if a._requires_grad else None,
+            unbroadcast(grad_output * x, y.shape) if b._requires_grad else None,
         )
 
     return Tensor._make(
@@ -123,8 +123,8 @@ def div(a: Tensor, b: Any) -> Tensor:
     def backward(grad_output):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         with np.errstate(**_QUIET):
             return (
-                unbroadcast(grad_output / y, a.shape) if a._requires_grad else None,
-                unbroadcast(-grad_output * x / (y * y), b.shape)
+                unbroadcast(grad_output / y, x.shape) if a._requires_grad else None,
+                unbroadcast(-grad_output * x / (y * y), y.shape)
                 if b._requires_grad
                 else None,
             )
