@@ -520,7 +520,7 @@ class Tensor:
                     f"output; this tensor has shape {self.shape}. Reduce it first "
                     "(e.g. loss.mean()) or pass backward(gradient) of the same shape."
                 )
-            seed = np.ones_like(self.data)
+            seed = np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
         else:
             seed = _to_array(gradient, self.data.dtype)
             if seed.shape != self.shape:
