@@ -1529,8 +1529,10 @@ class _BackToBack:
                 )
                 logs["accuracy"] = (correct / counted).tolist()
             logs["lr"] = [lr] * completed
-            # the block is timed as a whole: each epoch gets the mean
-            logs["time"] = [elapsed / epochs] * completed
+            # the block is timed as a whole: each epoch gets the mean of those
+            # that started (a diverged or interrupted one included)
+            started_epochs = min(completed + 1, epochs)
+            logs["time"] = [elapsed / started_epochs] * completed
             history._extend(
                 range(first, first + completed),
                 logs,
