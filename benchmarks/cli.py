@@ -109,13 +109,13 @@ def w1_variants(sizes: Sizes) -> list[dict]:
             "learning_rate": W1_LEARNING_RATE,
             "steps": steps,
             "per_sample": per_sample,
-            "reps": sizes.w1_reps,
+            "reps": reps,
             "samples_per_run": steps * (1 if per_sample else 4),
             "steps_per_run": steps,
         }
-        for name, steps, per_sample in (
-            ("full batch", sizes.w1_epochs, False),
-            ("per sample", sizes.w1_per_sample_steps, True),
+        for name, steps, per_sample, reps in (
+            ("full batch", sizes.w1_epochs, False, sizes.w1_reps),
+            ("per sample", sizes.w1_per_sample_steps, True, sizes.w1_per_sample_reps),
         )
     ]
 

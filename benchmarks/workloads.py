@@ -35,6 +35,7 @@ class Sizes:
     w1_epochs: int
     w1_per_sample_steps: int
     w1_reps: int
+    w1_per_sample_reps: int  # 20,000 steps: a slow variant that no target reads
     w2_samples: int
     w2_epochs: int
     w2_reps: int
@@ -67,10 +68,11 @@ SIZES = {
         interleave=True,
         w1_epochs=5000,
         w1_per_sample_steps=20_000,
-        w1_reps=5,
+        w1_reps=9,
+        w1_per_sample_reps=3,
         w2_samples=60_000,
         w2_epochs=2,
-        w2_reps=3,
+        w2_reps=5,
         w2_threads=(1, 2),
         w3_batch_sizes=(1, 32, 128, 1024),
         w3_batch_samples=30_000,
@@ -86,6 +88,7 @@ SIZES = {
         w1_epochs=500,
         w1_per_sample_steps=2000,
         w1_reps=3,
+        w1_per_sample_reps=3,
         w2_samples=4096,
         w2_epochs=1,
         w2_reps=2,
@@ -104,6 +107,7 @@ SIZES = {
         w1_epochs=50,
         w1_per_sample_steps=200,
         w1_reps=1,
+        w1_per_sample_reps=1,
         w2_samples=1024,
         w2_epochs=1,
         w2_reps=1,
