@@ -713,9 +713,11 @@ def markdown_report(results: dict, chart: str | None = "latest.png") -> str:
         + ", at end "
         + ", ".join(f"{x:.1f}" for x in meta.get("load_average_at_end", ()))
         + " (above 0 means other processes shared the CPUs).",
-        "Times are medians of the repetitions (count in brackets); `vs PyTorch` is "
-        "PyTorch's time / the contender's (above 1: faster); `of roofline` is the "
-        "fraction of the GEMM-only samples/s at the same thread count.",
+        "Times are medians of the repetitions (count in brackets); in a full run "
+        "the repetitions are interleaved, one round after another with every "
+        "contender of a workload in turn. `vs PyTorch` is PyTorch's time / the "
+        "contender's (above 1: faster); `of roofline` is the fraction of the "
+        "GEMM-only samples/s at the same thread count.",
         markdown(
             RESULT_COLUMNS, result_table(results["rows"], results["meta"]["sizes"])
         ),
@@ -725,6 +727,10 @@ def markdown_report(results: dict, chart: str | None = "latest.png") -> str:
     if results.get("targets"):
         parts += [
             "### Targets",
+            "Each target is judged twice: from the medians, and from each "
+            "contender's fastest repetition (other processes on a shared machine "
+            "only ever add time, so the fastest repetition is the least disturbed "
+            "measure; timeit's convention).",
             markdown(TARGET_HEADER, target_table(results["targets"])),
         ]
     header, table = roofline_table(results)
