@@ -286,6 +286,74 @@ def _speed_target(name, contender, numerator, denominator, key, threshold, highe
     )
 
 
+def _per_sample(row: dict, fastest: bool) -> float:
+    return (row["min_s"] if fastest else row["median_s"]) / row["samples"]
+
+
+def _scaling_targets(rows: list[dict]) -> list[dict]:
+    """W3's two requirements for fit, as ratios of per-sample time.
+
+    Time grows linearly with samples: the per-sample time at the largest data
+    set over that at the smallest (fit's fixed set-up makes small sets dearer per
+    sample, so linear growth gives at most 1; 1.2 leaves room for noise). The
+    per-sample cost falls with batch size: the largest rise from one batch size
+    to the next larger one (at most 1.05, i.e. no rise beyond noise).
+    """
+    w3 = [
+        row
+        for row in rows
+        if row["workload"] == "W3"
+        and row["contender"] == "deepgrad fit"
+        and row["status"] == "ok"
+    ]
+    by_samples = sorted(
+        (row for row in w3 if row["variant"].endswith("samples")),
+        key=lambda row: row["samples"],
+    )
+    by_batch = sorted(
+        (row for row in w3 if row["variant"].startswith("batch ")),
+        key=lambda row: int(row["variant"].split()[1]),
+    )
+    found = []
+    if len(by_samples) >= 2:
+        small, large = by_samples[0], by_samples[-1]
+
+        def growth(fastest):
+            return _per_sample(large, fastest) / _per_sample(small, fastest)
+
+        found.append(
+            _target(
+                f"W3: time linear in samples (per-sample time at "
+                f"{large['variant']} / at {small['variant']})",
+                "deepgrad fit",
+                growth(False),
+                1.2,
+                False,
+                fastest=growth(True),
+            )
+        )
+    if len(by_batch) >= 2:
+
+        def largest_rise(fastest):
+            return max(
+                _per_sample(larger, fastest) / _per_sample(smaller, fastest)
+                for smaller, larger in zip(by_batch, by_batch[1:], strict=False)
+            )
+
+        found.append(
+            _target(
+                "W3: per-sample time falls with batch size (largest rise from "
+                "one batch size to the next)",
+                "deepgrad fit",
+                largest_rise(False),
+                1.05,
+                False,
+                fastest=largest_rise(True),
+            )
+        )
+    return found
+
+
 def targets(results: dict) -> list[dict]:
     """Issue 4's targets, judged from the rows, imports, memory and correctness."""
     rows, targets = results["rows"], []
@@ -353,6 +421,7 @@ def targets(results: dict) -> list[dict]:
                     True,
                 )
             )
+    targets += _scaling_targets(rows)
     imports = results.get("imports", {})
     if "deepgrad" in imports:
         targets.append(

@@ -201,3 +201,34 @@ def test_interleaved_rounds_take_the_contenders_in_turn_and_merge_their_times(
     assert a["peak_rss_mb"] == 103.0
     assert b["variants"]["x"] == {"status": "error", "reason": "boom"}
     assert b["variants"]["y"]["times"] == [1.0, 2.0]
+
+
+def test_w3_scaling_targets_compare_per_sample_times():
+    from benchmarks.report import _scaling_targets
+
+    def row(variant, samples, median, fastest):
+        return {
+            "workload": "W3",
+            "contender": "deepgrad fit",
+            "status": "ok",
+            "variant": variant,
+            "samples": samples,
+            "median_s": median,
+            "min_s": fastest,
+        }
+
+    rows = [
+        row("10,000 samples", 10_000, 1.0, 0.9),
+        row("240,000 samples", 240_000, 36.0, 19.2),  # 1.5x dearer per sample
+        row("batch 1", 100, 1.0, 1.0),
+        row("batch 32", 100, 0.5, 0.5),
+        row("batch 128", 100, 0.55, 0.5),  # a 10% rise over batch 32
+    ]
+    linear, batches = _scaling_targets(rows)
+
+    assert linear["value"] == pytest.approx(1.5) and linear["met"] is False
+    assert linear["value_fastest"] == pytest.approx(19.2 / 24 / 0.9)
+    assert linear["met_fastest"] is True
+    assert batches["value"] == pytest.approx(1.1) and batches["met"] is False
+    assert batches["value_fastest"] == pytest.approx(1.0)
+    assert batches["met_fastest"] is True
