@@ -18,6 +18,7 @@ import pytest
 
 import deepgrad as dg
 from deepgrad import nn
+from deepgrad.data.loader import DataLoader
 from deepgrad.fast import CompiledStep
 from deepgrad.train import Callback, fit
 
@@ -209,3 +210,53 @@ def test_shuffled_batches_callbacks_and_validation_run_epoch_by_epoch(count_bloc
     )  # fmt: skip
 
     assert count_blocks["blocks"] == 0
+
+
+def test_the_line_of_the_epoch_before_a_divergence_shows_that_epochs_loss(capsys):
+    # found in review: the block's logs must be taken before the divergence stop
+    lines = []
+    for callbacks in ([], [Callback()]):
+        model, data = diverging_regression()
+        optimizer = dg.optim.SGD(model.parameters(), lr=0.8)
+        fit(
+            model, nn.MSELoss(), optimizer, data, epochs=500, batch_size="full",
+            verbose=2, log_every=1000, callbacks=callbacks, shuffle=False, seed=0,
+        )  # fmt: skip
+        out = capsys.readouterr().out
+        lines.append([re.sub(r" - \d+ms$", "", line) for line in out.splitlines()])
+
+    assert lines[0] == lines[1]
+    assert lines[0][1].startswith("Epoch 8/500 - loss: 960267")  # 9.6e32
+    assert lines[0][2].startswith("Epoch 9: loss is inf")
+
+
+def test_several_batches_stop_at_the_first_bad_one_as_epoch_by_epoch(count_blocks):
+    # found in review: the block finished the epoch and reported nan, not inf
+    model, data = diverging_regression()
+    with pytest.warns(RuntimeWarning, match="Epoch 2: loss is inf"):
+        (block_model, block), (epoch_model, per_epoch) = fit_both(
+            model, nn.MSELoss(), 2.0, data, epochs=100, batch_size=4
+        )
+
+    assert count_blocks["blocks"] == 1
+    assert_same_history(block, per_epoch)
+    assert_same_weights(block_model, epoch_model)
+
+
+def test_a_loader_that_drops_its_last_samples_runs_back_to_back(count_blocks):
+    # found in review: the outputs kept for accuracy were sized for every sample
+    X, y = np.tile(XOR_X, (6, 1))[:23], np.tile(XOR_Y, 6)[:23]
+    results = []
+    for callbacks in ([], [Callback()]):
+        model = lab_network()
+        optimizer = dg.optim.SGD(model.parameters(), lr=0.5)
+        loader = DataLoader(X, y, batch_size=5, shuffle=False, drop_last=True)
+        history = fit(
+            model, nn.BCELoss(), optimizer, loader, epochs=40, verbose=0,
+            callbacks=callbacks,
+        )  # fmt: skip
+        results.append((model, history))
+
+    assert count_blocks["blocks"] == 1
+    assert_same_history(results[0][1], results[1][1])
+    assert_same_weights(results[0][0], results[1][0])

@@ -290,9 +290,10 @@ class CompiledStep:
         each sample's output before its update to ``outputs[k]``.
 
         Returns ``(epochs completed, interrupted)``: fewer epochs than asked
-        when an epoch's loss was not finite (``losses[k]`` holds it; the
-        parameters are as its last step left them) or when Ctrl-C interrupted
-        it (``interrupted`` is then True, the parameters possibly mid-epoch).
+        when a batch's loss was not finite (``losses[k]`` holds it; the step
+        stops before updating with it, as ``fit`` does) or when Ctrl-C
+        interrupted it (``interrupted`` is then True, the parameters possibly
+        mid-epoch).
         Call under ``np.errstate`` or ``np.seterr`` as ``fit`` does: a diverging
         run overflows.
         """
@@ -315,12 +316,13 @@ class CompiledStep:
                     output = forward(plan, x)
                     if outputs is not None:
                         outputs[epoch, first:stop] = output
-                    total += backward(plan, x, y) * size
+                    loss = backward(plan, x, y)
+                    if not math.isfinite(loss):  # stop at once, as fit does
+                        losses[epoch] = loss
+                        return epoch, False
+                    total += loss * size
                     update()
-                loss = total / n_samples
-                losses[epoch] = loss
-                if not math.isfinite(loss):
-                    return epoch, False
+                losses[epoch] = total / n_samples
                 weights[epoch] = values
                 grads[epoch] = gradients
         except KeyboardInterrupt:

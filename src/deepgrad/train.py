@@ -457,11 +457,17 @@ class _ParameterRecorder:
             else:
                 row[offset : offset + size] = array.ravel()
 
-    def _squared_norms(self, rows: np.ndarray) -> np.ndarray:
-        """(rows, parameters): ||segment||^2 of each parameter in each row."""
+    def _squared_norms(
+        self, rows: np.ndarray, scratch: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(rows, parameters): ||segment||^2 of each parameter in each row.
+
+        ``scratch`` (shaped like ``rows``, may be ``rows`` itself) holds the squares.
+        """
         if not self.params:
             return np.zeros((len(rows), 0))
-        return np.add.reduceat(np.square(rows), self.offsets, axis=1)
+        squares = np.square(rows, out=scratch)
+        return np.add.reduceat(squares, self.offsets, axis=1)
 
     def record(self) -> tuple[dict[str, list[float]], ...]:
         """The norms after one epoch (each list holds one value)."""
@@ -482,20 +488,19 @@ class _ParameterRecorder:
         size to compare the update to).
         """
         before_squared, before = self.before
-        weight_squared = self._squared_norms(weights)
-        updates = np.diff(weights, axis=0, prepend=before[None])
-        update_squared = self._squared_norms(updates)
+        scratch = np.empty_like(weights)  # the one temporary as large as the rows
+        weight_squared = self._squared_norms(weights, scratch)
+        np.subtract(weights[0], before, out=scratch[0])  # W_after - W_before
+        np.subtract(weights[1:], weights[:-1], out=scratch[1:])
+        update_squared = self._squared_norms(scratch, scratch)
+        grad_squared = self._squared_norms(grads, scratch)
         previous_squared = np.vstack([before_squared[None], weight_squared[:-1]])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(
                 previous_squared > 0, np.sqrt(update_squared / previous_squared), np.nan
             )
         self.before = weight_squared[-1], weights[-1].copy()
-        columns = [
-            np.sqrt(self._squared_norms(grads)),
-            np.sqrt(weight_squared),
-            ratios,
-        ]
+        columns = [np.sqrt(grad_squared), np.sqrt(weight_squared), ratios]
         grad_norms, weight_norms, update_ratios = (
             dict(zip(self.names, values.T.tolist(), strict=True)) for values in columns
         )
@@ -1423,8 +1428,9 @@ def _stop_diverged(
 
 # A block shorter than this runs epoch by epoch: setting one up costs about an epoch.
 _MIN_BLOCK_EPOCHS = 16
-# What one block may hold of recorded weights, gradients and outputs.
-_BLOCK_BYTES = 16 * 2**20
+# What one block may hold of recorded weights, gradients, outputs and the scratch
+# their norms are computed in.
+_BLOCK_BYTES = 32 * 2**20
 
 
 class _BlockResult(NamedTuple):
@@ -1457,8 +1463,12 @@ class _BackToBack:
         self.recorder = recorder
         self.kind = kind
         self.accuracy = accuracy
-        self.output_shape = step.output_shape(loader.n_samples)
-        row_bytes = 2 * 8 * recorder.size
+        samples = loader.n_samples
+        if loader.drop_last:  # the samples after the last full batch never train
+            samples = len(loader) * loader.batch_size
+        self.output_shape = step.output_shape(samples)
+        # float64 weights and gradients, and record_rows' scratch, per epoch
+        row_bytes = 3 * 8 * recorder.size
         if accuracy:
             row_bytes += int(np.prod(self.output_shape)) * step.dtype.itemsize
         self.max_epochs = max(1, _BLOCK_BYTES // max(row_bytes, 1))
@@ -1646,6 +1656,11 @@ def _fit_loop(
                 result = block.run(epoch, block_epochs, history, lr)
                 done = result.completed
                 run.mark_epoch_boundary(epoch + done)  # no generator was drawn from
+                if done:
+                    last_logs = result.last_logs
+                    if _log_due(epoch + done - 1):
+                        run.echo(format_epoch_line(epoch + done - 1, epochs, last_logs))
+                        last_logged = epoch + done - 1
                 if result.bad_loss is not None:
                     # the start of the epoch before the bad one: the end of the one
                     # before that, the snapshot, or (epoch 0) the start
@@ -1660,11 +1675,6 @@ def _fit_loop(
                     epoch += done
                     _stop_diverged(run, history, epoch, result.bad_loss, lr, verbose)
                     break
-                if done:
-                    last_logs = result.last_logs
-                    if _log_due(epoch + done - 1):
-                        run.echo(format_epoch_line(epoch + done - 1, epochs, last_logs))
-                        last_logged = epoch + done - 1
                 if result.interrupted:
                     epoch += done
                     raise KeyboardInterrupt
