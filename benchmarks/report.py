@@ -786,7 +786,10 @@ def markdown_report(results: dict, chart: str | None = "latest.png") -> str:
         "the repetitions are interleaved, one round after another with every "
         "contender of a workload in turn. `vs PyTorch` is PyTorch's time / the "
         "contender's (above 1: faster); `of roofline` is the fraction of the "
-        "GEMM-only samples/s at the same thread count.",
+        "GEMM-only samples/s at the same thread count. `final loss` is the last "
+        "step's loss, except for `deepgrad fit`, which reports losses per epoch: "
+        "there it is the last epoch's mean over all its batches, so it is higher "
+        "than a last batch's loss while the loss still falls within the epoch.",
         markdown(
             RESULT_COLUMNS, result_table(results["rows"], results["meta"]["sizes"])
         ),
