@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from deepgrad.nn.functional import clamped_logs
 from deepgrad.nn.layers import (
     Identity,
     LeakyReLU,
@@ -39,7 +40,7 @@ from deepgrad.nn.layers import (
     Tanh,
 )
 from deepgrad.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from deepgrad.ops.activations import log_softmax_array
+from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
 from deepgrad.tensor import Tensor
 
 
@@ -52,11 +53,7 @@ def _relu_grad(delta, z, a):  # relu'(z) = 1 where z > 0
 
 
 def _sigmoid(z, out):
-    # exp(-log(1 + e^-z)), the eager path's overflow-free sigmoid, in place
-    np.negative(z, out=out)
-    np.logaddexp(0, out, out=out)
-    np.negative(out, out=out)
-    return np.exp(out, out=out)
+    return stable_sigmoid(z, out)  # the eager path's overflow-free sigmoid
 
 
 def _sigmoid_grad(delta, z, a):  # sigmoid'(z) = a (1 - a)
@@ -260,15 +257,23 @@ class CompiledStep:
         """Whether updates go over one flat buffer by plain SGD (nothing replaced)."""
         return isinstance(self._flat, _FlatSGD) and self._flat.ready()
 
+    def _active_flat_sgd(self, caller: str) -> _FlatSGD:
+        flat = self._flat
+        if not isinstance(flat, _FlatSGD) or not flat.ready():
+            raise RuntimeError(
+                f"{caller}: the flat SGD path is not active (it needs plain SGD over "
+                "every parameter, none of whose arrays or gradients was replaced); "
+                "check flat_sgd_ready() first"
+            )
+        return flat
+
     def flat_parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, gradients): the flat arrays every parameter and .grad is a view of.
 
         Only while ``flat_sgd_ready()``; the parameters lie in the model's order.
         """
-        if not self.flat_sgd_ready():
-            raise RuntimeError("flat_parameters: the flat SGD path is not active")
-        assert self._flat is not None
-        return self._flat.values, self._flat.grads
+        flat = self._active_flat_sgd("flat_parameters")
+        return flat.values, flat.grads
 
     def run_epochs(
         self,
@@ -297,9 +302,8 @@ class CompiledStep:
         Call under ``np.errstate`` or ``np.seterr`` as ``fit`` does: a diverging
         run overflows.
         """
-        values, gradients = self.flat_parameters()
-        assert self._flat is not None
-        update = self._flat.step
+        flat = self._active_flat_sgd("run_epochs")
+        values, gradients, update = flat.values, flat.grads, flat.step
         plans = []
         start = 0
         for x, y in batches:
@@ -514,10 +518,7 @@ def _grad_array(parameter: Tensor) -> np.ndarray:
 def _bce_after_sigmoid(p, y, delta, scratch) -> float:
     # L = -mean(y log p + (1 - y) log(1 - p)), logs clamped at -100 as PyTorch;
     # with p = sigmoid(z): dL/dz = (p - y) / N
-    log_p, log_q = scratch
-    np.maximum(np.log(p, out=log_p), -100, out=log_p)
-    np.negative(p, out=log_q)
-    np.maximum(np.log1p(log_q, out=log_q), -100, out=log_q)
+    log_p, log_q = clamped_logs(p, scratch)
     # two products: log q + y (log p - log q) would cancel for p near 1
     log_p *= y
     log_q *= 1 - y

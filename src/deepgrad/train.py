@@ -439,16 +439,10 @@ class _ParameterRecorder:
         self.offsets = np.cumsum([0, *sizes[:-1]], dtype=np.intp)
         self.segments = list(zip(self.offsets.tolist(), sizes, strict=True))
         self.row_weights, self.row_grads = np.empty((2, 1, self.size))
-        self.before = (
-            self._squared_norms(self.weights_now()[None])[0],
-            self.weights_now(),
-        )
-
-    def weights_now(self) -> np.ndarray:
-        """The parameters as one float64 row."""
-        row = np.empty(self.size)
-        self._copy(row, [param.data for param in self.params])
-        return row
+        # the weights before the first epoch, and their squared norms
+        start = np.empty(self.size)
+        self._copy(start, [param.data for param in self.params])
+        self.before = self._squared_norms(start[None])[0], start
 
     def _copy(self, row: np.ndarray, arrays: list[np.ndarray | None]) -> None:
         for (offset, size), array in zip(self.segments, arrays, strict=True):
@@ -1453,7 +1447,7 @@ class _BackToBack:
     the loop records of each epoch (loss, accuracy, parameter norms, the
     weights the divergence guard goes back to) is computed for the whole block
     from the rows ``run_epochs`` wrote. The history, weights and log lines are
-    those of running the epochs one by one (tests/test_train.py checks).
+    those of running the epochs one by one (tests/test_fit_blocks.py checks).
     """
 
     def __init__(self, step, loader, recorder, kind, accuracy) -> None:
@@ -1628,15 +1622,14 @@ def _fit_loop(
             or epoch == epochs - 1
         )
 
-    def _block_length(epoch: int) -> int:
+    def _block_length(epoch: int, max_epochs: int) -> int:
         """Epochs from ``epoch`` up to the next one with a log line, at most."""
-        assert block is not None
         last = epochs - 1
         if verbose > 0:
             if epoch == initial_epoch:
                 return 1
             last = min(last, epoch + (log_every - 1 - epoch) % log_every)
-        return min(last - epoch + 1, block.max_epochs)
+        return min(last - epoch + 1, max_epochs)
 
     epoch = initial_epoch
     # overflow in a diverging run is reported once by the divergence guard, not as
@@ -1649,9 +1642,10 @@ def _fit_loop(
             started = time.perf_counter()
             if epoch != initial_epoch:
                 epoch_start.take()
-            block_epochs = 0 if block is None else _block_length(epoch)
-            if block_epochs >= _MIN_BLOCK_EPOCHS:
-                assert block is not None
+            block_epochs = (
+                0 if block is None else _block_length(epoch, block.max_epochs)
+            )
+            if block is not None and block_epochs >= _MIN_BLOCK_EPOCHS:
                 lr = float(optimizer.param_groups[0]["lr"])
                 result = block.run(epoch, block_epochs, history, lr)
                 done = result.completed

@@ -179,11 +179,17 @@ def _as_target(target: Any, input: Tensor) -> Tensor:
     return target if isinstance(target, Tensor) else lift(np.asarray(target), input)
 
 
-def _clamped_logs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(log p, log(1 - p)), each clamped at -100 as PyTorch does."""
-    log_p = np.log(p)
+def clamped_logs(
+    p: np.ndarray, out: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(log p, log(1 - p)), each clamped at -100 as PyTorch does.
+
+    ``out``: two arrays shaped like ``p`` to write them into (deepgrad.fast).
+    """
+    log_p, log_1mp = (None, None) if out is None else out
+    log_p = np.log(p, out=log_p)
     np.maximum(log_p, -100, out=log_p)
-    log_1mp = np.negative(p)
+    log_1mp = np.negative(p, out=log_1mp)
     np.log1p(log_1mp, out=log_1mp)
     np.maximum(log_1mp, -100, out=log_1mp)
     return log_p, log_1mp
@@ -214,10 +220,10 @@ def binary_cross_entropy(
         )
     w = None if weight is None else np.broadcast_to(weight.data, p.shape)
     if smallest > 0 and largest < 1:  # the usual case: no log(0) to silence
-        log_p, log_1mp = _clamped_logs(p)
+        log_p, log_1mp = clamped_logs(p)
     else:
         with np.errstate(divide="ignore"):
-            log_p, log_1mp = _clamped_logs(p)
+            log_p, log_1mp = clamped_logs(p)
     # -(y log p + (1 - y) log(1 - p)), in place; two products, not
     # log(1-p) + y (log p - log(1-p)), which would cancel for p near 1
     loss = y * log_p

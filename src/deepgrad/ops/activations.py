@@ -14,17 +14,26 @@ from deepgrad.ops._common import normalize_dims, require_float
 from deepgrad.tensor import Tensor
 
 
-def stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x) without overflow, for any x.
+def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow, for any x (into ``out`` when given).
 
-    Small arrays: exp(-log(1 + e^-x)) in two ufuncs (logaddexp never overflows),
+    Small arrays: exp(-log(1 + e^-x)), in place (logaddexp never overflows),
     since per-call overhead dominates there. Large arrays: e = e^-|x| <= 1, then
     1/(1+e) for x >= 0 and e/(1+e) below, which is cheaper per element.
     """
     if x.size <= 1024:
-        return np.exp(-np.logaddexp(0, -x))
+        if out is None:
+            return np.exp(-np.logaddexp(0, -x))
+        np.negative(x, out=out)  # the same four ufuncs, in place
+        np.logaddexp(0, out, out=out)
+        np.negative(out, out=out)
+        return np.exp(out, out=out)
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    result = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    if out is None:
+        return result
+    out[...] = result
+    return out
 
 
 def sigmoid(a: Tensor) -> Tensor:
