@@ -1330,8 +1330,11 @@ def fit(
         Use the compiled training step of :mod:`deepgrad.fast` when the model is
         a plain MLP it covers (Sequential of Linear + ReLU/Sigmoid/Tanh/LeakyReLU
         with BCELoss, BCEWithLogitsLoss, CrossEntropyLoss or MSELoss): the same
-        losses and weights as the eager step, several times faster. ``False``
-        always runs the eager step shown above.
+        losses and weights as the eager step, several times faster. When
+        nothing runs between epochs (no callbacks or validation, no shuffling,
+        plain SGD, no progress bar) the epochs up to the next log line run back
+        to back, with the same history; each of them then logs the block's mean
+        ``time``. ``False`` always runs the eager step shown above.
     live : bool
         In a Jupyter notebook, redraw the loss curve in place while training
         (:class:`deepgrad.plots.LivePlot`, a few redraws a second at most);
