@@ -25,6 +25,7 @@ cover, and the caller falls back to the eager path.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -363,7 +364,7 @@ def _views(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
     return views
 
 
-class _FlatUpdate:
+class _FlatUpdate(ABC):
     """An optimizer step over one flat array holding every parameter.
 
     Each Parameter's ``.data`` and ``.grad`` become views of two flat arrays, so
@@ -396,11 +397,13 @@ class _FlatUpdate:
             self.grad_tensors.append(parameter.grad)
 
     @staticmethod
+    @abstractmethod
     def covers(optimizer: Any, group: dict[str, Any]) -> bool:
-        raise NotImplementedError  # each subclass names the optimizers it covers
+        """Whether this flat update computes ``optimizer.step()`` for ``group``."""
 
+    @abstractmethod
     def _update(self) -> None:
-        raise NotImplementedError
+        """One optimizer step over the flat arrays."""
 
     @classmethod
     def create(cls, optimizer: Any, parameters: list[Any]) -> _FlatUpdate | None:
