@@ -21,7 +21,7 @@ from deepgrad.ops import (
     softmax,
     tanh,
 )
-from deepgrad.ops._common import lift
+from deepgrad.ops._common import constant, lift
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
 from deepgrad.tensor import Tensor, default_generator
 
@@ -170,8 +170,8 @@ def _unreduce(grad_output: np.ndarray, reduction: str, size: int) -> np.ndarray:
     For 'mean' and 'sum' this is one 0-d value that broadcasts when multiplied
     with the elementwise derivative (cheaper than materialising the full shape).
     """
-    if reduction == "mean":
-        return grad_output / size if size else grad_output
+    if reduction == "mean" and size:
+        return grad_output / constant(size, grad_output.dtype)
     return grad_output
 
 
@@ -187,11 +187,12 @@ def clamped_logs(
     ``out``: two arrays shaped like ``p`` to write them into (deepgrad.fast).
     """
     log_p, log_1mp = (None, None) if out is None else out
+    floor = constant(-100.0, p.dtype)
     log_p = np.log(p, out=log_p)
-    np.maximum(log_p, -100, out=log_p)
+    np.maximum(log_p, floor, out=log_p)
     log_1mp = np.negative(p, out=log_1mp)
     np.log1p(log_1mp, out=log_1mp)
-    np.maximum(log_1mp, -100, out=log_1mp)
+    np.maximum(log_1mp, floor, out=log_1mp)
     return log_p, log_1mp
 
 
@@ -210,8 +211,13 @@ def binary_cross_entropy(
     _check_reduction(reduction, "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
     p, y = input.data, target.data.astype(input.dtype, copy=False)
-    smallest, largest = (p.min(), p.max()) if p.size else (0.5, 0.5)
-    if not (smallest >= 0 and largest <= 1):  # NaN fails both comparisons
+    one = constant(1.0, p.dtype)
+    # p (1 - p) is >= 0 exactly when 0 <= p <= 1 (NaN fails), and > 0 when no log
+    # is log(0); backward divides by it. One reduction checks the whole input.
+    p_q = one - p
+    p_q *= p
+    smallest = np.minimum.reduce(p_q, axis=None) if p.size else one
+    if not smallest >= 0:
         raise ValueError(
             "binary_cross_entropy: all elements of input should be probabilities "
             f"between 0 and 1 (found values from {np.nanmin(p):.4g} to "
@@ -219,7 +225,7 @@ def binary_cross_entropy(
             "sigmoid first, or use binary_cross_entropy_with_logits on raw outputs."
         )
     w = None if weight is None else np.broadcast_to(weight.data, p.shape)
-    if smallest > 0 and largest < 1:  # the usual case: no log(0) to silence
+    if smallest > 0:  # the usual case: no log(0) to silence
         log_p, log_1mp = clamped_logs(p)
     else:
         with np.errstate(divide="ignore"):
@@ -227,7 +233,7 @@ def binary_cross_entropy(
     # -(y log p + (1 - y) log(1 - p)), in place; two products, not
     # log(1-p) + y (log p - log(1-p)), which would cancel for p near 1
     loss = y * log_p
-    rest = 1 - y
+    rest = one - y
     rest *= log_1mp
     loss += rest
     np.negative(loss, out=loss)
@@ -240,7 +246,7 @@ def binary_cross_entropy(
             g = g * w
         # dL/dp = (p - y) / (p (1 - p)), the denominator floored at 1e-12 (torch)
         grad_p = (
-            g * (p - y) / np.maximum((1 - p) * p, _BCE_EPSILON)
+            g * (p - y) / np.maximum(p_q, constant(_BCE_EPSILON, p.dtype))
             if input._requires_grad
             else None
         )

@@ -9,6 +9,27 @@ import numpy as np
 from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
 
 _SCALAR_TYPES = (int, float, bool, np.number, np.bool_)
+_CONSTANTS: dict[float, dict[np.dtype, np.ndarray]] = {}
+
+
+def constant(value: float, dtype: np.dtype) -> np.ndarray:
+    """``value`` as a cached, read-only 0-d array of ``dtype``.
+
+    A ufunc given a Python number spends about 0.2 us deciding its dtype (NumPy 2's
+    "weak" scalars); given a 0-d array of the other operand's dtype it computes the
+    same values (the number is rounded to that dtype either way) without that
+    cost. On the lab's 4-element arrays a whole ufunc call costs about 0.2 us, so
+    the hot ops take their constants from here.
+    """
+    try:
+        return _CONSTANTS[value][dtype]
+    except KeyError:
+        if len(_CONSTANTS) > 1024:  # arbitrary user numbers: keep the cache bounded
+            _CONSTANTS.clear()
+        cached = np.array(value, dtype=dtype)
+        cached.flags.writeable = False
+        _CONSTANTS.setdefault(value, {})[dtype] = cached
+        return cached
 
 
 def lift(value: Any, like: Tensor) -> Tensor:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from deepgrad.ops._common import normalize_dims, require_float
+from deepgrad.ops._common import constant, normalize_dims, require_float
 from deepgrad.tensor import Tensor
 
 
@@ -22,10 +22,11 @@ def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     1/(1+e) for x >= 0 and e/(1+e) below, which is cheaper per element.
     """
     if x.size <= 1024:
+        zero = constant(0.0, x.dtype)
         if out is None:
-            return np.exp(-np.logaddexp(0, -x))
+            return np.exp(-np.logaddexp(zero, -x))
         np.negative(x, out=out)  # the same four ufuncs, in place
-        np.logaddexp(0, out, out=out)
+        np.logaddexp(zero, out, out=out)
         np.negative(out, out=out)
         return np.exp(out, out=out)
     e = np.exp(-np.abs(x))
@@ -39,9 +40,10 @@ def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def sigmoid(a: Tensor) -> Tensor:
     require_float(a, "sigmoid")
     out = stable_sigmoid(a.data)
+    one = constant(1.0, out.dtype)
 
     def backward(grad_output):  # sigmoid'(z) = s (1 - s)
-        return (grad_output * out * (1 - out),)
+        return (grad_output * out * (one - out),)
 
     return Tensor._make(out, (a,), backward, "SigmoidBackward")
 

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from deepgrad.ops._common import lift, promote, require_float, unbroadcast
+from deepgrad.ops._common import constant, lift, promote, require_float, unbroadcast
 from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
 
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
@@ -28,7 +28,11 @@ def _checked(ufunc, x: np.ndarray, y: np.ndarray, a: Tensor, b: Tensor, op: str)
 
 
 def _is_weak_scalar(a: Tensor, b: Any) -> bool:
-    """A Python number applied to a float tensor: the fast path, no graph edge for b."""
+    """A Python number applied to a float tensor: the fast path, no graph edge for b.
+
+    The number is then applied as ``constant(b, dtype)``: the same values as NumPy's
+    weak Python scalar (rounded to a's dtype), without its per-call cost.
+    """
     return (type(b) is float or type(b) is int) and a.data.dtype.kind == "f"
 
 
@@ -42,7 +46,10 @@ def _operands(a: Tensor, b: Any) -> tuple[Tensor, np.ndarray, np.ndarray]:
 
 def add(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
-        return Tensor._make(a.data + b, (a,), _identity_backward, "AddBackward")
+        x = a.data
+        return Tensor._make(
+            x + constant(b, x.dtype), (a,), _identity_backward, "AddBackward"
+        )
     b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(a+b)/da = d(a+b)/db = 1
@@ -62,7 +69,10 @@ def _identity_backward(grad_output):
 
 def sub(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
-        return Tensor._make(a.data - b, (a,), _identity_backward, "SubBackward")
+        x = a.data
+        return Tensor._make(
+            x - constant(b, x.dtype), (a,), _identity_backward, "SubBackward"
+        )
     b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(a-b)/da = 1, d(a-b)/db = -1
@@ -78,7 +88,10 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
 def rsub(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
-        return Tensor._make(b - a.data, (a,), _negate_backward, "RsubBackward")
+        x = a.data
+        return Tensor._make(
+            constant(b, x.dtype) - x, (a,), _negate_backward, "RsubBackward"
+        )
     return sub(lift(b, a), a)
 
 
@@ -88,11 +101,13 @@ def _negate_backward(grad_output):
 
 def mul(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
+        x = a.data
+        factor = constant(b, x.dtype)
 
         def scalar_backward(grad_output):  # d(ab)/da = b
-            return (grad_output * b,)
+            return (grad_output * factor,)
 
-        return Tensor._make(a.data * b, (a,), scalar_backward, "MulBackward")
+        return Tensor._make(x * factor, (a,), scalar_backward, "MulBackward")
     b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(ab)/da = b, d(ab)/db = a
@@ -108,11 +123,13 @@ def mul(a: Tensor, b: Any) -> Tensor:
 
 def div(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b) and b != 0:
+        x = a.data
+        divisor = constant(b, x.dtype)
 
         def scalar_backward(grad_output):  # d(a/b)/da = 1/b
-            return (grad_output / b,)
+            return (grad_output / divisor,)
 
-        return Tensor._make(a.data / b, (a,), scalar_backward, "DivBackward")
+        return Tensor._make(x / divisor, (a,), scalar_backward, "DivBackward")
     b = lift(b, a)
     x, y = promote(a, b)
     if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
