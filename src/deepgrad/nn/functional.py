@@ -230,13 +230,11 @@ def binary_cross_entropy(
     else:
         with np.errstate(divide="ignore"):
             log_p, log_1mp = clamped_logs(p)
-    # -(y log p + (1 - y) log(1 - p)), in place; two products, not
+    # PyTorch's (y - 1) log(1 - p) - y log p, in place; two products, not
     # log(1-p) + y (log p - log(1-p)), which would cancel for p near 1
-    loss = y * log_p
-    rest = one - y
-    rest *= log_1mp
-    loss += rest
-    np.negative(loss, out=loss)
+    loss = y - one
+    loss *= log_1mp
+    loss -= y * log_p
     if w is not None:
         loss = loss * w
 

@@ -45,12 +45,15 @@ def _operands(a: Tensor, b: Any) -> tuple[Tensor, np.ndarray, np.ndarray]:
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    if _is_weak_scalar(a, b):
-        x = a.data
+    x = a.data
+    if isinstance(b, Tensor) and x.dtype == b.data.dtype:  # the usual case, first
+        y = b.data
+    elif _is_weak_scalar(a, b):
         return Tensor._make(
             x + constant(b, x.dtype), (a,), _identity_backward, "AddBackward"
         )
-    b, x, y = _operands(a, b)
+    else:
+        b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(a+b)/da = d(a+b)/db = 1
         return (
@@ -100,7 +103,7 @@ def _negate_backward(grad_output):
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    if _is_weak_scalar(a, b):
+    if _is_weak_scalar(a, b):  # e.g. lr * p.grad in a hand-written update
         x = a.data
         factor = constant(b, x.dtype)
 
