@@ -520,7 +520,7 @@ class Tensor:
                     f"output; this tensor has shape {self.shape}. Reduce it first "
                     "(e.g. loss.mean()) or pass backward(gradient) of the same shape."
                 )
-            seed = np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
+            seed = _one(self.data.dtype).reshape(self.data.shape)
         else:
             seed = _to_array(gradient, self.data.dtype)
             if seed.shape != self.shape:
@@ -529,6 +529,21 @@ class Tensor:
                     f"tensor has shape {self.shape}; they must match."
                 )
         _run_backward(self, seed, retain_graph)
+
+
+_ONES: dict[np.dtype, np.ndarray] = {}
+
+
+def _one(dtype: np.dtype) -> np.ndarray:
+    """A cached read-only 0-d 1 of ``dtype``: the seed of ``loss.backward()``.
+
+    Read-only on purpose: no backward function may write into its grad_output.
+    """
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = np.ones((), dtype=dtype)
+        one.flags.writeable = False
+    return one
 
 
 def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
