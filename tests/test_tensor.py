@@ -470,3 +470,28 @@ def test_binary_op_on_incompatible_shapes_names_the_op_and_both_shapes(op):
     a, b = dg.ones(4, 2), dg.ones(3)
     with pytest.raises(ValueError, match=rf"{op}: cannot broadcast shapes \(4, 2\) and \(3,\)"):
         getattr(dg, op)(a, b)
+
+
+@pytest.mark.parametrize(
+    ("m", "k", "n"),
+    [(4, 2, 4), (1, 784, 256), (256, 1, 784), (2, 3, 1), (128, 784, 256), (33, 70, 65)],
+)
+def test_matrix_product_gives_the_values_of_matmul_by_either_route(m, k, n):
+    # ndarray.dot (small operands, outer products) and np.matmul (large ones)
+    # must agree with @ exactly, for plain and transposed operands and with out=
+    from deepgrad.ops.arithmetic import matrix_product
+
+    rng = np.random.default_rng(m * k * n)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    y = rng.standard_normal((k, n)).astype(np.float32)
+    y_t = np.ascontiguousarray(y.T).T  # the same values, transposed in memory
+    for b in (y, y_t):
+        expected = x @ b
+        np.testing.assert_array_equal(matrix_product(x, b), expected)
+        out = np.empty((m, n), np.float32)
+        assert matrix_product(x, b, out=out) is out
+        np.testing.assert_array_equal(out, expected)
+        out_f = np.empty((n, m), np.float32).T  # not C-ordered: np.dot refuses it
+        matrix_product(x, b, out=out_f)
+        # np.matmul into a strided out sums in another order: equal to rounding
+        np.testing.assert_allclose(out_f, expected, rtol=1e-5, atol=1e-5)

@@ -7,7 +7,7 @@ every step, so this module writes that step out once, the way a hand-written
 NumPy network does it:
 
 - forward: Z_l = A_{l-1} W_l^T + b_l and A_l = f(Z_l), each into a buffer that
-  is allocated once per batch size and reused (``np.matmul(..., out=)``);
+  is allocated once per batch size and reused (``matrix_product(..., out=)``);
 - loss and output error fused: delta_L = dL/dZ_L in closed form, e.g.
   (softmax(Z) - onehot(y)) / N for cross-entropy on logits and (A - y) / N
   for a sigmoid output with binary cross-entropy;
@@ -42,6 +42,7 @@ from deepgrad.nn.layers import (
 )
 from deepgrad.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
+from deepgrad.ops.arithmetic import matrix_product
 from deepgrad.tensor import Tensor
 
 
@@ -224,7 +225,7 @@ class CompiledStep:
     def _forward(plan: list[_Layer], x: np.ndarray) -> np.ndarray:
         activation = x
         for layer in plan:
-            z = np.matmul(activation, layer.weight_t, out=layer.z)  # Z = A_prev W^T + b
+            z = matrix_product(activation, layer.weight_t, out=layer.z)  # A_prev W^T
             if layer.bias is not None:
                 z += layer.bias
             activation = layer.forward(z, layer.a)
@@ -243,14 +244,13 @@ class CompiledStep:
         for index in range(len(plan) - 1, -1, -1):
             layer = plan[index]
             inputs = plan[index - 1].a if index > 0 else x
-            np.matmul(
-                layer.delta.T, inputs, out=layer.grad_weight
-            )  # dW = delta^T A_prev
+            # dW = delta^T A_prev
+            matrix_product(layer.delta.T, inputs, out=layer.grad_weight)
             if layer.grad_bias is not None:  # db = delta summed over the batch
                 np.add.reduce(layer.delta, axis=0, out=layer.grad_bias)
             if index > 0:  # delta_prev = (delta W) * f'(Z_prev)
                 previous = plan[index - 1]
-                np.matmul(layer.delta, layer.weight, out=previous.delta)
+                matrix_product(layer.delta, layer.weight, out=previous.delta)
                 previous.derivative(previous.delta, previous.z, previous.a)
         return loss
 

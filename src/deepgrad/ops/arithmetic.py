@@ -227,6 +227,26 @@ def _raise_matmul_shape_error(a: Tensor, b: Tensor) -> NoReturn:
     )
 
 
+def matrix_product(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None):
+    """``x @ y`` for two matrices, by the faster of NumPy's two routes to BLAS.
+
+    ``ndarray.dot`` costs ~0.3 us less per call (a third of a matmul on the lab's
+    4x4 arrays) and is 5x faster for an outer product (inner dimension 1, the
+    weight gradient of a one-sample batch), where ``np.matmul`` skips BLAS;
+    ``np.matmul`` is up to 4% faster on large operands (e.g. 256x128 @ 128x784).
+    Both give the same values for contiguous and transposed operands.
+    """
+    if x.size + y.size <= _SMALL_PRODUCT or x.shape[1] == 1:
+        if out is None:
+            return x.dot(y)
+        if out.flags.c_contiguous:  # np.dot writes only into C-ordered arrays
+            return np.dot(x, y, out=out)
+    return np.matmul(x, y, out=out)
+
+
+_SMALL_PRODUCT = 4096  # elements of the operands: the per-call cost dominates
+
+
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's/PyTorch's rules for 1-D and batched operands."""
     if not isinstance(b, Tensor):
@@ -239,8 +259,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         )
     matrices = x.ndim == 2 and y.ndim == 2
     try:
-        # ndarray.dot makes the same BLAS call as @ for two matrices, ~0.3 us
-        # sooner: a third of a matmul's cost on the lab's 4x4 arrays
+        # ndarray.dot: see matrix_product. Always, here: this is the op of the
+        # lab's hand-written layers, whose 4x4 products it runs ~0.3 us sooner
         out = x.dot(y) if matrices else x @ y
     except ValueError:
         _raise_matmul_shape_error(a, b)
@@ -292,7 +312,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     inputs = x.data
     flat = inputs.reshape(-1, inputs.shape[-1]) if inputs.ndim != 2 else inputs
     with np.errstate(over="ignore", invalid="ignore"):  # inf/nan, silently, as torch
-        out = flat.dot(weight.data.T)  # as in matmul: @'s BLAS call, sooner
+        out = matrix_product(flat, weight.data.T)
         if bias is not None:
             out += bias.data
     if inputs.ndim != 2:
@@ -301,8 +321,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     def backward(grad_output):
         # Z = X W^T + b:  dL/dX = G W,  dL/dW = G^T X,  dL/db = sum of G over rows
         g = grad_output.reshape(-1, weight.shape[0])
-        grad_x = g.dot(weight.data).reshape(inputs.shape) if x._requires_grad else None
-        grad_w = g.T.dot(flat) if weight._requires_grad else None
+        grad_x = (
+            matrix_product(g, weight.data).reshape(inputs.shape)
+            if x._requires_grad
+            else None
+        )
+        grad_w = matrix_product(g.T, flat) if weight._requires_grad else None
         if bias is None:
             return grad_x, grad_w
         grad_b = g.sum(axis=0) if bias._requires_grad else None
