@@ -103,8 +103,9 @@ def _negate_backward(grad_output):
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    if _is_weak_scalar(a, b):  # e.g. lr * p.grad in a hand-written update
-        x = a.data
+    x = a.data
+    # _is_weak_scalar, inline: lr * p.grad, for each parameter of every update
+    if (type(b) is float or type(b) is int) and x.dtype.kind == "f":
         factor = constant(b, x.dtype)
 
         def scalar_backward(grad_output):  # d(ab)/da = b
