@@ -253,3 +253,26 @@ def test_flat_adam_steps_back_to_the_per_parameter_path_when_steps_differ():
         eager_optimizer.step()
     assert not step._flat.ready()
     _assert_same_weights(eager_model, model, rtol=1e-12)
+
+
+def test_w2_network_in_float32_gives_the_eager_losses_to_1e_6():
+    # issue 4's correctness target on W2's own shapes: 784-256-128-10 ReLU,
+    # softmax cross-entropy, Adam 1e-3, batch 128, float32 (fewer samples)
+    dg.manual_seed(3)
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+        nn.Linear(128, 10),
+    )  # fmt: skip
+    batches = _classification_batches(
+        np.float32, n=1024, features=784, classes=10, batch=128
+    )
+    eager, fast, eager_losses, fast_losses = _train_both(
+        model,
+        nn.CrossEntropyLoss(),
+        lambda m: dg.optim.Adam(m.parameters(), lr=1e-3),
+        batches,
+        epochs=2,
+    )
+    assert eager_losses[-1] < eager_losses[0]  # it learns, so the steps matter
+    np.testing.assert_allclose(fast_losses, eager_losses, rtol=0, atol=1e-6)
+    _assert_same_weights(eager, fast, rtol=1e-5)
