@@ -520,7 +520,9 @@ class Tensor:
                     f"output; this tensor has shape {self.shape}. Reduce it first "
                     "(e.g. loss.mean()) or pass backward(gradient) of the same shape."
                 )
-            seed = _one(self.data.dtype).reshape(self.data.shape)
+            seed = _one(self.data.dtype)
+            if self.data.ndim:
+                seed = seed.reshape(self.data.shape)
         else:
             seed = _to_array(gradient, self.data.dtype)
             if seed.shape != self.shape:

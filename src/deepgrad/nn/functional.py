@@ -48,6 +48,9 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 # torch's EPSILON for the BCE gradient is a C float: float32(1e-12) = 9.99999996e-13
 _BCE_EPSILON = float(np.float32(1e-12))
+# p (1 - p) <= min(p, 1 - p): above this bound, log p and log(1 - p) are both above
+# -100 (e^-100 = 3.7e-44), so BCE's clamp would change nothing
+_UNCLAMPED = 4e-44
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -225,7 +228,9 @@ def binary_cross_entropy(
             "sigmoid first, or use binary_cross_entropy_with_logits on raw outputs."
         )
     w = None if weight is None else np.broadcast_to(weight.data, p.shape)
-    if smallest > 0:  # the usual case: no log(0) to silence
+    if smallest > _UNCLAMPED:  # the usual case: no log reaches the -100 clamp
+        log_p, log_1mp = np.log(p), np.log1p(-p)
+    elif smallest > 0:  # no log(0) to silence
         log_p, log_1mp = clamped_logs(p)
     else:
         with np.errstate(divide="ignore"):
