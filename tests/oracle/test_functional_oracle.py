@@ -147,6 +147,21 @@ def test_binary_cross_entropy_clamps_each_log_at_minus_100_as_torch():
     assert_same_values_and_grads(ours, theirs, [(p_dg, p_t)])
 
 
+@pytest.mark.parametrize("tiny", [1e-50, 3e-44, 5e-44, 1e-30])
+def test_binary_cross_entropy_clamps_tiny_probabilities_without_zeros_as_torch(tiny):
+    # no p is 0 or 1, but log(tiny) may still fall below -100 (e^-100 = 3.7e-44):
+    # the loss skips its clamp only when no log can reach it
+    p = np.array([tiny, 1.0 - 1e-16, 0.5, tiny])
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    (p_dg, p_t), (y_dg, y_t) = leaves(p), leaves(y, requires_grad=False)
+    for reduction in ("none", "mean"):
+        ours = F.binary_cross_entropy(p_dg, y_dg, reduction=reduction)
+        theirs = torch_F.binary_cross_entropy(p_t, y_t, reduction=reduction)
+        assert_same_values_and_grads(ours, theirs, [(p_dg, p_t)])
+        p_dg.grad = None
+        p_t.grad = None
+
+
 @oracle
 @given(data=st.data(), reduction=st.sampled_from(REDUCTIONS), weighted=st.booleans())
 def test_binary_cross_entropy_gradient_wrt_target_matches_torch(
