@@ -495,3 +495,19 @@ def test_matrix_product_gives_the_values_of_matmul_by_either_route(m, k, n):
         matrix_product(x, b, out=out_f)
         # np.matmul into a strided out sums in another order: equal to rounding
         np.testing.assert_allclose(out_f, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_python_number_gives_numpys_values_signed_zeros_included():
+    # scalars reach the ufuncs as cached 0-d arrays (ops._common.constant);
+    # -0.0 == 0.0 shares a dict key, and must still give -0.0's signs
+    x = dg.tensor([1.0, -2.0, 0.0])
+    for scalar in (0.0, -0.0, 0.1, 3, -1e-30, 1e30):
+        for name, got, expected in [
+            ("*", x * scalar, x.data * scalar),
+            ("+", x + scalar, x.data + scalar),
+            ("-", x - scalar, x.data - scalar),
+            ("r-", scalar - x, scalar - x.data),
+        ]:
+            assert got.dtype == expected.dtype == np.float32, (name, scalar)
+            np.testing.assert_array_equal(got.data, expected, err_msg=f"{name} {scalar}")
+            assert np.array_equal(np.signbit(got.data), np.signbit(expected)), name
