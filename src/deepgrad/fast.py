@@ -43,6 +43,8 @@ from deepgrad.nn.layers import (
 from deepgrad.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
 from deepgrad.ops.arithmetic import matrix_product
+from deepgrad.optim.adam import Adam, AdamW
+from deepgrad.optim.sgd import SGD
 from deepgrad.tensor import Tensor
 
 
@@ -436,8 +438,6 @@ class _FlatSGD(_FlatUpdate):
 
     @staticmethod
     def covers(optimizer: Any, group: dict[str, Any]) -> bool:
-        from deepgrad.optim.sgd import SGD
-
         return (
             type(optimizer) is SGD
             and group["momentum"] == 0
@@ -479,8 +479,6 @@ class _FlatAdam(_FlatUpdate):
 
     @staticmethod
     def covers(optimizer: Any, group: dict[str, Any]) -> bool:
-        from deepgrad.optim.adam import Adam, AdamW
-
         return (
             type(optimizer) in (Adam, AdamW)
             and not group["amsgrad"]
