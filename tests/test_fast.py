@@ -276,3 +276,14 @@ def test_w2_network_in_float32_gives_the_eager_losses_to_1e_6():
     assert eager_losses[-1] < eager_losses[0]  # it learns, so the steps matter
     np.testing.assert_allclose(fast_losses, eager_losses, rtol=0, atol=1e-6)
     _assert_same_weights(eager, fast, rtol=1e-5)
+
+
+def test_compiled_step_called_with_float64_inputs_on_a_float32_model_still_trains():
+    # the step's products write into float32 buffers: np.dot refuses an out of
+    # another dtype, so matrix_product must take np.matmul there (as before)
+    dg.manual_seed(4)
+    model = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())
+    step = compile_step(model, nn.BCELoss(), dg.optim.SGD(model.parameters(), lr=0.1))
+    x, y = _xor()
+    loss = step(x.astype(np.float64), y.astype(np.float64))
+    assert np.isfinite(loss) and model[0].weight.data.dtype == np.float32

@@ -511,3 +511,14 @@ def test_a_python_number_gives_numpys_values_signed_zeros_included():
             assert got.dtype == expected.dtype == np.float32, (name, scalar)
             np.testing.assert_array_equal(got.data, expected, err_msg=f"{name} {scalar}")
             assert np.array_equal(np.signbit(got.data), np.signbit(expected)), name
+
+
+def test_a_python_number_that_overflows_the_dtype_warns_every_time():
+    # constants are cached (ops._common.constant), but not one whose cast
+    # overflowed: NumPy's warning (or error under np.errstate) comes each time
+    x = dg.tensor([1.0, 2.0])
+    for _ in range(2):
+        with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+            x * 1e300
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            assert np.isinf((x + 1e300).data).all()

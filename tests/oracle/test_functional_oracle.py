@@ -147,6 +147,20 @@ def test_binary_cross_entropy_clamps_each_log_at_minus_100_as_torch():
     assert_same_values_and_grads(ours, theirs, [(p_dg, p_t)])
 
 
+@pytest.mark.parametrize(
+    ("value", "dtype"),
+    [(300.0, np.float16), (1e20, np.float32), (-1e20, np.float32), (1e200, np.float64)],
+)
+def test_binary_cross_entropy_rejects_a_huge_input_with_its_message_alone(value, dtype):
+    # the range check must not overflow on the way to its clear error
+    p = dg.tensor(np.array([value, 0.5], dtype))
+    y = dg.tensor(np.array([1.0, 0.0], dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"), pytest.raises(ValueError, match="between 0 and 1"):
+            F.binary_cross_entropy(p, y)
+
+
 @pytest.mark.parametrize("tiny", [1e-50, 3e-44, 5e-44, 1e-30])
 def test_binary_cross_entropy_clamps_tiny_probabilities_without_zeros_as_torch(tiny):
     # no p is 0 or 1, but log(tiny) may still fall below -100 (e^-100 = 3.7e-44):

@@ -758,3 +758,19 @@ def test_result_dtype_and_values_follow_torch_promotion(name):
     expected = theirs.detach().numpy()
     assert ours.dtype == expected.dtype
     np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-6, strict=True)
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_a_python_number_scales_a_wider_incoming_gradient_in_its_dtype_like_torch(op):
+    # float16 * 0.1 feeding a float32 sum: the gradient that comes back is float32,
+    # and 0.1 must be applied to it in float32 (not rounded to float16 first)
+    values = np.array([1.0, 2.0, 3.0], np.float16)
+    weights = np.array([3.0, 7.0, 11.0], np.float32)
+    grads = []
+    for lib in (dg, torch):
+        x = lib.tensor(values, requires_grad=True)
+        scaled = x * 0.1 if op == "mul" else x / 0.3
+        z = (scaled + lib.tensor(np.zeros(3, np.float32))) * lib.tensor(weights)
+        z.sum().backward()
+        grads.append(np.asarray(x.grad.numpy(), dtype=np.float64))
+    np.testing.assert_array_equal(grads[0], grads[1])

@@ -48,8 +48,8 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 # torch's EPSILON for the BCE gradient is a C float: float32(1e-12) = 9.99999996e-13
 _BCE_EPSILON = float(np.float32(1e-12))
-# p (1 - p) <= min(p, 1 - p): above this bound, log p and log(1 - p) are both above
-# -100 (e^-100 = 3.7e-44), so BCE's clamp would change nothing
+# min(p, 1 - p) above this bound: log p and log(1 - p) are both above -100
+# (e^-100 = 3.7e-44), so BCE's clamp would change nothing
 _UNCLAMPED = 4e-44
 
 
@@ -215,11 +215,11 @@ def binary_cross_entropy(
     _check_same_shape(input, target, "binary_cross_entropy")
     p, y = input.data, target.data.astype(input.dtype, copy=False)
     one = constant(1.0, p.dtype)
-    # p (1 - p) is >= 0 exactly when 0 <= p <= 1 (NaN fails), and > 0 when no log
-    # is log(0); backward divides by it. One reduction checks the whole input.
-    p_q = one - p
-    p_q *= p
-    smallest = np.minimum.reduce(p_q, axis=None) if p.size else one
+    # min(p, 1 - p) is >= 0 exactly when 0 <= p <= 1 (NaN fails), and > 0 when no
+    # log is log(0): one reduction checks the whole input (and cannot overflow)
+    nearest_end = one - p
+    np.minimum(nearest_end, p, out=nearest_end)
+    smallest = np.minimum.reduce(nearest_end, axis=None) if p.size else one
     if not smallest >= 0:
         raise ValueError(
             "binary_cross_entropy: all elements of input should be probabilities "
@@ -249,7 +249,7 @@ def binary_cross_entropy(
             g = g * w
         # dL/dp = (p - y) / (p (1 - p)), the denominator floored at 1e-12 (torch)
         grad_p = (
-            g * (p - y) / np.maximum(p_q, constant(_BCE_EPSILON, p.dtype))
+            g * (p - y) / np.maximum((one - p) * p, constant(_BCE_EPSILON, p.dtype))
             if input._requires_grad
             else None
         )

@@ -30,6 +30,8 @@ def constant(value: float, dtype: np.dtype) -> np.ndarray:
         if len(_CONSTANTS) > 1024:  # arbitrary user numbers: keep the cache bounded
             _CONSTANTS.clear()
         cached = np.array(value, dtype=dtype)
+        if np.isinf(cached) and math.isfinite(value):
+            return cached  # overflowed: uncached, so that every use warns (or raises)
         cached.flags.writeable = False
         _CONSTANTS.setdefault(value, {})[dtype] = cached
         return cached

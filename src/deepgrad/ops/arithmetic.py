@@ -106,12 +106,13 @@ def mul(a: Tensor, b: Any) -> Tensor:
     x = a.data
     # _is_weak_scalar, inline: lr * p.grad, for each parameter of every update
     if (type(b) is float or type(b) is int) and x.dtype.kind == "f":
-        factor = constant(b, x.dtype)
 
-        def scalar_backward(grad_output):  # d(ab)/da = b
-            return (grad_output * factor,)
+        def scalar_backward(grad_output):  # d(ab)/da = b, in grad_output's dtype
+            return (grad_output * b,)
 
-        return Tensor._make(x * factor, (a,), scalar_backward, "MulBackward")
+        return Tensor._make(
+            x * constant(b, x.dtype), (a,), scalar_backward, "MulBackward"
+        )
     b, x, y = _operands(a, b)
 
     def backward(grad_output):  # d(ab)/da = b, d(ab)/db = a
@@ -128,12 +129,13 @@ def mul(a: Tensor, b: Any) -> Tensor:
 def div(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b) and b != 0:
         x = a.data
-        divisor = constant(b, x.dtype)
 
-        def scalar_backward(grad_output):  # d(a/b)/da = 1/b
-            return (grad_output / divisor,)
+        def scalar_backward(grad_output):  # d(a/b)/da = 1/b, in grad_output's dtype
+            return (grad_output / b,)
 
-        return Tensor._make(x / divisor, (a,), scalar_backward, "DivBackward")
+        return Tensor._make(
+            x / constant(b, x.dtype), (a,), scalar_backward, "DivBackward"
+        )
     b = lift(b, a)
     x, y = promote(a, b)
     if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
@@ -240,7 +242,8 @@ def matrix_product(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None):
     if x.size + y.size <= _SMALL_PRODUCT or x.shape[1] == 1:
         if out is None:
             return x.dot(y)
-        if out.flags.c_contiguous:  # np.dot writes only into C-ordered arrays
+        # np.dot writes only into a C-ordered out of the result's own dtype
+        if out.flags.c_contiguous and out.dtype == x.dtype == y.dtype:
             return np.dot(x, y, out=out)
     return np.matmul(x, y, out=out)
 
