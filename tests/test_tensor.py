@@ -498,7 +498,7 @@ def test_matrix_product_gives_the_values_of_matmul_by_either_route(m, k, n):
 
 
 def test_a_python_number_gives_numpys_values_signed_zeros_included():
-    # scalars reach the ufuncs as cached 0-d arrays (ops._common.constant);
+    # scalars reach the ufuncs as cached 0-d arrays (constant() in deepgrad/tensor.py);
     # -0.0 == 0.0 shares a dict key, and must still give -0.0's signs
     x = dg.tensor([1.0, -2.0, 0.0])
     for scalar in (0.0, -0.0, 0.1, 3, -1e-30, 1e30):
@@ -514,7 +514,7 @@ def test_a_python_number_gives_numpys_values_signed_zeros_included():
 
 
 def test_a_python_number_that_overflows_the_dtype_warns_every_time():
-    # constants are cached (ops._common.constant), but not one whose cast
+    # constants are cached (constant() in deepgrad/tensor.py), but not one whose cast
     # overflowed: NumPy's warning (or error under np.errstate) comes each time
     x = dg.tensor([1.0, 2.0])
     for _ in range(2):

@@ -21,9 +21,9 @@ from deepgrad.ops import (
     softmax,
     tanh,
 )
-from deepgrad.ops._common import constant, lift
+from deepgrad.ops._common import lift
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
-from deepgrad.tensor import Tensor, default_generator
+from deepgrad.tensor import Tensor, constant, default_generator
 
 __all__ = [
     "linear",

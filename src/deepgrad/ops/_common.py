@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -10,33 +9,6 @@ import numpy as np
 from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
 
 _SCALAR_TYPES = (int, float, bool, np.number, np.bool_)
-_CONSTANTS: dict[float, dict[np.dtype, np.ndarray]] = {}
-
-
-def constant(value: float, dtype: np.dtype) -> np.ndarray:
-    """``value`` as a cached, read-only 0-d array of ``dtype``.
-
-    A ufunc given a Python number spends about 0.2 us deciding its dtype (NumPy 2's
-    "weak" scalars); given a 0-d array of the other operand's dtype it computes the
-    same values (the number is rounded to that dtype either way) without that
-    cost. On the lab's 4-element arrays a whole ufunc call costs about 0.2 us, so
-    the hot ops take their constants from here.
-    """
-    if value == 0 and math.copysign(1.0, value) < 0:  # -0.0 == 0.0: same dict key
-        return np.array(value, dtype=dtype)
-    try:
-        return _CONSTANTS[value][dtype]
-    except KeyError:
-        if len(_CONSTANTS) > 1024:  # arbitrary user numbers: keep the cache bounded
-            _CONSTANTS.clear()
-        cached = np.array(value, dtype=dtype)
-        if np.isinf(cached) and math.isfinite(value):
-            return cached  # overflowed: uncached, so that every use warns (or raises)
-        cached.flags.writeable = False
-        _CONSTANTS.setdefault(value, {})[dtype] = cached
-        return cached
-
-
 def lift(value: Any, like: Tensor) -> Tensor:
     """Turn a Python/NumPy scalar or array into a Tensor next to ``like``.
 

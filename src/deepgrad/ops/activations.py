@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from deepgrad.ops._common import constant, normalize_dims, require_float
-from deepgrad.tensor import Tensor
+from deepgrad.ops._common import normalize_dims, require_float
+from deepgrad.tensor import Tensor, constant
 
 
 def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -10,8 +10,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from deepgrad.ops._common import constant, lift, promote, require_float, unbroadcast
-from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
+from deepgrad.ops._common import lift, promote, require_float, unbroadcast
+from deepgrad.tensor import _DEFAULT_FLOAT, Tensor, constant
 
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
 
