@@ -46,7 +46,7 @@ def _operands(a: Tensor, b: Any) -> tuple[Tensor, np.ndarray, np.ndarray]:
 
 def add(a: Tensor, b: Any) -> Tensor:
     x = a.data
-    if isinstance(b, Tensor) and x.dtype == b.data.dtype:  # the usual case, first
+    if isinstance(b, Tensor) and x.dtype == b.data.dtype:  # _operands, inline
         y = b.data
     elif _is_weak_scalar(a, b):
         return Tensor._make(
