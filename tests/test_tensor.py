@@ -493,8 +493,14 @@ def test_matrix_product_gives_the_values_of_matmul_by_either_route(m, k, n):
         np.testing.assert_array_equal(out, expected)
         out_f = np.empty((n, m), np.float32).T  # not C-ordered: np.dot refuses it
         matrix_product(x, b, out=out_f)
-        # np.matmul into a strided out sums in another order: equal to rounding
-        np.testing.assert_allclose(out_f, expected, rtol=1e-5, atol=1e-5)
+        # np.matmul into a strided out sums in another order, so it may differ from
+        # @ by rounding: it must stay within the float32 dot-product error bound
+        # |out - exact| <= k * eps * (|x| @ |b|) (a fixed atol failed where the
+        # BLAS kernel sums 784 products whose magnitudes cancel)
+        exact = x.astype(np.float64) @ b.astype(np.float64)
+        scale = np.abs(x).astype(np.float64) @ np.abs(b).astype(np.float64)
+        bound = k * np.finfo(np.float32).eps * scale
+        assert np.all(np.abs(out_f - exact) <= bound)
 
 
 def test_a_python_number_gives_numpys_values_signed_zeros_included():
