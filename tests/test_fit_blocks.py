@@ -1,4 +1,4 @@
-"""fit's back-to-back epochs (train._BackToBack) record what epoch-by-epoch fit records.
+"""fit's back-to-back epochs (deepgrad.train.blocks.BackToBack) record what epoch-by-epoch fit records.
 
 When nothing can run between epochs (no callbacks, no validation, no
 shuffling, the compiled step with plain SGD), fit runs the epochs up to the

@@ -13,7 +13,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 import deepgrad as dg
-from deepgrad import io, nn
+from deepgrad import io, modelfile, nn
 from deepgrad.io import ModelFileError
 
 
@@ -43,7 +43,7 @@ def _rewrite(path: Path, **changes: str) -> None:
     """Change metadata entries and re-sign the file, as a newer writer would."""
     metadata = {**_metadata(path), **changes}
     tensors = load_file(str(path))
-    metadata["sha256"] = io._digest(metadata, tensors)
+    metadata["sha256"] = modelfile._digest(metadata, tensors)
     save_file(tensors, str(path), metadata=metadata)
 
 
@@ -347,7 +347,7 @@ def test_a_save_that_fails_midway_leaves_the_previous_file_intact(
         handle.write(payload[: len(payload) // 2])
         raise failure
 
-    monkeypatch.setattr(io, "_write_chunks", write_half_then_fail)
+    monkeypatch.setattr(modelfile, "_write_chunks", write_half_then_fail)
     dg.manual_seed(9)
     with pytest.raises(type(failure)):
         dg.save(nn.Sequential(nn.Linear(3, 2)), path)

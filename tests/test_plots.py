@@ -18,6 +18,7 @@ import deepgrad as dg
 from deepgrad import cli, nn, plots
 from deepgrad.data import Standardizer, load_dataset
 from deepgrad.train import Callback, Classifier, History, fit
+from deepgrad.train.callbacks import live_plot
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -541,7 +542,7 @@ def test_plot_lr_sweep_names_what_a_result_lacks():
 # Jupyter: fit(..., live=True)
 # ---------------------------------------------------------------------------
 def test_live_outside_a_notebook_warns_once_and_trains_as_usual(monkeypatch):
-    monkeypatch.setattr(plots, "_live_warned", False)
+    monkeypatch.setattr(live_plot, "_live_warned", False)
     with pytest.warns(UserWarning, match="Jupyter notebook only"):
         _, history = train_xor(epochs=3, live=True)
     assert len(history.epoch) == 3

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import deepgrad as dg
-from deepgrad import cli
+from deepgrad import cli, recipes
 from deepgrad.data import load_dataset
 from deepgrad.sweep import (
     epochs_to_threshold,
@@ -32,8 +32,8 @@ def _regression_data() -> tuple[np.ndarray, np.ndarray]:
 def _lab_network(hidden=(4, 4), seed=42):
     """The network `deepgrad train xor --hidden 4,4 --activation sigmoid` builds."""
     dg.manual_seed(seed)
-    model = cli.build_network(2, list(hidden), "sigmoid", "bce", "binary", 2)
-    cli.initialise(model, "normal", seed)
+    model = recipes.build_network(2, list(hidden), "sigmoid", "bce", "binary", 2)
+    recipes.initialise(model, "normal", seed)
     return model
 
 
@@ -94,12 +94,12 @@ def test_a_sweep_run_gives_the_numbers_of_deepgrad_train(batch_size, dropout):
     xor = load_dataset("xor")
     # the steps of `deepgrad train xor --hidden 4,4 --activation sigmoid ...`
     dg.manual_seed(42)
-    model = cli.build_network(2, [4, 4], "sigmoid", "bce", "binary", 2, dropout)
-    cli.initialise(model, "normal", 42)
+    model = recipes.build_network(2, [4, 4], "sigmoid", "bce", "binary", 2, dropout)
+    recipes.initialise(model, "normal", 42)
     classifier = Classifier(
         model,
         loss_fn=dg.nn.BCELoss(),
-        optimizer=cli.make_optimizer("sgd", model.parameters(), 0.5, 0.0, 0.0),
+        optimizer=recipes.make_optimizer("sgd", model.parameters(), 0.5, 0.0, 0.0),
         class_names=xor.class_names,
         task="binary",
     )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import deepgrad as dg
-from deepgrad import nn, train
+from deepgrad import nn
 from deepgrad.data.loader import DataLoader
 from deepgrad.train import (
     Callback,
@@ -26,6 +26,8 @@ from deepgrad.train import (
     format_epoch_line,
     summary,
 )
+from deepgrad.train import console as train_console
+from deepgrad.train import loop as train_loop
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -104,7 +106,7 @@ def fixed_clock(monkeypatch):
     """Every epoch takes exactly 12 ms."""
     ticks = iter(np.arange(0, 100, 0.012))
     monkeypatch.setattr(
-        train, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks)))
+        train_loop, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks)))
     )
 
 
@@ -214,7 +216,7 @@ def test_verbose_1_outside_a_terminal_prints_the_lines_of_verbose_2(
         model = line_model()
         ticks = iter(np.arange(0, 100, 0.012))
         monkeypatch.setattr(
-            train,
+            train_loop,
             "time",
             types.SimpleNamespace(perf_counter=lambda: float(next(ticks))),
         )
@@ -243,8 +245,8 @@ def test_verbose_1_shows_a_live_progress_bar_for_long_epochs_in_a_terminal(
 
     screen = io.StringIO()
     monkeypatch.setattr(
-        train,
-        "_new_console",
+        train_console,
+        "new_console",
         lambda: Console(file=screen, force_terminal=True, width=100),
     )
     model = line_model()
@@ -269,7 +271,7 @@ def test_no_progress_bar_for_short_epochs_or_verbose_2(capsys, monkeypatch):
     def no_console():
         raise AssertionError("a progress bar was opened")
 
-    monkeypatch.setattr(train, "_new_console", no_console)
+    monkeypatch.setattr(train_console, "new_console", no_console)
     model = line_model()
     X = np.repeat(LINE_X, 30, axis=0)
     optimizer = dg.optim.SGD(model.parameters(), lr=0.01)

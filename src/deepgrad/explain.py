@@ -47,7 +47,7 @@ from deepgrad.autograd import numerical_jacobian
 from deepgrad.nn.module import Module
 from deepgrad.ops import sigmoid, softmax
 from deepgrad.tensor import Tensor
-from deepgrad.train import _loss_kind, _match_target
+from deepgrad.train.targets import loss_kind, match_target
 
 __all__ = ["GradcheckRow", "LayerTrace", "Quantity", "Trace", "format_trace", "trace"]
 
@@ -465,8 +465,8 @@ def trace(
             activation = pre_activation
         tensors.append((pre_activation, activation))
     output = activation
-    kind = _loss_kind(loss_fn)
-    target = _match_target(kind, output, Tensor(raw_targets))
+    kind = loss_kind(loss_fn)
+    target = match_target(kind, output, Tensor(raw_targets))
     loss = loss_fn(output, target)
     if not isinstance(loss, Tensor) or loss.numel() != 1:
         raise ValueError(

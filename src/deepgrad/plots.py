@@ -19,11 +19,6 @@ own, pass ``ax=`` where offered.
 
 from __future__ import annotations
 
-import io
-import math
-import sys
-import time
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -31,9 +26,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from deepgrad import nn
+from deepgrad.figures import draw_history, new_figure
 from deepgrad.nn.module import Module
 from deepgrad.tensor import Tensor, no_grad
 from deepgrad.train import Callback, History
+from deepgrad.train.callbacks.live_plot import LivePlot
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -65,69 +62,11 @@ _BINARY_POINT_COLOURS = ("#2166ac", "#b2182b")
 
 
 # ---------------------------------------------------------------------------
-# Figures, saving, notebooks
+# Figures, saving
 # ---------------------------------------------------------------------------
-def _matplotlib() -> Any:
-    try:
-        import matplotlib
-    except ImportError as error:
-        raise ImportError(
-            "deepgrad.plots needs matplotlib: pip install matplotlib"
-        ) from error
-    return matplotlib
-
-
-def _notebook_shell() -> Any:
-    """The Jupyter kernel's IPython shell, or None (never imports IPython itself)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return None
-    shell = ipython.get_ipython()
-    return shell if getattr(shell, "kernel", None) is not None else None
-
-
-def _in_notebook() -> bool:
-    return _notebook_shell() is not None
-
-
-def _figure_png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
-    return buffer.getvalue()
-
-
-def _show_figures_as_results(figure_class: type) -> None:
-    """Let a notebook show a returned Figure as a PNG.
-
-    The inline backend registers this only once pyplot has drawn; a figure
-    made here never goes through pyplot. A formatter already registered
-    (inline, retina, svg) is kept.
-    """
-    shell = _notebook_shell()
-    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", {})
-    png = formatters.get("image/png")
-    if png is None:
-        return
-    try:
-        png.lookup_by_type(figure_class)
-    except KeyError:
-        png.for_type(figure_class, _figure_png)
-
-
-def _new_figure(figsize: tuple[float, float], ncols: int = 1) -> tuple[Figure, Any]:
-    """A figure outside pyplot, and its axes (a list when ``ncols > 1``)."""
-    _matplotlib()
-    from matplotlib.figure import Figure
-
-    _show_figures_as_results(Figure)
-    figure = Figure(figsize=figsize, layout="constrained")
-    axes = [figure.add_subplot(1, ncols, column + 1) for column in range(ncols)]
-    return figure, axes[0] if ncols == 1 else axes
-
-
 def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Any, Any]:
     if ax is None:
-        return _new_figure(figsize)
+        return new_figure(figsize)
     return ax.figure, ax
 
 
@@ -182,49 +121,6 @@ def _layer_of(name: str) -> str:
 # ---------------------------------------------------------------------------
 # Observation 1: loss decreases as the number of iterations increases
 # ---------------------------------------------------------------------------
-def _draw_history(
-    ax: Axes,
-    values: dict[str, list[float]],
-    epochs: list[int],
-    loss_name: str,
-    accuracy: bool,
-) -> Axes | None:
-    """The lab's loss figure on ``ax``; returns the accuracy axis, if drawn."""
-    ax.plot(epochs, values["loss"], color="C0", linewidth=2, label="Training loss")
-    if "val_loss" in values:
-        ax.plot(
-            epochs, values["val_loss"], color="C1", linewidth=2, label="Validation loss"
-        )
-    ax.set_title("Loss over epochs")
-    ax.set_xlabel("Epoch")
-    ax.set_ylabel(loss_name)
-    ax.grid(True)
-    handles, labels = ax.get_legend_handles_labels()
-    accuracy_axes = None
-    if accuracy and "accuracy" in values:
-        accuracy_axes = ax.twinx()
-        accuracy_axes.plot(
-            epochs,
-            values["accuracy"],
-            color="C2",
-            linestyle="--",
-            label="Training accuracy",
-        )
-        if "val_accuracy" in values:
-            accuracy_axes.plot(
-                epochs,
-                values["val_accuracy"],
-                color="C3",
-                linestyle="--",
-                label="Validation accuracy",
-            )
-        accuracy_axes.set_ylabel("Accuracy")
-        accuracy_axes.set_ylim(0, 1.05)
-        more_handles, more_labels = accuracy_axes.get_legend_handles_labels()
-        handles, labels = handles + more_handles, labels + more_labels
-    # on the top axes, so the accuracy lines never cover it
-    (accuracy_axes or ax).legend(handles, labels, loc="center right")
-    return accuracy_axes
 
 
 def plot_history(
@@ -282,7 +178,7 @@ def plot_history(
     if loss_name is None:
         loss_name = getattr(history, "loss_name", None) or "Loss"
     figure, ax = _figure_and_axes(ax, (8, 5))
-    _draw_history(ax, values, epochs, loss_name, accuracy)
+    draw_history(ax, values, epochs, loss_name, accuracy)
     _save(figure, path)
     return figure
 
@@ -328,7 +224,7 @@ def plot_weights(
     ratios = _parameter_record(history, "update_ratios", "plot_weights")
     epochs = [epoch + 1 for epoch in history.epoch]
     colours = _layer_colours(list(weight_norms))
-    figure, (norm_axes, ratio_axes) = _new_figure((13, 5), ncols=2)
+    figure, (norm_axes, ratio_axes) = new_figure((13, 5), ncols=2)
     for axes, record in ((norm_axes, weight_norms), (ratio_axes, ratios)):
         for name, values in record.items():
             axes.plot(
@@ -410,7 +306,7 @@ def plot_gradient_flow(
     layers = list(dict.fromkeys(_layer_of(name) for name in names))
     palette = colormaps["viridis"]
     epochs = [epoch + 1 for epoch in history.epoch]
-    figure, ax = _new_figure((9, 5.5))
+    figure, ax = new_figure((9, 5.5))
     for name in names:
         depth = layers.index(_layer_of(name))
         ax.plot(
@@ -820,7 +716,7 @@ def animate_decision_boundary(
         model, X, y, resolution, class_names, "animate_decision_boundary"
     )
     current = _weights_copy(module)
-    figure, ax = _new_figure((6, 5))
+    figure, ax = new_figure((6, 5))
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = PillowWriter(fps=fps)
     regions: list[Any] = []
@@ -994,7 +890,7 @@ def plot_lr_sweep(
 
     runs = _check_sweep_results(results)
     palette = colormaps["plasma"]
-    figure, ax = _new_figure((8, 5))
+    figure, ax = new_figure((8, 5))
     for index, run in enumerate(runs):
         colour = palette(0.85 * index / max(1, len(runs) - 1))
         loss = np.asarray(run["loss"], dtype=np.float64)
@@ -1034,82 +930,3 @@ def plot_lr_sweep(
     ax.legend()
     _save(figure, path)
     return figure
-
-
-# ---------------------------------------------------------------------------
-# Jupyter: the loss curve redrawn in place during fit
-# ---------------------------------------------------------------------------
-_live_warned = False
-
-
-class LivePlot(Callback):
-    """Redraw the loss curve in place in a Jupyter notebook while fit trains.
-
-    What ``fit(..., live=True)`` adds to the callbacks. The first epoch is
-    drawn at once, then at most one redraw every ``min_interval`` seconds (and
-    never more than a sixth of the time, however slow drawing is), and the
-    final curve when training ends. The figure is sent as a PNG through
-    ``IPython.display`` and updated under the same display id, so only
-    IPython, which every Jupyter kernel has, is needed. Outside a notebook it
-    warns once and draws nothing.
-
-    Parameters
-    ----------
-    min_interval : float
-        Seconds between redraws, at least.
-    """
-
-    def __init__(self, min_interval: float = 0.5) -> None:
-        self.min_interval = min_interval
-        self._handle: Any = None
-        self._active = False
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        global _live_warned
-        self._active = _in_notebook()
-        if not self._active:
-            if not _live_warned:
-                _live_warned = True
-                warnings.warn(
-                    "fit(live=True) redraws the loss curve in a Jupyter notebook "
-                    "only, and this is not one: nothing is drawn. Plot afterwards "
-                    "with deepgrad.plots.plot_history(history).",
-                    UserWarning,
-                    stacklevel=4,
-                )
-            return
-        self._figure, _ = _new_figure((8, 5))
-        self._handle = None
-        self._next_draw = -math.inf
-        self._interval = self.min_interval
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self._active and time.monotonic() >= self._next_draw:
-            self._draw()
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self._active and self.history.epoch:
-            self._draw()
-
-    def _draw(self) -> None:
-        from IPython.display import Image, display
-
-        started = time.monotonic()
-        values, epochs = _history_parts(self.history, "LivePlot")
-        self._figure.clear()
-        _draw_history(
-            self._figure.add_subplot(),
-            values,
-            epochs,
-            self.history.loss_name or "Loss",
-            accuracy=True,
-        )
-        image = Image(data=_figure_png(self._figure), format="png")
-        if self._handle is None:
-            self._handle = display(image, display_id=True)
-        else:
-            self._handle.update(image)
-        finished = time.monotonic()
-        # drawing takes at most a sixth of the time, however slow it is
-        self._interval = max(self.min_interval, 5 * (finished - started))
-        self._next_draw = finished + self._interval

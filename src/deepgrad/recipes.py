@@ -237,6 +237,35 @@ def default_log_every(epochs: int) -> int:
     return 1 if epochs <= 100 else max(1, epochs // 10)
 
 
+def initialised_network(
+    dataset: Any,
+    hidden_sizes: Sequence[int],
+    activation: str,
+    loss: str,
+    init: str,
+    seed: int,
+    dropout: float = 0.0,
+    batchnorm: bool = False,
+) -> tuple[nn.Sequential, str]:
+    """The network ``deepgrad train`` builds for ``dataset``, initialised from
+    ``seed`` (``deepgrad sweep`` builds each of its runs' networks the same way),
+    and the init that ``auto`` resolved to."""
+    dg.manual_seed(seed)
+    model = build_network(
+        dataset.n_features,
+        hidden_sizes,
+        activation,
+        loss,
+        dataset.task,
+        dataset.n_classes,
+        dropout,
+        batchnorm,
+    )
+    init_name = resolve_init(init, dataset.name)
+    initialise(model, init_name, seed)
+    return model, init_name
+
+
 def needs_standardizing(X: np.ndarray) -> bool:
     """True unless every feature already lies in [-1, 1] (the lab's 0/1 inputs)."""
     return bool(X.size) and bool(np.abs(X).max() > 1.0)

@@ -231,21 +231,18 @@ def _loss_name(config: Mapping[str, Any], dataset: Any) -> str:
 
 def _build_network(config: Mapping[str, Any], dataset: Any) -> Any:
     """The config's network, with the weights ``deepgrad train`` would give it."""
-    import deepgrad as dg
-    from deepgrad.recipes import build_network, initialise, resolve_init
+    from deepgrad.recipes import initialised_network
 
-    dg.manual_seed(config["seed"])
-    model = build_network(
-        dataset.n_features,
+    model, _ = initialised_network(
+        dataset,
         config["hidden"],
         config["activation"],
         _loss_name(config, dataset),
-        dataset.task,
-        dataset.n_classes,
+        config["init"],
+        config["seed"],
         config["dropout"],
         config["batchnorm"],
     )
-    initialise(model, resolve_init(config["init"], dataset.name), config["seed"])
     return model
 
 

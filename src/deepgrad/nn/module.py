@@ -598,17 +598,19 @@ class Module:
 
     def summary(self, input_shape: Any = None) -> None:
         """Print a Keras-style table of layers, output shapes and parameter counts."""
-        from deepgrad.train import summary  # a higher layer: imported when used
+        from deepgrad.nn.summary import summary  # built on Module: imported when used
 
         print(summary(self, input_shape))
 
     def _repr_html_(self) -> str | None:
-        """Jupyter shows a module as its summary table (``deepgrad.train.summary_html``).
+        """Jupyter shows a module as its summary table (``deepgrad.nn.summary.summary_html``).
 
         None (Jupyter then shows the text repr) when the output shapes cannot be
         inferred because the forward pass on a zero batch fails.
         """
-        from deepgrad.train import summary_html  # a higher layer: imported when used
+        from deepgrad.nn.summary import (
+            summary_html,  # built on Module: imported when used
+        )
 
         try:
             return summary_html(self)

@@ -79,12 +79,13 @@ def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
     return Tensor._make(out, (a,), backward, "LeakyReluBackward")
 
 
+# NumPy has no erf; the core imports nothing but NumPy, so the exact gelu takes
+# Python's correctly rounded math.erf element by element (~0.1 us an element)
+_elementwise_erf = np.frompyfunc(math.erf, 1, 1)
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
-    try:
-        from scipy.special import erf
-    except ImportError:  # SciPy is optional: fall back to the exact scalar erf
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-    return erf(x).astype(x.dtype, copy=False)
+    return np.asarray(_elementwise_erf(x), dtype=x.dtype)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)

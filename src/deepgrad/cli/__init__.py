@@ -1,0 +1,25 @@
+"""The ``deepgrad`` command line: train, evaluate, predict, datasets, gradcheck,
+explain and sweep.
+
+A thin typer app: each command parses its options, calls the library
+(``deepgrad.recipes``, ``deepgrad.data``, ``deepgrad.train``, ``deepgrad.io``,
+``deepgrad.metrics``, ...) and formats the result with rich. Exit codes: 0 on
+success, 1 when ``gradcheck`` or ``explain`` finds a gradient off or when training
+diverges (NaN loss), 2 for bad usage or bad input (one ``Error: ...`` line on
+stderr, no traceback), 130 when training is interrupted with Ctrl-C.
+
+``app`` holds the typer app and what the commands share, ``options`` the option
+types declared once; each other module registers one group of commands on the app.
+This package imports typer and rich at the top; ``import deepgrad`` never imports
+it.
+"""
+
+from __future__ import annotations
+
+from deepgrad.cli.app import app, main
+
+# isort: off
+# importing a module registers its commands; --help lists them in this order
+from deepgrad.cli import train, models, datasets, backprop, sweep  # noqa: F401
+
+__all__ = ["app", "main"]

@@ -1,0 +1,175 @@
+"""The typer ``app`` every command registers on, and what the commands share.
+
+Here: the app with its one-line error reporting and exit codes, ``--version``, the
+rich console, the checks that refuse bad output paths before training, and the
+steps from options to a network that ``train``, ``explain`` and ``gradcheck`` take
+alike.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+import deepgrad as dg
+from deepgrad.cli.options import Loss
+from deepgrad.recipes import (
+    DEFAULT_LOSS,
+    needs_standardizing,
+)
+
+# Errors a user causes; each is reported as one line and exit code 2.
+_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError)
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 1  # training stopped on a NaN/inf loss (the last good weights are kept)
+EXIT_GRADIENTS_DIFFER = 1
+EXIT_INTERRUPTED = 130
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.strerror or error}: {error.filename}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _report(error: Exception) -> int:
+    """Print one ``Error:`` line for a usage or input error; return the exit code."""
+    # click's exceptions (vendored inside typer since 0.2x, so matched by what they
+    # have rather than by class) carry an exit code and a formatted message.
+    if hasattr(error, "exit_code") and hasattr(error, "format_message"):
+        if type(error).__name__ == "NoArgsIsHelpError":
+            error.show()  # type: ignore[attr-defined]  # `deepgrad` alone: the help
+            return int(error.exit_code)
+        context = getattr(error, "ctx", None)
+        hint = f" (see: {context.command_path} --help)" if context is not None else ""
+        message = " ".join(str(error.format_message()).split())
+        typer.echo(f"Error: {message}{hint}", err=True)
+        return int(error.exit_code)
+    if isinstance(error, _USER_ERRORS):
+        typer.echo(f"Error: {_one_line(error)}", err=True)
+        return EXIT_BAD_INPUT
+    raise error
+
+
+class _OneLineErrors(TyperGroup):
+    """Report usage errors and the library's ValueError/TypeError as one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+            code = result if isinstance(result, int) else 0
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            code = 1
+        except Exception as error:
+            code = _report(error)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    name="deepgrad",
+    help="Train, evaluate and inspect small neural networks with deepgrad.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"deepgrad {dg.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print deepgrad's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Train, evaluate and inspect small neural networks with deepgrad."""
+
+
+def main() -> None:
+    """Entry point of the ``deepgrad`` console script."""
+    app()
+
+
+# tables only: messages go through typer.echo, which never wraps a line
+console = Console(highlight=False)
+
+
+def check_output_folder(option: str, path: Path | None) -> None:
+    """Refuse an output file in a missing folder before training, not after it."""
+    if path is not None and not path.resolve().parent.is_dir():
+        raise ValueError(
+            f"{option} {path}: the folder {path.resolve().parent} does not exist; "
+            "create it first"
+        )
+
+
+def check_figure_paths(
+    plot: Path | None, animate: Path | None, dataset: Any = None
+) -> None:
+    """Refuse ``--plot``/``--animate`` before training rather than after it."""
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise ValueError(f"--plot saves a PNG: give a .png file, received: {plot}")
+    if plot is not None or animate is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            option = "--plot" if plot is not None else "--animate"
+            raise ValueError(
+                f"{option} needs matplotlib, which is not installed: "
+                "pip install 'deepgrad[plot]'"
+            )
+    check_output_folder("--plot", plot)
+    check_output_folder("--animate", animate)
+    if animate is None:
+        return
+    if animate.suffix.lower() != ".gif":
+        raise ValueError(
+            f"--animate saves a GIF: give a .gif file, received: {animate}"
+        )
+    if dataset.n_features != 2 or dataset.task == "regression":
+        raise ValueError(
+            f"--animate draws a classifier's decision boundary in the plane, so it "
+            f"needs 2 features and classes; {dataset.name!r} has "
+            f"{dataset.n_features} features (task {dataset.task}): try moons, "
+            "circles, spirals or xor"
+        )
+
+
+def resolve_loss(loss: Loss | None, task: str) -> str:
+    """The ``--loss`` given, else the task's usual one."""
+    return loss.value if loss is not None else DEFAULT_LOSS[task]
+
+
+def wants_standardizing(standardize: bool | None, X: np.ndarray) -> bool:
+    """``--standardize``/``--no-standardize`` if given, else whether X needs it."""
+    return standardize if standardize is not None else needs_standardizing(X)

@@ -1,0 +1,152 @@
+"""``deepgrad sweep``: train one network under a grid of options, in parallel.
+
+Its network options take several comma-separated values (``--lr 0.01,0.1,1``), so
+they are plain strings here, declared with the command rather than shared:
+``deepgrad.sweep`` parses and checks them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from deepgrad.cli.app import app, check_figure_paths, console
+from deepgrad.cli.options import (
+    DataArgument,
+    EpochsOption,
+    PlotOption,
+    SeedOption,
+    TargetOption,
+)
+from deepgrad.recipes import OPTIMIZERS
+
+
+@app.command()
+def sweep(
+    data: DataArgument,
+    target: TargetOption = None,
+    hidden: Annotated[
+        str,
+        typer.Option(help="Hidden sizes; several separated by ';' (e.g. '2;4,4;8,8')."),
+    ] = "4,4",
+    activation: Annotated[
+        str, typer.Option(help="Hidden activation(s), e.g. sigmoid,relu.")
+    ] = "sigmoid",
+    loss: Annotated[
+        str | None, typer.Option(help="Loss(es); default: the dataset's usual one.")
+    ] = None,
+    optimizer: Annotated[
+        str, typer.Option(help="Optimizer(s), e.g. sgd,adam.")
+    ] = "sgd",
+    lr: Annotated[
+        str | None,
+        typer.Option(
+            help="Learning rate(s), e.g. 0.01,0.1,0.5,1,2 (default: sgd's 0.1)."
+        ),
+    ] = None,
+    momentum: Annotated[str, typer.Option(help="Momentum value(s), e.g. 0,0.9.")] = "0",
+    weight_decay: Annotated[str, typer.Option(help="L2 weight decay value(s).")] = "0",
+    batch_size: Annotated[
+        str,
+        typer.Option(help="Batch size(s): 1 (stochastic), N (mini-batch), full."),
+    ] = "full",
+    init: Annotated[
+        str,
+        typer.Option(
+            help="Weight init(s): auto (the lab's normal for xor/and/or, else "
+            "PyTorch's default), normal, he, xavier, default."
+        ),
+    ] = "auto",
+    dropout: Annotated[str, typer.Option(help="Dropout value(s).")] = "0",
+    epochs: EpochsOption = 1000,
+    seed: SeedOption = 42,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (default: one per CPU core)."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Count the epochs until the loss falls below this.")
+    ] = 0.1,
+    plot: PlotOption = None,
+) -> None:
+    """Train one network from the same weights under every combination of the
+    options given several comma-separated values, in parallel; compare the runs."""
+    import os
+
+    check_figure_paths(plot, None, None)
+
+    from deepgrad import sweep as dgsweep
+
+    given = {
+        "hidden": hidden,
+        "activation": activation,
+        "loss": loss,
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "batch_size": batch_size,
+        "init": init,
+        "dropout": dropout,
+    }
+    base: dict[str, Any] = {"data": data, "target": target, "epochs": epochs}
+    grid: dict[str, list[Any]] = {}
+    for option, text in given.items():
+        if text is not None:
+            values = dgsweep.parse_option_values(option, text)
+            if len(values) > 1:
+                grid[option] = values
+            else:
+                base[option] = values[0]
+    if not grid:  # a single run, labelled by its learning rate
+        grid["lr"] = [base.pop("lr", None) or OPTIMIZERS.get(optimizer, ("", None))[1]]
+    runs = dgsweep.plan_sweep(base, grid, seed)  # checks every value before training
+    workers = min(jobs or os.cpu_count() or 1, len(runs))
+    typer.echo(
+        f"Sweeping {' x '.join(grid)} on {data}: {len(runs)} run"
+        f"{'s' if len(runs) > 1 else ''} of {epochs} epochs "
+        f"from the same initial weights (seed {seed}), "
+        f"{workers} process{'es' if workers > 1 else ''}"
+    )
+    results = dgsweep.run_sweep(
+        base, grid, n_jobs=workers, threshold=threshold, seed=seed
+    )
+
+    table = Table()
+    for option in grid:
+        table.add_column(option.replace("_", " "), justify="right")
+    for column in ("final loss", "accuracy", f"epochs to loss < {threshold:g}"):
+        table.add_column(column, justify="right")
+    table.add_column("diverged")
+    table.add_column("time", justify="right")
+    for result in results:
+        accuracy = result["final_accuracy"]
+        reached = result["epochs_to_threshold"]
+        table.add_row(
+            *(dgsweep.format_value(value) for value in result["options"].values()),
+            f"{result['final_loss']:.4g}",
+            "-" if accuracy is None else f"{accuracy:.2f}",
+            "never" if reached is None else str(reached),
+            "[red]yes[/red]" if result["diverged"] else "no",
+            f"{result['time']:.1f}s",
+        )
+    console.print(table)
+    converged = [result for result in results if result["epochs_to_threshold"]]
+    if converged:
+        fastest = min(converged, key=lambda result: result["epochs_to_threshold"])
+        typer.echo(
+            f"Fastest below {threshold:g}: {fastest['label']} "
+            f"(epoch {fastest['epochs_to_threshold']})"
+        )
+    diverged = [result["label"] for result in results if result["diverged"]]
+    if diverged:
+        typer.echo(f"Diverged: {'; '.join(diverged)}")
+    if len(results) == 1:
+        typer.echo("One run: give an option several values, e.g. --lr 0.01,0.1,0.5,1,2")
+    if plot is not None:
+        from deepgrad import plots
+
+        plots.plot_lr_sweep(results, plot)
+        typer.echo(f"Saved the loss curves to {plot}")

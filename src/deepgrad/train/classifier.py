@@ -1,0 +1,477 @@
+"""Classifier: a model with its loss, optimizer, feature scaling and class names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from deepgrad import nn
+from deepgrad.nn.module import Module
+from deepgrad.nn.summary import summary
+from deepgrad.optim.optimizer import Optimizer
+from deepgrad.tensor import Tensor, no_grad
+from deepgrad.train.batches import (
+    data_loader_class,
+    evaluate_loader,
+    evaluation_loader,
+    split_off_validation,
+    xy_arrays,
+)
+from deepgrad.train.callbacks import Callback
+from deepgrad.train.console import echo
+from deepgrad.train.history import History
+from deepgrad.train.loop import check_settings, fit_loop, with_live_plot
+from deepgrad.train.targets import LOSSES, LossKind, has_accuracy, loss_kind
+
+_TASKS = ("binary", "multiclass", "regression")
+
+
+def _last_leaf(model: Module) -> Module:
+    leaves = [module for module in model.modules() if not module._modules]
+    return leaves[-1] if leaves else model
+
+
+def _forward_all(model: Module, X: np.ndarray) -> Tensor:
+    """The model's output for every row, in eval mode without gradients."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            outputs = [model(X_batch).data for X_batch, _ in evaluation_loader(X, None)]
+    finally:
+        model.train(was_training)
+    return Tensor(np.concatenate(outputs))
+
+
+class Classifier:
+    """A model with its loss, optimizer, feature scaling and class names.
+
+    The object a user trains, evaluates, saves (``deepgrad.io.save``) and
+    predicts with, in the user's own labels.
+
+    Parameters
+    ----------
+    model : Module
+        The network.
+    loss_fn : Module or str, optional
+        A loss module, or its class name (``"BCELoss"``, ``"BCEWithLogitsLoss"``,
+        ``"CrossEntropyLoss"``, ``"NLLLoss"``, ``"MSELoss"``, ``"L1Loss"``). Chosen at the
+        first fit when omitted: BCELoss after a final Sigmoid, else
+        BCEWithLogitsLoss, for one binary output; NLLLoss after LogSoftmax,
+        else CrossEntropyLoss, for classes; MSELoss for regression.
+    optimizer : Optimizer, optional
+        Adam(lr=1e-3) over the model's parameters when omitted.
+    standardizer : Standardizer, optional
+        Feature scaling, fitted on the training split only at the first fit
+        (an already fitted one is kept), and applied before every forward.
+    class_names : list of str, optional
+        The label of each class index. Taken from a Dataset, or from string
+        labels given to fit (sorted), when omitted.
+    task : {"binary", "multiclass", "regression"}, optional
+        Inferred from the loss or the labels when omitted.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> import deepgrad as dg
+    >>> from deepgrad import nn
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    >>> y = np.array(["no", "yes", "yes", "no"])
+    >>> _ = dg.manual_seed(0)
+    >>> clf = Classifier(nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1)))
+    >>> _ = clf.fit(X, y, epochs=2, batch_size="full", verbose=0)
+    >>> clf.class_names, clf.loss_name
+    (['no', 'yes'], 'BCEWithLogitsLoss')
+    """
+
+    def __init__(
+        self,
+        model: Module,
+        loss_fn: Module | str | None = None,
+        optimizer: Optimizer | None = None,
+        standardizer: Any = None,
+        class_names: Sequence[str] | None = None,
+        task: str | None = None,
+        feature_names: Sequence[str] | None = None,
+        target_name: str | None = None,
+    ) -> None:
+        # the training data's column names, so that predicting on a CSV that
+        # still holds the label column can leave it out
+        self.feature_names = None if feature_names is None else list(feature_names)
+        self.target_name = target_name
+        if not isinstance(model, Module):
+            raise TypeError(
+                f"Classifier: model must be a deepgrad.nn.Module, received: "
+                f"{type(model).__name__}"
+            )
+        if task is not None and task not in _TASKS:
+            raise ValueError(
+                f"Classifier: task must be one of {_TASKS}, received: {task!r}"
+            )
+        if isinstance(loss_fn, str):
+            if loss_fn not in LOSSES:
+                raise ValueError(
+                    f"Classifier: unknown loss {loss_fn!r}; choose one of "
+                    f"{sorted(LOSSES)} or pass a loss module"
+                )
+            loss_fn = LOSSES[loss_fn]()
+        self.model = model
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.standardizer = standardizer
+        self.class_names = (
+            None if class_names is None else [str(c) for c in class_names]
+        )
+        self.task = task
+        self.history: History | None = None
+        self._input_shape: tuple[int, ...] | None = None
+
+    @property
+    def loss_name(self) -> str | None:
+        """The loss's name in ``LOSSES`` (None before fit or for a custom loss)."""
+        kind = loss_kind(self.loss_fn)
+        return None if kind is None else kind.name
+
+    def get_config(self) -> dict[str, Any]:
+        """Everything but the model, as JSON-able values (Keras' name).
+
+        A model file keeps it beside the model's architecture and weights, and
+        :meth:`from_config` rebuilds the Classifier from the two.
+        """
+        standardizer = self.standardizer
+        return {
+            "kind": "classifier",
+            "standardizer": None if standardizer is None else standardizer.to_dict(),
+            "class_names": None if self.class_names is None else list(self.class_names),
+            "task": self.task,
+            "loss": self.loss_name,
+            "feature_names": self.feature_names,
+            "target_name": self.target_name,
+        }
+
+    @classmethod
+    def from_config(cls, model: Module, config: dict[str, Any]) -> Classifier:
+        """The Classifier of ``model`` and a :meth:`get_config` dict.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If a value of ``config`` cannot be used (named in the message).
+        """
+        from deepgrad.data import Standardizer
+
+        standardizer = config.get("standardizer")
+        return cls(
+            model,
+            loss_fn=config.get("loss"),  # its name in LOSSES
+            standardizer=None
+            if standardizer is None
+            else Standardizer.from_dict(standardizer),
+            class_names=config.get("class_names"),
+            task=config.get("task"),
+            feature_names=config.get("feature_names"),
+            target_name=config.get("target_name"),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Classifier(task={self.task!r}, loss={self.loss_name!r}, "
+            f"class_names={self.class_names!r}, model={self.model!r})"
+        )
+
+    # -- data ----------------------------------------------------------------------
+    @staticmethod
+    def _unpack(X: Any, y: Any) -> tuple[Any, Any, Any]:
+        """(X, y, the Dataset or None) from fit's or evaluate's arguments."""
+        if y is None and hasattr(X, "X") and hasattr(X, "y"):
+            return X.X, X.y, X
+        return X, y, None
+
+    @staticmethod
+    def _as_float(X: Any) -> np.ndarray:
+        """X as a float array: from a Dataset, a Tensor or array-like."""
+        if hasattr(X, "X") and not isinstance(X, (np.ndarray, Tensor)):
+            X = X.X
+        array = X.data if isinstance(X, Tensor) else np.asarray(X)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(
+                f"Classifier: X must hold numbers, received dtype {array.dtype}"
+            )
+        return array if array.dtype.kind == "f" else array.astype(np.float32)
+
+    def _standardizer_fitted(self) -> bool:
+        return getattr(self.standardizer, "mean_", None) is not None
+
+    def _features(self, X: Any) -> np.ndarray:
+        """The model's input: X as floats, standardized when a standardizer is set."""
+        array = self._as_float(X)
+        if self.standardizer is None or not self._standardizer_fitted():
+            return array
+        return np.asarray(self.standardizer.transform(array), dtype=array.dtype)
+
+    def _is_classifier(self) -> bool:
+        return self.task in ("binary", "multiclass")
+
+    def _encode(self, y: Any, learn_names: bool = False) -> np.ndarray:
+        """Labels as the loss expects them: class indices, or floats for regression."""
+        labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+        if not self._is_classifier():
+            if labels.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"Classifier: regression targets must be numbers, received dtype "
+                    f"{labels.dtype}"
+                )
+            return labels.astype(np.float32) if labels.dtype.kind != "f" else labels
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.dtype.kind in "USO":
+            names = [str(label) for label in labels]
+            if self.class_names is None and learn_names:
+                self.class_names = sorted(set(names))
+            if self.class_names is None:
+                raise ValueError(
+                    "Classifier: labels are names but the classifier has no "
+                    "class_names; fit it first or pass class_names=[...]"
+                )
+            index = {name: i for i, name in enumerate(self.class_names)}
+            unknown = sorted(set(names) - set(index))
+            if unknown:
+                raise ValueError(
+                    f"Classifier: labels {unknown} are not among the class names "
+                    f"{self.class_names}"
+                )
+            return np.array([index[name] for name in names], dtype=np.int64)
+        if labels.dtype.kind == "f" and not np.array_equal(labels, np.round(labels)):
+            raise ValueError(
+                "Classifier: class labels must be class indices 0..C-1 or names, "
+                f"received non-integer values such as {labels[:3]}"
+            )
+        indices = labels.astype(np.int64)
+        n_classes = None if self.class_names is None else len(self.class_names)
+        too_large = n_classes is not None and indices.max(initial=0) >= n_classes
+        if indices.min(initial=0) < 0 or too_large:
+            raise ValueError(
+                f"Classifier: class indices must be in 0..C-1 (C = {n_classes} class "
+                f"names), received values from {indices.min()} to {indices.max()}"
+            )
+        return indices
+
+    def _infer_task(self, y: Any) -> None:
+        if self.task is not None:
+            return
+        kind = loss_kind(self.loss_fn)
+        labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+        if kind is not None and not has_accuracy(kind):
+            self.task = "regression"
+        elif kind is None and self.class_names is None and labels.dtype.kind == "f":
+            self.task = "regression"
+        else:
+            if self.class_names is not None:
+                n_classes = len(self.class_names)
+            elif labels.dtype.kind in "USO":
+                n_classes = len(set(map(str, labels.ravel())))
+            else:
+                n_classes = int(labels.max()) + 1
+            self.task = "binary" if n_classes <= 2 else "multiclass"
+
+    def _default_loss(self, X: np.ndarray) -> Module:
+        last = _last_leaf(self.model)
+        if self.task == "regression":
+            return nn.MSELoss()
+        if isinstance(last, nn.LogSoftmax):
+            return nn.NLLLoss()
+        outputs = _forward_all(self.model, X[:2]).shape[-1]
+        if self.task == "binary" and outputs == 1:
+            return (
+                nn.BCELoss() if isinstance(last, nn.Sigmoid) else nn.BCEWithLogitsLoss()
+            )
+        return nn.CrossEntropyLoss()
+
+    # -- training ------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        epochs: int = 1,
+        batch_size: int | str | None = 32,
+        validation: Any = None,
+        callbacks: Iterable[Callback] = (),
+        verbose: int = 1,
+        log_every: int = 1,
+        shuffle: bool = True,
+        seed: int | None = None,
+        initial_epoch: int = 0,
+        *,
+        training_state: dict[str, Any] | None = None,
+        live: bool = False,
+    ) -> History:
+        """Train on (X, y), a Dataset as X, with labels in the user's own names.
+
+        ``validation`` is an (X, y) tuple, a Dataset, or a fraction split off
+        (stratified, seeded) before the standardizer is fitted on the rest.
+        The other arguments are :func:`fit`'s.
+
+        Returns
+        -------
+        History
+            Also kept as ``self.history``.
+        """
+        check_settings(epochs, verbose, log_every, initial_epoch)
+        X, y, dataset = self._unpack(X, y)
+        if y is None:
+            raise ValueError("Classifier.fit needs targets: fit(X, y) or fit(dataset)")
+        if dataset is not None:
+            if self.class_names is None and getattr(dataset, "class_names", None):
+                self.class_names = [str(name) for name in dataset.class_names]
+            if self.task is None and getattr(dataset, "task", None) in _TASKS:
+                self.task = dataset.task
+        self._infer_task(y)
+        X_train = self._as_float(X)
+        y_train = self._encode(y, learn_names=True)
+        if isinstance(validation, float):
+            (X_train, y_train), validation = split_off_validation(
+                X_train, y_train, validation, self._is_classifier(), seed
+            )
+        elif validation is not None:
+            X_val, y_val = xy_arrays(validation, "validation")
+            validation = (X_val, self._encode(y_val))
+        if self.standardizer is not None and not self._standardizer_fitted():
+            self.standardizer.fit(X_train)
+        X_train = self._features(X_train)
+        self._input_shape = tuple(X_train.shape[1:])
+        if validation is not None:
+            validation = (self._features(validation[0]), validation[1])
+        if self.loss_fn is None:
+            self.loss_fn = self._default_loss(X_train)
+        if self.optimizer is None:
+            from deepgrad.optim import Adam
+
+            self.optimizer = Adam(self.model.parameters(), lr=1e-3)
+
+        DataLoader = data_loader_class()
+        loader = DataLoader(
+            X_train, y_train, batch_size=batch_size, shuffle=shuffle, seed=seed
+        )
+        validation_loader = (
+            None if validation is None else evaluation_loader(*validation)
+        )
+        self.history = fit_loop(
+            self.model,
+            self.loss_fn,
+            self.optimizer,
+            loader,
+            validation_loader,
+            epochs=epochs,
+            callbacks=with_live_plot(callbacks, live),
+            verbose=verbose,
+            log_every=log_every,
+            initial_epoch=initial_epoch,
+            accuracy=has_accuracy(loss_kind(self.loss_fn)),
+            training_state=training_state,
+            save_target=self,
+        )
+        return self.history
+
+    # -- prediction ----------------------------------------------------------------
+    def _kind(self) -> LossKind:
+        kind = loss_kind(self.loss_fn)
+        if kind is None:
+            raise ValueError(
+                "Classifier: predictions need one of deepgrad's losses "
+                f"({sorted(LOSSES)}); fit the classifier first or pass loss_fn"
+            )
+        return kind
+
+    def _predict_indices(self, output: Tensor) -> np.ndarray:
+        kind = self._kind()
+        if kind.threshold is not None:
+            predicted = (output.data > kind.threshold).astype(np.int64)
+            return (
+                predicted[:, 0]
+                if predicted.ndim == 2 and predicted.shape[1] == 1
+                else predicted
+            )
+        return output.data.argmax(axis=-1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels: class names when ``class_names`` is set, else indices;
+        the model's outputs for regression (one column raveled)."""
+        output = _forward_all(self.model, self._features(X))
+        if not self._is_classifier():
+            values = output.data
+            return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
+        indices = self._predict_indices(output)
+        if self.class_names is None:
+            return indices
+        return np.asarray(self.class_names)[indices]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), as scikit-learn's.
+
+        A single sigmoid output p gives the two columns ``[1 - p, p]``.
+
+        Raises
+        ------
+        ValueError
+            For a regression model.
+        """
+        kind = self._kind()
+        if kind.probability is None:
+            raise ValueError(
+                f"Classifier.predict_proba needs a classification loss, this one is "
+                f"{kind.name!r}; use predict"
+            )
+        output = _forward_all(self.model, self._features(X))
+        probabilities = kind.probability(output).data
+        if (
+            kind.threshold is not None
+            and probabilities.ndim == 2
+            and probabilities.shape[1] == 1
+        ):
+            return np.concatenate([1 - probabilities, probabilities], axis=1)
+        return probabilities
+
+    def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:
+        """Loss, accuracy, the per-class report and the confusion matrix on (X, y).
+
+        Returns
+        -------
+        dict
+            ``loss``; for classification also ``accuracy``, ``report``
+            (``deepgrad.metrics.classification_report``) and
+            ``confusion_matrix``.
+        """
+        X, y, _ = self._unpack(X, y)
+        if y is None:
+            raise ValueError("Classifier.evaluate needs targets: evaluate(X, y)")
+        kind = self._kind()
+        features = self._features(X)
+        targets = self._encode(y)
+        loss, accuracy = evaluate_loader(
+            self.model,
+            self.loss_fn,
+            kind,
+            evaluation_loader(features, targets),
+            has_accuracy(kind),
+        )
+        result: dict[str, Any] = {"loss": loss}
+        if not self._is_classifier():
+            return result
+        from deepgrad import metrics
+
+        predicted = self._predict_indices(_forward_all(self.model, features))
+        n_classes = None if self.class_names is None else len(self.class_names)
+        result["accuracy"] = accuracy
+        result["report"] = metrics.classification_report(
+            targets, predicted, class_names=self.class_names
+        )
+        result["confusion_matrix"] = metrics.confusion_matrix(
+            targets, predicted, num_classes=n_classes
+        )
+        return result
+
+    def summary(self, input_shape: Any = None) -> None:
+        """Print the model's Keras-style summary (see :func:`summary`)."""
+        echo(summary(self.model, input_shape or self._input_shape))
