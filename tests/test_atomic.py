@@ -69,7 +69,7 @@ def test_the_next_save_removes_what_a_killed_save_left_behind(tmp_path):
     )
     writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     assert writer.stdout.readline() == b"writing\n"
-    (leftover,) = tmp_path.glob(".model.dg.*.tmp")
+    (leftover,) = tmp_path.glob(".model.dg.*.tmp.dg")
     # while its writer lives, the temporary file is not stale
     assert remove_stale_temporaries(path) == []
     writer.kill()

@@ -144,7 +144,7 @@ def diverging_regression():
     [(0.8, 1, 9), (2.0, 1, 6), (1e3, 1, 3), (1e12, 1, 2), (0.1, 1e20, 1)],
 )
 def test_a_loss_that_overflows_mid_block_restores_the_same_weights(
-    count_blocks, lr, scale, bad_epoch
+    count_blocks, nan_rule_only, lr, scale, bad_epoch
 ):
     model, (X, y) = diverging_regression()
     data = (X * np.float32(scale), y)
@@ -212,7 +212,9 @@ def test_shuffled_batches_callbacks_and_validation_run_epoch_by_epoch(count_bloc
     assert count_blocks["blocks"] == 0
 
 
-def test_the_line_of_the_epoch_before_a_divergence_shows_that_epochs_loss(capsys):
+def test_the_line_of_the_epoch_before_a_divergence_shows_that_epochs_loss(
+    capsys, nan_rule_only
+):
     # found in review: the block's logs must be taken before the divergence stop
     lines, histories = [], []
     for callbacks in ([], [Callback()]):
@@ -236,7 +238,9 @@ def test_the_line_of_the_epoch_before_a_divergence_shows_that_epochs_loss(capsys
     assert lines[0][2].startswith("Epoch 9: loss is inf")
 
 
-def test_several_batches_stop_at_the_first_bad_one_as_epoch_by_epoch(count_blocks):
+def test_several_batches_stop_at_the_first_bad_one_as_epoch_by_epoch(
+    count_blocks, nan_rule_only
+):
     # found in review: the block finished the epoch and reported nan, not inf
     model, data = diverging_regression()
     with pytest.warns(RuntimeWarning, match="Epoch 2: loss is inf"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import math
 import re
 import types
 
@@ -21,6 +22,7 @@ from deepgrad.train import (
     LearningRateScheduler,
     ModelCheckpoint,
     ReduceLROnPlateau,
+    divergence,
     fit,
     format_duration,
     format_epoch_line,
@@ -938,21 +940,46 @@ def diverging_run(verbose, callbacks=()):
     return model, history, recorder
 
 
-def test_divergence_stops_at_once_and_suggests_a_lower_learning_rate(capsys):
+def test_divergence_stops_at_once_and_suggests_a_lower_learning_rate(
+    capsys, monkeypatch
+):
     _, history, _ = diverging_run(verbose=2)
 
-    bad_epoch = len(history.epoch) + 1
-    assert 1 < bad_epoch < 100
+    # the weights blow up (norm 2e6 after 0) an epoch before the loss overflows
+    stopped_at = len(history.epoch)
+    assert 1 < stopped_at < 100 and history.diverged
     assert re.fullmatch(
-        rf"Epoch {bad_epoch}: loss is (nan|inf) — training stopped and the last good "
+        rf"Epoch {stopped_at}: the weights' norm \(\S+\) grew past 1e\+04, 10000 "
+        r"times its value before training — training stopped and the last good "
         r"weights restored\. The learning rate \(100\) is probably too high; try a "
         r"lower one such as 10\.",
         history.stopped_reason,
     )
     assert history.stopped_reason in capsys.readouterr().out
 
+    # without the weight rule, the loss rule stops it: 5 epochs above 10x the first
+    monkeypatch.setattr(divergence, "WEIGHT_FACTOR", math.inf)
+    _, by_loss, _ = diverging_run(verbose=2)
+    assert len(by_loss.epoch) == stopped_at + 4
+    losses = by_loss.history["loss"]
+    assert all(loss > 2 * by_loss.initial_loss for loss in losses[-5:])
+    assert losses[-6] <= 2 * by_loss.initial_loss
+    assert by_loss.stopped_reason.startswith(
+        f"Epoch {stopped_at + 4}: the loss ({losses[-1]:.4g}) has stayed above 2 times "
+        f"its value before training ({by_loss.initial_loss:.4g}) for 5 epochs — "
+        "training stopped"
+    )
+    # and without either, it runs until the loss is not finite
+    monkeypatch.setattr(divergence, "LOSS_FACTOR", math.inf)
+    _, by_nan, _ = diverging_run(verbose=2)
+    assert len(by_nan.epoch) >= len(by_loss.epoch)
+    assert re.fullmatch(
+        rf"Epoch {len(by_nan.epoch) + 1}: loss is (nan|inf) — training stopped .*",
+        by_nan.stopped_reason,
+    )
 
-def test_divergence_restores_the_weights_that_gave_the_last_finite_loss():
+
+def test_divergence_restores_the_weights_that_gave_the_last_finite_loss(nan_rule_only):
     """The weights at the start of the last good epoch: its loss was computed with
     them and was finite (the weights after its update may already blow up)."""
     model, history, recorder = diverging_run(verbose=2)
@@ -975,7 +1002,9 @@ def test_divergence_at_verbose_0_is_a_runtime_warning():
 def test_divergence_in_the_first_epoch_restores_the_initial_weights():
     model = line_model()
     initial = weights_of(model)
-    X = np.array([[1.0], [np.inf]], dtype=np.float32)
+    # finite data (inf in X is refused before training) whose second sample's
+    # loss overflows float32 after the first sample's update
+    X = np.array([[1.0], [1e20]], dtype=np.float32)
     with pytest.warns(RuntimeWarning):
         history = fit(
             model,

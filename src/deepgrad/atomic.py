@@ -26,11 +26,13 @@ try:
 except ImportError:  # Windows: stale temporaries are then left alone
     fcntl = None  # type: ignore[assignment]
 
-_SUFFIX = ".tmp"
-
-
 def _prefix(path: Path) -> str:
     return f".{path.name}."
+
+
+def _suffix(path: Path) -> str:
+    # the target's extension last, for libraries that pick a format by it (PIL)
+    return f".tmp{path.suffix}"
 
 
 def _lock(descriptor: int, blocking: bool) -> bool:
@@ -55,7 +57,7 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     removed = []
     if fcntl is None or not path.parent.is_dir():
         return removed
-    for candidate in path.parent.glob(f"{_prefix(path)}*{_SUFFIX}"):
+    for candidate in path.parent.glob(f"{_prefix(path)}*{_suffix(path)}"):
         try:
             with open(candidate, "rb") as handle:
                 if not _lock(handle.fileno(), blocking=False):
@@ -129,7 +131,8 @@ def atomic_write(
     Yields
     ------
     file object
-        Write the whole content to it.
+        Write the whole content to it (or to ``handle.name``, its path, for a
+        library that writes to a file name itself).
 
     Raises
     ------
@@ -149,11 +152,13 @@ def atomic_write(
     umask = os.umask(0)
     os.umask(umask)
     descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=_prefix(path), suffix=_SUFFIX
+        dir=path.parent, prefix=_prefix(path), suffix=_suffix(path)
     )
-    _lock(descriptor, blocking=True)  # at once: a cleaner must not take it for stale
     try:
-        with os.fdopen(descriptor, mode, encoding=encoding, newline=newline) as handle:
+        # held until the rename: a cleaner must not take the file for stale
+        _lock(descriptor, blocking=True)
+        # opened by name, so that ``handle.name`` is a path a library can write to
+        with open(temporary, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -164,6 +169,8 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    finally:
+        os.close(descriptor)
     # make the rename itself durable (not possible on every platform)
     with contextlib.suppress(OSError):
         directory = os.open(path.parent, os.O_RDONLY)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from deepgrad import nn
+from deepgrad.atomic import atomic_write
 from deepgrad.figures import draw_history, new_figure
 from deepgrad.nn.module import Module
 from deepgrad.tensor import Tensor, no_grad
@@ -79,7 +80,8 @@ def _save(figure: Figure, path: str | Path | None) -> None:
             f"Expected a .png path to save the figure to, received: {str(path)!r}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI, facecolor="white")
+    with atomic_write(path) as handle:  # an earlier PNG survives a failed save
+        figure.savefig(handle, format="png", dpi=DPI, facecolor="white")
 
 
 def _history_parts(history: Any, what: str) -> tuple[dict[str, list[float]], list[int]]:
@@ -721,7 +723,12 @@ def animate_decision_boundary(
     writer = PillowWriter(fps=fps)
     regions: list[Any] = []
     try:
-        with writer.saving(figure, str(path), dpi=ANIMATION_DPI):
+        # PillowWriter writes to a file name: the atomic write's temporary file,
+        # renamed over ``path`` only once the whole GIF is in it
+        with (
+            atomic_write(path) as gif,
+            writer.saving(figure, gif.name, dpi=ANIMATION_DPI),
+        ):
             for frame in frames:
                 module.load_state_dict(dict(frame.state))
                 title = f"Decision boundary, epoch {frame.epoch}"

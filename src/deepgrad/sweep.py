@@ -58,9 +58,6 @@ _NOT_SWEEPABLE = {
     "seed": "every run starts from the same initial weights; run one sweep per seed",
 }
 
-# A run that ends with its loss this many times above its first epoch's diverged.
-DIVERGENCE_FACTOR = 2.0
-
 # Options that shape the network: runs that share them share their initial weights.
 _ARCHITECTURE = ("hidden", "activation", "loss", "init", "dropout", "batchnorm")
 
@@ -386,6 +383,7 @@ def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str,
     from deepgrad import data as dgdata
     from deepgrad.recipes import LOSSES, make_optimizer, needs_standardizing
     from deepgrad.train import Classifier
+    from deepgrad.train.divergence import DivergenceWarning
 
     config = run["config"]
     # built from the seed as in planning, so deepgrad's generator (dropout's draws)
@@ -414,7 +412,7 @@ def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str,
     started = time.perf_counter()
     with warnings.catch_warnings():
         # the divergence guard warns; a sweep reports it as diverged instead
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DivergenceWarning)
         history = classifier.fit(
             dataset.X,
             dataset.y,
@@ -428,11 +426,8 @@ def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str,
     losses = [float(value) for value in history.history.get("loss", [])]
     accuracy = history.history.get("accuracy")
     accuracies = None if accuracy is None else [float(value) for value in accuracy]
-    # fit stops early, keeping the last good weights, only on a NaN or infinite loss
-    stopped_on_bad_loss = history.stopped_reason is not None and not history.interrupted
-    diverged = stopped_on_bad_loss or (
-        bool(losses) and losses[-1] > DIVERGENCE_FACTOR * losses[0]
-    )
+    # fit's divergence guard decides, as for `deepgrad train` (deepgrad.train.divergence)
+    diverged = history.diverged
     shown_config = dict(config)
     if not isinstance(shown_config["data"], str):
         shown_config["data"] = dataset.name
@@ -442,7 +437,7 @@ def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str,
         "config": shown_config,
         "loss": losses,
         "accuracy": accuracies,
-        "final_loss": math.nan if stopped_on_bad_loss or not losses else losses[-1],
+        "final_loss": math.nan if diverged or not losses else losses[-1],
         "final_accuracy": accuracies[-1] if accuracies else None,
         "epochs_to_threshold": epochs_to_threshold(losses, threshold),
         "diverged": bool(diverged),
@@ -522,11 +517,11 @@ def run_sweep(
         One per run, in the grid's order: ``label`` (``"lr=0.5"``), ``options``
         (the swept values), ``config`` (every option), ``loss`` and
         ``accuracy`` (per epoch; accuracy None for regression),
-        ``final_loss`` (NaN if the loss became non-finite), ``final_accuracy``,
-        ``epochs_to_threshold`` (1-based, or None), ``diverged`` (the loss
-        became NaN or infinite, or ended more than :data:`DIVERGENCE_FACTOR`
-        times above its first epoch's), ``stopped_reason`` and ``time``
-        (seconds of training).
+        ``final_loss`` (NaN if the run diverged), ``final_accuracy``,
+        ``epochs_to_threshold`` (1-based, or None), ``diverged`` (fit's
+        divergence guard stopped it, by the rules of
+        :mod:`deepgrad.train.divergence`, as ``deepgrad train`` would have),
+        ``stopped_reason`` and ``time`` (seconds of training).
 
     Raises
     ------

@@ -47,6 +47,81 @@ def xy_arrays(data: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def _first_bad_value(array: np.ndarray, limit: float | None) -> tuple[int, ...] | None:
+    """The index of the first value that is not finite or beyond +-limit, or None."""
+    if array.dtype.kind != "f" or array.size == 0:
+        return None
+    # one float64 sum answers for almost all data: NaN and inf survive a sum
+    total = np.add.reduce(array, axis=None, dtype=np.float64)
+    in_range = limit is None or float(np.max(np.abs(array))) <= limit
+    if np.isfinite(total) and in_range:
+        return None
+    bad = ~np.isfinite(array)
+    if limit is not None:
+        with np.errstate(invalid="ignore"):
+            bad |= np.abs(array) > limit
+    found = np.argwhere(bad)
+    return None if len(found) == 0 else tuple(int(i) for i in found[0])
+
+
+def check_values(
+    X: np.ndarray,
+    y: np.ndarray | None,
+    what: str,
+    dtype: np.dtype,
+    feature_names: list[str] | None = None,
+) -> None:
+    """Refuse data no learning rate can train on, before training starts.
+
+    A value that is NaN or infinite, or too large for the model's floating
+    dtype (a CSV cell of 1e308 is inf in float32), would otherwise surface
+    epochs later as a non-finite loss and be blamed on the learning rate.
+
+    Raises
+    ------
+    ValueError
+        Naming the array, the row and the column (by name when known).
+    """
+    limit = None
+    if dtype.kind == "f" and X.dtype.kind == "f" and X.dtype.itemsize > dtype.itemsize:
+        limit = float(np.finfo(dtype).max)
+    for name, array, array_limit in (("X", X, limit), ("y", y, None)):
+        if array is None:
+            continue
+        index = _first_bad_value(array, array_limit)
+        if index is None:
+            continue
+        value = array[index]
+        row, column = index[0], index[1:]
+        place = f"row {row}"
+        if name == "X" and len(column) == 1:
+            label = (
+                repr(feature_names[column[0]])
+                if feature_names is not None and len(feature_names) == X.shape[1]
+                else str(column[0])
+            )
+            place += f", column {label}"
+        elif column:
+            place += f", position {column}"
+        problem = (
+            f"{value}, which is not a finite number"
+            if not np.isfinite(value)
+            else f"{value}, too large for {dtype} (the model's dtype): it would be inf"
+        )
+        raise ValueError(
+            f"fit: the {what} data's {name} holds {problem} at {place} (rows and "
+            "columns count from 0); fix or drop that value before training"
+        )
+
+
+def model_dtype(model: Module) -> np.dtype:
+    """The floating dtype of the model's parameters (float32 when it has none)."""
+    for param in model.parameters():
+        if param.data.dtype.kind == "f":
+            return param.data.dtype
+    return np.dtype(np.float32)
+
+
 def split_off_validation(
     X: np.ndarray, y: np.ndarray, fraction: float, stratify: bool, seed: int | None
 ) -> tuple[Any, Any]:
@@ -79,14 +154,17 @@ def prepare_data(
     shuffle: bool,
     seed: int | None,
     kind: LossKind | None,
+    dtype: np.dtype,
 ) -> tuple[Any, Any]:
-    """The training DataLoader and the validation one (or None)."""
+    """The training DataLoader and the validation one (or None), their values
+    checked for the model's ``dtype``."""
     DataLoader = data_loader_class()
     if isinstance(validation, bool):
         raise TypeError(
             "fit: validation must be an (X, y) tuple, a Dataset or a fraction, "
             f"received: {validation!r}"
         )
+    names = getattr(train_data, "feature_names", None)
     if isinstance(train_data, DataLoader):
         if isinstance(validation, float):
             raise ValueError(
@@ -94,8 +172,10 @@ def prepare_data(
                 "validation=(X_val, y_val), or the training data as (X, y)"
             )
         loader = train_data
+        check_values(loader.X, loader.y, "training", dtype)
     else:
         X, y = xy_arrays(train_data, "train_data")
+        check_values(X, y, "training", dtype, names)
         if isinstance(validation, float):
             (X, y), validation = split_off_validation(
                 X, y, validation, has_accuracy(kind), seed
@@ -103,7 +183,33 @@ def prepare_data(
         loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
     if validation is None:
         return loader, None
-    return loader, evaluation_loader(*xy_arrays(validation, "validation"))
+    X_val, y_val = xy_arrays(validation, "validation")
+    if not isinstance(validation, float):
+        check_values(
+            X_val,
+            y_val,
+            "validation",
+            dtype,
+            getattr(validation, "feature_names", names),
+        )
+    return loader, evaluation_loader(X_val, y_val)
+
+
+def starting_loss(
+    model: Module, loss_fn: Any, kind: LossKind | None, loader: Any
+) -> float:
+    """The loss at the current weights on the loader's first rows (up to
+    EVAL_BATCH_SIZE), in eval mode, without iterating the loader: no generator
+    is drawn from, so training goes on exactly as without it."""
+    X, y = loader.X[:EVAL_BATCH_SIZE], loader.y[:EVAL_BATCH_SIZE]
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            output = model(Tensor(X))
+            return scalar_loss(loss_fn(output, match_target(kind, output, Tensor(y))))
+    finally:
+        model.train(was_training)
 
 
 def evaluate_loader(

@@ -13,9 +13,11 @@ from deepgrad.nn.summary import summary
 from deepgrad.optim.optimizer import Optimizer
 from deepgrad.tensor import Tensor, no_grad
 from deepgrad.train.batches import (
+    check_values,
     data_loader_class,
     evaluate_loader,
     evaluation_loader,
+    model_dtype,
     split_off_validation,
     xy_arrays,
 )
@@ -330,13 +332,17 @@ class Classifier:
         self._infer_task(y)
         X_train = self._as_float(X)
         y_train = self._encode(y, learn_names=True)
+        dtype = model_dtype(self.model)
+        names = self.feature_names or getattr(dataset, "feature_names", None)
+        check_values(X_train, y_train, "training", dtype, names)
         if isinstance(validation, float):
             (X_train, y_train), validation = split_off_validation(
                 X_train, y_train, validation, self._is_classifier(), seed
             )
         elif validation is not None:
             X_val, y_val = xy_arrays(validation, "validation")
-            validation = (X_val, self._encode(y_val))
+            validation = (self._as_float(X_val), self._encode(y_val))
+            check_values(*validation, "validation", dtype, names)
         if self.standardizer is not None and not self._standardizer_fitted():
             self.standardizer.fit(X_train)
         X_train = self._features(X_train)

@@ -36,6 +36,10 @@ class History:
     diverged : bool
         Whether a NaN or infinite loss ended training (the weights were put back
         to the last ones that gave a finite loss).
+    initial_loss, initial_weight_norm : float or None
+        The loss (on up to 1024 training samples, in eval mode) and the L2 norm
+        of all trainable weights before the first epoch: what the divergence
+        guard compares with.
     training_state : dict or None
         JSON-able state at the end of the last completed epoch (its index, the
         DataLoader's and deepgrad's generator states, this history): pass it
@@ -53,6 +57,8 @@ class History:
         self.stopped_reason: str | None = None
         self.interrupted = False
         self.diverged = False
+        self.initial_loss: float | None = None
+        self.initial_weight_norm: float | None = None
         self.training_state: dict[str, Any] | None = None
 
     def _extend(
@@ -74,6 +80,18 @@ class History:
             for name, column in values.items():
                 record.setdefault(name, []).extend(column)
 
+    def _truncate(self, count: int) -> None:
+        """Keep the first ``count`` epochs: those the weights were put back to."""
+        del self.epoch[count:]
+        for record in (
+            self.history,
+            self.grad_norms,
+            self.weight_norms,
+            self.update_ratios,
+        ):
+            for values in record.values():
+                del values[count:]
+
     def to_dict(self) -> dict[str, Any]:
         """The record as plain lists (JSON-able)."""
         return {
@@ -89,6 +107,8 @@ class History:
                 name: list(values) for name, values in self.update_ratios.items()
             },
             "loss_name": self.loss_name,
+            "initial_loss": self.initial_loss,
+            "initial_weight_norm": self.initial_weight_norm,
         }
 
     @classmethod
@@ -102,6 +122,8 @@ class History:
         for key in ("weight_norms", "update_ratios"):
             setattr(history, key, {k: list(v) for k, v in record.get(key, {}).items()})
         history.loss_name = record.get("loss_name")
+        history.initial_loss = record.get("initial_loss")
+        history.initial_weight_norm = record.get("initial_weight_norm")
         return history
 
     def __repr__(self) -> str:

@@ -28,11 +28,18 @@ from deepgrad.fast import compile_step
 from deepgrad.nn.module import Module
 from deepgrad.optim.optimizer import Optimizer
 from deepgrad.tensor import default_generator
-from deepgrad.train.batches import evaluate_loader, prepare_data
+from deepgrad.train import divergence
+from deepgrad.train.batches import (
+    evaluate_loader,
+    model_dtype,
+    prepare_data,
+    starting_loss,
+)
 from deepgrad.train.blocks import MIN_BLOCK_EPOCHS, BackToBack
 from deepgrad.train.callbacks import Callback
 from deepgrad.train.callbacks.live_plot import LivePlot
 from deepgrad.train.console import ProgressBar, format_epoch_line
+from deepgrad.train.divergence import diverged, healthy
 from deepgrad.train.history import History
 from deepgrad.train.recorder import ParameterRecorder
 from deepgrad.train.run import FitRun, Snapshot
@@ -86,10 +93,6 @@ def with_live_plot(callbacks: Iterable[Callback], live: bool) -> list[Callback]:
     if live:
         callbacks.append(LivePlot())  # matplotlib is imported when it first draws
     return callbacks
-
-
-def _suggest_lower_lr(lr: float) -> float:
-    return float(f"{lr / 10:.3g}")
 
 
 def fit(
@@ -208,7 +211,7 @@ def fit(
     check_settings(epochs, verbose, log_every, initial_epoch)
     kind = loss_kind(loss_fn)
     loader, validation_loader = prepare_data(
-        train_data, validation, batch_size, shuffle, seed, kind
+        train_data, validation, batch_size, shuffle, seed, kind, model_dtype(model)
     )
     return fit_loop(
         model,
@@ -246,19 +249,14 @@ def _restore_training_state(
 
 
 def _stop_diverged(
-    run: FitRun, history: History, epoch: int, bad_loss: float, lr: float, verbose: int
+    run: FitRun, history: History, reason: str, lr: float, verbose: int
 ) -> None:
-    """Stop the run after a non-finite loss (the weights are already restored)."""
-    message = (
-        f"Epoch {epoch + 1}: loss is {bad_loss} — training stopped and "
-        f"the last good weights restored. The learning rate ({lr:g}) is "
-        f"probably too high; try a lower one such as "
-        f"{_suggest_lower_lr(lr):g}."
-    )
-    run.stop(message)
+    """Stop the run that diverged (the last good weights are already restored)."""
+    text = divergence.message(reason, lr)
+    run.stop(text)
     history.diverged = True
     if verbose == 0:
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        warnings.warn(text, divergence.DivergenceWarning, stacklevel=4)
 
 
 def fit_loop(
@@ -302,12 +300,15 @@ def fit_loop(
         log_keys + ["lr", "time"],
         initial_epoch,
     )
+    run.verbose = verbose
     for callback in callbacks:
         callback.set_run(run)
     # weights (and optimizer state) at the start of the last epoch whose loss was
-    # finite, and at the start of the current one: the divergence guard goes back
-    # to the former, which is known to give a finite loss
+    # finite, and at the start of the current one: after a NaN loss the guard goes
+    # back to the former, which is known to give a finite loss; and at the end of
+    # the last epoch the divergence rules found healthy, for the other rules
     last_good, epoch_start = Snapshot(model, optimizer), Snapshot(model, optimizer)
+    healthy_state = Snapshot(model, optimizer)
     step = compile_step(model, loss_fn, optimizer) if fast else None
     recorder = ParameterRecorder(model)
     history.loss_name = getattr(loss_fn, "full_name", None) or getattr(
@@ -344,12 +345,16 @@ def fit_loop(
     # NumPy warnings from deep inside the step
     numpy_errors = np.seterr(over="ignore", invalid="ignore", divide="ignore")
     try:
+        if not history.epoch:  # where the divergence guard measures from
+            history.initial_weight_norm = recorder.initial_norm()
+            history.initial_loss = starting_loss(model, loss_fn, kind, loader)
         for callback in callbacks:
             callback.on_train_begin()
         while epoch < epochs:
             started = time.perf_counter()
             if epoch != initial_epoch:
                 epoch_start.take()
+            run.leave_epoch_boundary(epoch_start)
             block_epochs = (
                 0 if block is None else _block_length(epoch, block.max_epochs)
             )
@@ -357,7 +362,30 @@ def fit_loop(
                 lr = float(optimizer.param_groups[0]["lr"])
                 result = block.run(epoch, block_epochs, history, lr)
                 done = result.completed
-                run.mark_epoch_boundary(epoch + done)  # no generator was drawn from
+                first = len(history.epoch) - done
+                # the rules read the history epoch by epoch, as the loop would
+                reason, healthy_row = None, None
+                for row in range(done):
+                    reason = diverged(history, first + row)
+                    if reason is not None:
+                        break
+                    if healthy(history, first + row):
+                        healthy_row = row
+                if reason is not None:
+                    history._truncate(first + row + 1)
+                    logs = {key: values[-1] for key, values in history.history.items()}
+                    last_logs = logs
+                    if _log_due(epoch + row):
+                        run.echo(format_epoch_line(epoch + row, epochs, logs))
+                        last_logged = epoch + row
+                    if healthy_row is not None:
+                        block.set_parameters(result.weights[healthy_row])
+                    else:
+                        healthy_state.restore()
+                    epoch += row + 1
+                    run.mark_epoch_boundary(epoch)  # no generator was drawn from
+                    _stop_diverged(run, history, reason, lr, verbose)
+                    break
                 if done:
                     last_logs = result.last_logs
                     if _log_due(epoch + done - 1):
@@ -375,18 +403,36 @@ def fit_loop(
                             else last_good
                         ).restore()
                     epoch += done
-                    _stop_diverged(run, history, epoch, result.bad_loss, lr, verbose)
+                    run.mark_epoch_boundary(epoch)
+                    _stop_diverged(
+                        run,
+                        history,
+                        f"Epoch {epoch + 1}: loss is {result.bad_loss}",
+                        lr,
+                        verbose,
+                    )
                     break
                 if result.interrupted:
+                    # back to the end of the last completed epoch (the start of
+                    # the block, held by epoch_start, when none completed)
+                    if done:
+                        block.set_parameters(result.weights[done - 1])
+                        run.mark_epoch_boundary(epoch + done)
                     epoch += done
                     raise KeyboardInterrupt
-                # the snapshot of the start of the last epoch, for the next one
+                if healthy_row is not None:
+                    block.set_parameters(result.weights[healthy_row])
+                    healthy_state.take()
+                # the start of the block's last epoch is the next one's last_good
+                # (epoch_start holds the boundary's weights until it is marked)
                 if done >= 2:
                     block.set_parameters(result.weights[done - 2])
-                    epoch_start.take()
-                    block.set_parameters(result.weights[done - 1])
-                last_good, epoch_start = epoch_start, last_good
+                    last_good.take()
+                else:
+                    last_good, epoch_start = epoch_start, last_good
+                block.set_parameters(result.weights[done - 1])
                 epoch += done
+                run.mark_epoch_boundary(epoch)  # no generator was drawn from
                 continue
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, {})
@@ -434,7 +480,9 @@ def fit_loop(
                 # Diverged: go back to the weights at the start of the last epoch
                 # whose loss was finite (the start of this one may already be bad).
                 (epoch_start if epoch == initial_epoch else last_good).restore()
-                _stop_diverged(run, history, epoch, bad_loss, lr, verbose)
+                _stop_diverged(
+                    run, history, f"Epoch {epoch + 1}: loss is {bad_loss}", lr, verbose
+                )
                 break
             last_good, epoch_start = epoch_start, last_good
 
@@ -460,6 +508,14 @@ def fit_loop(
             if _log_due(epoch):
                 run.echo(format_epoch_line(epoch, epochs, logs))
                 last_logged = epoch
+            reason = diverged(history)
+            if reason is not None:
+                healthy_state.restore()
+                epoch += 1
+                _stop_diverged(run, history, reason, lr, verbose)
+                break
+            if healthy(history):
+                healthy_state.take()
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
             epoch += 1
@@ -468,6 +524,7 @@ def fit_loop(
     except KeyboardInterrupt:
         history.interrupted = True
         run.stopped_reason = f"Epoch {epoch + 1}: training interrupted (Ctrl-C)."
+        run.return_to_epoch_boundary()
     finally:
         np.seterr(**numpy_errors)
         progress.stop()

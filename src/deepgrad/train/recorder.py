@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from deepgrad.nn.module import Module
@@ -43,6 +45,10 @@ class ParameterRecorder:
         start = np.empty(self.size)
         self._copy(start, [param.data for param in self.params])
         self.before = self._squared_norms(start[None])[0], start
+
+    def initial_norm(self) -> float:
+        """The L2 norm of all the parameters before the first epoch."""
+        return math.sqrt(float(self.before[0].sum()))
 
     def _copy(self, row: np.ndarray, arrays: list[np.ndarray | None]) -> None:
         for (offset, size), array in zip(self.segments, arrays, strict=True):

@@ -86,6 +86,7 @@ class FitRun:
         self.save_target = save_target  # what ModelCheckpoint saves
         self.log_keys = log_keys  # the keys every epoch's logs will have
         self.console: Any = None
+        self.verbose = 1  # fit's: callbacks that stop the run warn at 0
         self.stop_requested = False
         self.stopped_reason: str | None = None
         self.mark_epoch_boundary(initial_epoch)
@@ -97,22 +98,46 @@ class FitRun:
         self.stop_requested = True
         self.stopped_reason = reason
 
-    def mark_epoch_boundary(self, completed_epochs: int) -> None:
-        """Remember the generators' states: resuming starts from here."""
+    def mark_epoch_boundary(
+        self, completed_epochs: int, saved_in: Snapshot | None = None
+    ) -> None:
+        """Remember the generators' states: resuming starts from here.
+
+        ``saved_in`` holds the weights and optimizer state of this boundary when
+        the model has already moved on from them (None: the model holds them).
+        """
         # Generator.bit_generator.state builds a new dict on every read, so no
-        # deep copy is needed here (this runs every epoch; training_state copies)
+        # deep copy is needed here (this runs every epoch; training_state copies).
+        # One assignment, so that a Ctrl-C never finds the epoch and the place of
+        # its weights out of step
         loader_generator = getattr(self.loader, "_generator", None)
-        self._boundary: tuple[int, dict[str, Any], dict[str, Any]] = (
+        self._boundary: tuple[int, Any, dict[str, Any], Snapshot | None] = (
             completed_epochs,
             self.loader.get_state()
             if loader_generator is None
             else loader_generator.bit_generator.state,
             default_generator().bit_generator.state,
+            saved_in,
+        )
+
+    def leave_epoch_boundary(self, saved_in: Snapshot) -> None:
+        """The model is about to change: the boundary's weights are in ``saved_in``."""
+        self._boundary = (*self._boundary[:3], saved_in)
+
+    def return_to_epoch_boundary(self) -> None:
+        """After a Ctrl-C: put back the weights, optimizer state and history of
+        the last completed epoch, so that what is saved resumes exactly."""
+        completed, *_, saved_in = self._boundary
+        if saved_in is not None:
+            saved_in.restore()
+            self._boundary = (*self._boundary[:3], None)
+        self.history._truncate(
+            sum(1 for epoch in self.history.epoch if epoch < completed)
         )
 
     def training_state(self) -> dict[str, Any]:
         """The JSON-able state to resume from the last epoch boundary."""
-        epoch, loader_state, rng_state = self._boundary
+        epoch, loader_state, rng_state, _ = self._boundary
         return {
             "epoch": epoch,
             "loader": copy.deepcopy(loader_state),

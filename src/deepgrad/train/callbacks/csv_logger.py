@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
+from deepgrad.atomic import atomic_write
 from deepgrad.train.callbacks.callback import Callback
 
 
@@ -13,7 +17,9 @@ class CSVLogger(Callback):
     """Write each epoch's logs to a CSV file: a header, then one row per epoch.
 
     The columns are ``epoch`` (0-based, as Keras writes it) and the logged keys
-    in alphabetical order.
+    in alphabetical order. The file only ever holds whole rows: an earlier log
+    is replaced once the new one's first row is on disk, and a row that cannot
+    be written (a full disk) is taken back and stops training cleanly.
 
     Parameters
     ----------
@@ -32,7 +38,7 @@ class CSVLogger(Callback):
         self.filename = Path(filename)
         self.separator = separator
         self.append = append
-        self._file: Any = None
+        self._descriptor: int | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         has_rows = (
@@ -40,21 +46,52 @@ class CSVLogger(Callback):
         )
         self._write_header = not has_rows
         self.filename.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(  # noqa: SIM115 - kept open for the run, closed at its end
-            self.filename, "a" if self.append else "w", newline="", encoding="utf-8"
-        )
-        self._writer = csv.writer(self._file, delimiter=self.separator)
+        if has_rows:
+            self._descriptor = os.open(self.filename, os.O_WRONLY | os.O_APPEND)
+
+    def _row(self, values: list[Any]) -> bytes:
+        text = io.StringIO()
+        csv.writer(text, delimiter=self.separator).writerow(values)
+        return text.getvalue().encode("utf-8")
+
+    def _write(self, data: bytes) -> None:
+        """Add whole rows to the file, or nothing: a failed write is undone."""
+        if self._descriptor is None:
+            # the first rows replace an earlier log only once they are on disk
+            with atomic_write(self.filename) as handle:
+                handle.write(data)
+            self._descriptor = os.open(self.filename, os.O_WRONLY | os.O_APPEND)
+            return
+        size = os.fstat(self._descriptor).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._descriptor, view) :]
+        except OSError:
+            os.ftruncate(self._descriptor, size)
+            raise
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         keys = sorted(logs)
+        data = self._row([epoch, *(logs[key] for key in keys)])
         if self._write_header:
-            self._writer.writerow(["epoch", *keys])
-            self._write_header = False
-        self._writer.writerow([epoch, *(logs[key] for key in keys)])
-        self._file.flush()
+            data = self._row(["epoch", *keys]) + data
+        try:
+            self._write(data)
+        except OSError as error:
+            run = self._active_run()
+            self.stop_training(
+                f"CSVLogger: could not write epoch {epoch + 1}'s row to "
+                f"{self.filename} ({error.strerror or error}); training stopped. "
+                "The file holds the rows of the epochs before it."
+            )
+            if run.verbose == 0:
+                warnings.warn(run.stopped_reason or "", RuntimeWarning, stacklevel=2)
+            return
+        self._write_header = False
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ class ModelCheckpoint(MonitorCallback):
     """Save the model (or Classifier) after epochs, as ``deepgrad.io.save`` does.
 
     Each file holds the model, the optimizer's state and the training state,
-    so that ``deepgrad.io.load_checkpoint`` can resume the run exactly.
+    so that ``deepgrad.io.load_checkpoint`` can resume the run exactly. Saving
+    is atomic; a save that fails (a full disk) stops training cleanly: fit
+    returns its History, and the file it was replacing is left intact.
 
     Parameters
     ----------
@@ -86,11 +89,29 @@ class ModelCheckpoint(MonitorCallback):
 
     def _save(self, path: Path) -> None:
         run = self._active_run()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        modelfile.save(
-            run.save_target,
-            path,
-            optimizer=run.optimizer,
-            training_state=run.training_state(),
-        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            modelfile.save(
+                run.save_target,
+                path,
+                optimizer=run.optimizer,
+                training_state=run.training_state(),
+            )
+        except OSError as error:
+            # a full disk or a folder gone read-only: the training so far is not
+            # lost (fit returns its History, the model keeps its weights), and the
+            # file being replaced is intact, since saving writes atomically
+            kept = (
+                f"the last checkpoint written, {self.saved[-1]}, is intact"
+                if self.saved
+                else "no checkpoint was written"
+            )
+            cause = error.strerror or str(error)
+            self.stop_training(
+                f"ModelCheckpoint: could not save {path} ({cause}); training stopped "
+                f"and {kept}."
+            )
+            if run.verbose == 0:
+                warnings.warn(run.stopped_reason or "", RuntimeWarning, stacklevel=2)
+            return
         self.saved.append(path)
