@@ -8,7 +8,9 @@ built exactly as ``deepgrad train`` builds it. NumPy and deepgrad only: no typer
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,15 @@ OPTIMIZERS: dict[str, tuple[str, float, tuple[str, ...]]] = {
 }
 
 DEFAULT_LOSS = {"binary": "bce", "multiclass": "ce", "regression": "mse"}
+
+# Arrays of each parameter's size an optimizer keeps besides the weight and its
+# gradient (PyTorch's state): Adam's exp_avg and exp_avg_sq, RMSprop's square_avg,
+# Adagrad's sum; SGD and RMSprop keep one more, momentum_buffer, with --momentum.
+OPTIMIZER_STATE_COPIES = {"sgd": 0, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+# Arrays of one batch's layer width a training step holds per layer: the
+# pre-activation Z, the activation A and their gradients dL/dZ, dL/dA.
+ACTIVATION_COPIES = 4
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -269,3 +280,210 @@ def initialised_network(
 def needs_standardizing(X: np.ndarray) -> bool:
     """True unless every feature already lies in [-1, 1] (the lab's 0/1 inputs)."""
     return bool(X.size) and bool(np.abs(X).max() > 1.0)
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """The memory a network needs to train, estimated from its options before it
+    is built (what :func:`estimate_memory` returns).
+
+    Attributes
+    ----------
+    parameters : int
+        Weights and biases (BatchNorm's scale and shift included).
+    parameter_bytes : int
+        The parameters, their gradients and the optimizer's state.
+    activation_bytes : int
+        Every layer's output and its gradient for one batch.
+    """
+
+    parameters: int
+    parameter_bytes: int
+    activation_bytes: int
+
+    @property
+    def total(self) -> int:
+        return self.parameter_bytes + self.activation_bytes
+
+
+def estimate_memory(
+    widths: Sequence[int],
+    batch_size: int,
+    optimizer: str | None = None,
+    momentum: float = 0.0,
+    batchnorm: bool = False,
+    itemsize: int = 4,
+) -> MemoryEstimate:
+    """Estimate a multilayer perceptron's training memory from its layer widths.
+
+    With ``P`` parameters (``sum(w_i * w_(i+1) + w_(i+1))``, plus ``2 w`` per
+    BatchNorm), ``c`` optimizer copies (:data:`OPTIMIZER_STATE_COPIES`, plus one
+    momentum buffer for sgd and rmsprop with momentum) and a batch of ``B`` rows::
+
+        parameter_bytes  = P * (2 + c) * itemsize          # weights, gradients, state
+        activation_bytes = B * sum(widths) * ACTIVATION_COPIES * itemsize
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Input features, every hidden size, then the outputs (``[2, 4, 4, 1]``).
+    batch_size : int
+        Rows per step.
+    optimizer : str, optional
+        A name of :data:`OPTIMIZERS`; None for a gradient without an update.
+    momentum : float
+        The optimizer's momentum.
+    batchnorm : bool
+        Whether each hidden Linear is followed by a BatchNorm1d.
+    itemsize : int
+        Bytes per number: 4 for float32, 8 for float64.
+
+    Returns
+    -------
+    MemoryEstimate
+
+    Example
+    -------
+    >>> estimate_memory([2, 4, 4, 1], batch_size=4, optimizer="sgd").total
+    1000
+    """
+    parameters = sum(
+        inputs * outputs + outputs
+        for inputs, outputs in zip(widths[:-1], widths[1:], strict=True)
+    )
+    if batchnorm:
+        parameters += 2 * sum(widths[1:-1])
+    copies = 2
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"--optimizer expects one of {', '.join(OPTIMIZERS)}, received: "
+            f"{optimizer!r}"
+        )
+    if optimizer is not None:
+        copies += OPTIMIZER_STATE_COPIES[optimizer]
+        if momentum and "momentum" in OPTIMIZERS[optimizer][2]:
+            copies += 1
+    return MemoryEstimate(
+        parameters=parameters,
+        parameter_bytes=parameters * copies * itemsize,
+        activation_bytes=batch_size * sum(widths) * ACTIVATION_COPIES * itemsize,
+    )
+
+
+def estimate_network_memory(
+    dataset: Any,
+    hidden: Sequence[int],
+    loss: str,
+    batch_size: int | str,
+    optimizer: str | None = None,
+    momentum: float = 0.0,
+    batchnorm: bool = False,
+    itemsize: int = 4,
+) -> MemoryEstimate:
+    """:func:`estimate_memory` for the network :func:`initialised_network` builds
+    for ``dataset`` (its outputs as :func:`output_layers` sets them), trained in
+    batches of ``batch_size`` rows (``"full"``: all of them)."""
+    outputs = (dataset.n_classes or 2) if loss == "ce" else 1
+    rows = dataset.n_samples
+    if batch_size != "full":
+        rows = min(int(batch_size), rows)
+    return estimate_memory(
+        [dataset.n_features, *hidden, outputs],
+        rows,
+        optimizer,
+        momentum,
+        batchnorm,
+        itemsize,
+    )
+
+
+def available_memory() -> int | None:
+    """Bytes a new allocation can take now, or None where that cannot be read.
+
+    Linux's ``MemAvailable`` (/proc/meminfo), lowered to what is left under the
+    process's cgroup limit (a container's); elsewhere the free physical pages.
+    """
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return None
+    try:
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit != "max":
+            used = int((cgroup / "memory.current").read_text())
+            available = min(available, max(0, int(limit) - used))
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def parse_memory_size(text: str) -> int | None:
+    """``"500M"`` -> 524288000 bytes (units B, K, M, G, T, powers of 1024, with an
+    optional B or iB); ``"none"`` -> None (no limit).
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming ``--max-memory``.
+    """
+    cleaned = text.strip().lower()
+    if cleaned == "none":
+        return None
+    number = cleaned.removesuffix("ib").removesuffix("b")
+    unit = number[-1:] if number[-1:] in _MEMORY_UNITS else ""
+    try:
+        size = float(number[: len(number) - len(unit)])
+    except ValueError:
+        size = -1.0
+    if not 0 < size < float("inf"):
+        raise ValueError(
+            "--max-memory expects a size such as 500M or 8G (or none), "
+            f"received: {text!r}"
+        )
+    return int(size * _MEMORY_UNITS[unit])
+
+
+def format_bytes(size: float) -> str:
+    """``1536`` -> ``"1.5 KiB"``."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    power = 0
+    while size >= 1024 and power < len(units) - 1:
+        size /= 1024
+        power += 1
+    return f"{size:.0f} B" if power == 0 else f"{size:.1f} {units[power]}"
+
+
+def check_memory(estimate: MemoryEstimate, max_memory: str | None, what: str) -> None:
+    """Refuse a run whose estimate exceeds ``max_memory`` (a size for
+    :func:`parse_memory_size`), by default the memory available now.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what``, the estimate, the limit and ``--max-memory``.
+    """
+    if max_memory is None:
+        limit, source = available_memory(), "available"
+    else:
+        limit, source = parse_memory_size(max_memory), "allowed by --max-memory"
+    if limit is None or estimate.total <= limit:
+        return
+    raise ValueError(
+        f"{what} would need about {format_bytes(estimate.total)} of memory "
+        f"({estimate.parameters:,} parameters with their gradients and optimizer "
+        f"state: {format_bytes(estimate.parameter_bytes)}; one batch's activations: "
+        f"{format_bytes(estimate.activation_bytes)}), more than the "
+        f"{format_bytes(limit)} {source}; use smaller --hidden layers or "
+        "--batch-size, or --max-memory SIZE to try anyway"
+    )

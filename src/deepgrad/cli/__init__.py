@@ -4,9 +4,12 @@ explain and sweep.
 A thin typer app: each command parses its options, calls the library
 (``deepgrad.recipes``, ``deepgrad.data``, ``deepgrad.train``, ``deepgrad.io``,
 ``deepgrad.metrics``, ...) and formats the result with rich. Exit codes: 0 on
-success, 1 when ``gradcheck`` or ``explain`` finds a gradient off or when training
-diverges (NaN loss), 2 for bad usage or bad input (one ``Error: ...`` line on
-stderr, no traceback), 130 when training is interrupted with Ctrl-C.
+success, 1 when ``gradcheck`` or ``explain`` finds a gradient off, when training
+diverges (NaN loss) or when the run fails after it began (a save after training, a
+full disk, memory running out), 2 for bad usage or bad input (an option out of
+range, an unreadable file, an output that cannot be written, a network too large
+for memory), each with one ``Error: ...`` line on stderr and no traceback, 130 when
+training is interrupted with Ctrl-C.
 
 ``app`` holds the typer app and what the commands share, ``options`` the option
 types declared once; each other module registers one group of commands on the app.

@@ -1,15 +1,16 @@
 """The typer ``app`` every command registers on, and what the commands share.
 
 Here: the app with its one-line error reporting and exit codes, ``--version``, the
-rich console, the checks that refuse bad output paths before training, and the
-steps from options to a network that ``train``, ``explain`` and ``gradcheck`` take
-alike.
+rich console, the checks that refuse bad output paths, bad numbers and networks too
+large for memory before training, and the steps from options to a network that
+``train``, ``explain`` and ``gradcheck`` take alike.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,24 +20,50 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 import deepgrad as dg
+from deepgrad.atomic import check_writable
 from deepgrad.cli.options import Loss
 from deepgrad.recipes import (
     DEFAULT_LOSS,
+    check_memory,
+    estimate_network_memory,
     needs_standardizing,
 )
 
-# Errors a user causes; each is reported as one line and exit code 2.
-_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError)
+# Errors a user causes before the run starts (bad options, unreadable or missing
+# files, a disk or memory that cannot take the run); each is one line and exit 2.
+_USER_ERRORS = (ValueError, TypeError, OSError, MemoryError)
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1  # the run began and then failed (a save after training, a full disk)
 EXIT_DIVERGED = 1  # training stopped on a NaN/inf loss (the last good weights are kept)
 EXIT_GRADIENTS_DIFFER = 1
 EXIT_INTERRUPTED = 130
 
 
-def _one_line(error: BaseException) -> str:
+class RunFailed(Exception):
+    """A failure after the run began: reported as one ``Error:`` line, exit code 1."""
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line that names the path and the cause where it has them."""
+    if isinstance(error, MemoryError):
+        detail = " ".join(str(error).split())
+        return (
+            f"out of memory{f' ({detail})' if detail else ''}; use smaller --hidden "
+            "layers or a smaller --batch-size"
+        )
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.strerror or error}: {error.filename}"
     return " ".join(str(error).split()) or type(error).__name__
+
+
+@contextlib.contextmanager
+def failures_during_run() -> Iterator[None]:
+    """OSError and MemoryError raised inside are failures of the run (exit 1), not
+    bad input (exit 2): the disk filled up or memory ran out while working."""
+    try:
+        yield
+    except (OSError, MemoryError) as error:
+        raise RunFailed(one_line(error)) from error
 
 
 def _report(error: Exception) -> int:
@@ -52,14 +79,18 @@ def _report(error: Exception) -> int:
         message = " ".join(str(error.format_message()).split())
         typer.echo(f"Error: {message}{hint}", err=True)
         return int(error.exit_code)
+    if isinstance(error, RunFailed):
+        typer.echo(f"Error: {one_line(error)}", err=True)
+        return EXIT_FAILED
     if isinstance(error, _USER_ERRORS):
-        typer.echo(f"Error: {_one_line(error)}", err=True)
+        typer.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_BAD_INPUT
     raise error
 
 
 class _OneLineErrors(TyperGroup):
-    """Report usage errors and the library's ValueError/TypeError as one line."""
+    """Report usage errors, the library's ValueError/TypeError, OS and memory
+    errors as one line."""
 
     def main(  # type: ignore[override]
         self,
@@ -124,13 +155,11 @@ def main() -> None:
 console = Console(highlight=False)
 
 
-def check_output_folder(option: str, path: Path | None) -> None:
-    """Refuse an output file in a missing folder before training, not after it."""
-    if path is not None and not path.resolve().parent.is_dir():
-        raise ValueError(
-            f"{option} {path}: the folder {path.resolve().parent} does not exist; "
-            "create it first"
-        )
+def check_output_path(option: str, path: Path | None) -> None:
+    """Refuse, before any work, an output file that could not be written: a missing
+    folder, a folder without write permission, a path that is a folder."""
+    if path is not None:
+        check_writable(path, option)
 
 
 def check_figure_paths(
@@ -148,8 +177,8 @@ def check_figure_paths(
                 f"{option} needs matplotlib, which is not installed: "
                 "pip install 'deepgrad[plot]'"
             )
-    check_output_folder("--plot", plot)
-    check_output_folder("--animate", animate)
+    check_output_path("--plot", plot)
+    check_output_path("--animate", animate)
     if animate is None:
         return
     if animate.suffix.lower() != ".gif":
@@ -173,3 +202,20 @@ def resolve_loss(loss: Loss | None, task: str) -> str:
 def wants_standardizing(standardize: bool | None, X: np.ndarray) -> bool:
     """``--standardize``/``--no-standardize`` if given, else whether X needs it."""
     return standardize if standardize is not None else needs_standardizing(X)
+
+
+def check_network_memory(
+    dataset: Any,
+    hidden_sizes: Sequence[int],
+    loss: str,
+    batch_size: int | str,
+    max_memory: str | None,
+    **training: Any,
+) -> None:
+    """Refuse a network whose estimated memory exceeds what is available (or
+    ``--max-memory``), before any of it is allocated."""
+    estimate = estimate_network_memory(
+        dataset, hidden_sizes, loss, batch_size, **training
+    )
+    layers = ",".join(str(size) for size in hidden_sizes) or "none"
+    check_memory(estimate, max_memory, f"--hidden {layers}")

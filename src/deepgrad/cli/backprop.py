@@ -18,7 +18,9 @@ import deepgrad as dg
 from deepgrad.cli.app import (
     EXIT_GRADIENTS_DIFFER,
     app,
+    check_network_memory,
     console,
+    failures_during_run,
     resolve_loss,
     wants_standardizing,
 )
@@ -32,6 +34,7 @@ from deepgrad.cli.options import (
     InitOption,
     LossOption,
     LrOption,
+    MaxMemoryOption,
     MomentumOption,
     OptimizerName,
     OptimizerOption,
@@ -73,21 +76,28 @@ def gradcheck(
     ] = 64,
     seed: SeedOption = 42,
     tolerance: ToleranceOption = 1e-5,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Compare backprop's gradient with a numerical one, parameter by parameter."""
     from deepgrad import data as dgdata
 
     loaded = dgdata.load_dataset(dataset)
     loss_name = resolve_loss(loss, loaded.task)
+    hidden_sizes = parse_hidden(hidden)
+    # the check runs on a float64 copy of the network
+    check_network_memory(
+        loaded, hidden_sizes, loss_name, samples, max_memory, itemsize=8
+    )
     model, _ = initialised_network(
-        loaded, parse_hidden(hidden), activation.value, loss_name, "normal", seed
+        loaded, hidden_sizes, activation.value, loss_name, "normal", seed
     )
     X, y = loaded.X[:samples], loaded.y[:samples]
     if loss_name == "ce":
         targets: np.ndarray = y.astype(np.int64)
     else:
         targets = y.astype(np.float64).reshape(-1, 1)
-    errors = dg.model_gradcheck(model, LOSSES[loss_name](), X, targets)
+    with failures_during_run():
+        errors = dg.model_gradcheck(model, LOSSES[loss_name](), X, targets)
 
     typer.echo(f"Gradient check on {dataset} ({len(X)} samples, loss {loss_name})")
     table = Table()
@@ -148,6 +158,7 @@ def explain(
         ),
     ] = True,
     tolerance: ToleranceOption = 1e-5,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Print one forward and backward pass, layer by layer, and its gradient check."""
     from deepgrad import data as dgdata
@@ -163,6 +174,17 @@ def explain(
     hidden_sizes = parse_hidden(hidden)
     batch = parse_batch_size(batch_size)
     loss_name = resolve_loss(loss, dataset.task)
+    # the trace holds the activations of the rows it traces; training, a batch's
+    check_network_memory(
+        dataset,
+        hidden_sizes,
+        loss_name,
+        "full" if sample is None else (batch if epochs else 1),
+        max_memory,
+        optimizer=optimizer.value if epochs else None,
+        momentum=momentum,
+        itemsize=8 if gradcheck else 4,
+    )
 
     model, _ = initialised_network(
         dataset, hidden_sizes, activation.value, loss_name, init.value, seed
@@ -182,17 +204,19 @@ def explain(
             class_names=dataset.class_names,
             task=dataset.task,
         )
-        history = classifier.fit(
-            X, dataset.y, epochs=epochs, batch_size=batch, verbose=0, seed=seed
-        )
+        with failures_during_run():
+            history = classifier.fit(
+                X, dataset.y, epochs=epochs, batch_size=batch, verbose=0, seed=seed
+            )
         state = (
             f"after {len(history.epoch)} epochs of {optimizer.value} "
             f"(loss {history.history['loss'][-1]:.{decimals}f})"
         )
     rows = slice(None) if sample is None else slice(sample, sample + 1)
-    result = dgexplain.trace(
-        model, X[rows], dataset.y[rows], loss_fn, gradcheck, tolerance
-    )
+    with failures_during_run():
+        result = dgexplain.trace(
+            model, X[rows], dataset.y[rows], loss_fn, gradcheck, tolerance
+        )
     rows_text = "all rows" if sample is None else f"row {sample}"
     typer.echo(
         f"Backprop through {dataset.name} ({rows_text}), hidden {hidden}, "

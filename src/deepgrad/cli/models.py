@@ -1,12 +1,15 @@
 """``deepgrad evaluate`` and ``deepgrad predict``: use a model saved by ``train --out``.
 
-Both load the model, match the data to it (its width, its class names, the label
-column it was trained with) and print metrics or one prediction a row.
+Both load the model, match the data to it (its columns by name, its class names,
+the label column it was trained with) and print metrics or one prediction a row.
+Data without column names (an NPZ file, a CSV without a header row) is matched by
+position, and only when it has exactly the model's number of columns.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io as text_io
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +20,8 @@ import typer
 from rich.table import Table
 
 from deepgrad import nn
-from deepgrad.cli.app import app, console
+from deepgrad.atomic import atomic_write
+from deepgrad.cli.app import RunFailed, app, check_output_path, console, one_line
 from deepgrad.cli.options import DataArgument, ModelArgument, TargetOption
 from deepgrad.recipes import load_data
 
@@ -46,6 +50,48 @@ def _check_width(classifier: Any, dataset: Any, model_path: Path) -> None:
             f"{dataset.name!r} has {dataset.n_features} "
             f"({', '.join(dataset.feature_names)})"
         )
+
+
+def _match_columns(classifier: Any, dataset: Any, named: bool, model_path: Path) -> Any:
+    """``dataset`` with the model's feature columns, in the model's order.
+
+    Columns are matched by name: reordered, extra ones left out (said in one line
+    on stderr), missing ones an error. When either side has no names, by position,
+    and only at exactly the model's width (said in one line).
+    """
+    names = classifier.feature_names
+    if names is None or not named:
+        _check_width(classifier, dataset, model_path)
+        unnamed = (
+            f"{dataset.name!r} has no column names"
+            if not named
+            else f"{model_path.name} does not name its columns"
+        )
+        as_named = f" ({', '.join(names)})" if names is not None else ""
+        typer.echo(
+            f"{unnamed}: the {dataset.n_features} columns are taken by position "
+            f"as {model_path.name}'s{as_named}",
+            err=True,
+        )
+        return dataset
+    have = list(dataset.feature_names)
+    missing = [name for name in names if name not in have]
+    if missing:
+        raise ValueError(
+            f"{model_path.name} takes {len(names)} features per sample but "
+            f"{dataset.name!r} lacks {len(missing)} of them: {', '.join(missing)} "
+            f"(its columns: {', '.join(have)}); rename them, or give data without "
+            "a header row to take the columns by position"
+        )
+    extra = [name for name in have if name not in names]
+    if extra:
+        typer.echo(
+            f"Ignoring column{'s' if len(extra) > 1 else ''} {', '.join(extra)} of "
+            f"{dataset.name!r}: not among {model_path.name}'s features",
+            err=True,
+        )
+    order = [have.index(name) for name in names]
+    return dataclasses.replace(dataset, X=dataset.X[:, order], feature_names=names)
 
 
 def _true_indices(dataset: Any, class_names: Sequence[str] | None) -> np.ndarray:
@@ -91,15 +137,73 @@ def _probabilities(classifier: Any, X: np.ndarray) -> np.ndarray:
     return probabilities
 
 
-def _known_label_column(classifier: Any, data: str) -> str | None:
-    """The training CSV's label column, when this CSV has a column of that name."""
-    name = getattr(classifier, "target_name", None)
-    path = Path(data)
-    if name is None or path.suffix.lower() != ".csv" or not path.is_file():
-        return None
+def _csv_header(path: Path) -> list[str] | None:
+    """The CSV's column names; None when its first row is data (only numbers)."""
     with path.open(newline="", encoding="utf-8-sig") as file:
-        header = next(csv.reader(file), [])
-    return name if name in [column.strip() for column in header] else None
+        header = [cell.strip() for cell in next(csv.reader(file), [])]
+    try:
+        for cell in header:
+            float(cell)
+    except ValueError:
+        return header
+    return None if header else header  # an empty file: load_csv says so
+
+
+def _headerless_csv(path: Path) -> Any:
+    """A CSV without a header row, read as unlabelled features."""
+    from deepgrad.data import Dataset
+
+    try:
+        X = np.loadtxt(
+            path, delimiter=",", dtype=np.float32, ndmin=2, encoding="utf-8-sig"
+        )
+    except ValueError as error:
+        raise ValueError(f"{path.name}: {error}") from None
+    if not np.all(np.isfinite(X)):
+        raise ValueError(
+            f"{path.name}: holds NaN or infinite values; feature values must be "
+            "finite numbers"
+        )
+    columns = [f"column {index + 1}" for index in range(X.shape[1])]
+    return Dataset(
+        path.stem, X, np.zeros(0, dtype=np.int64), columns, None, "multiclass"
+    )
+
+
+def _model_data(
+    classifier: Any, data: str, target: str | None, model_path: Path, labelled: bool
+) -> Any:
+    """DATA with the model's feature columns, in its order (see _match_columns).
+
+    A CSV's label column is ``target``, else the model's own label column when the
+    file has one; ``labelled`` (evaluate) requires one.
+    """
+    source = Path(data)
+    class_names = classifier.class_names if labelled else None
+    if source.suffix.lower() != ".csv":
+        dataset = load_data(data, target, class_names=class_names)
+        named = source.suffix.lower() != ".npz"  # an NPZ's columns have no names
+        return _match_columns(classifier, dataset, named, model_path)
+    if not source.is_file():
+        raise FileNotFoundError(2, "No such data file", str(source))
+    header = _csv_header(source)
+    if header is None:
+        if labelled:
+            raise ValueError(
+                f"{source.name} has no header row; evaluate needs one naming the "
+                "columns, the label column among them"
+            )
+        return _match_columns(classifier, _headerless_csv(source), False, model_path)
+    if target is None and classifier.target_name in header:
+        target = classifier.target_name
+    if labelled and target is None:
+        raise ValueError(
+            f"{source.name} is a CSV file: name its label column with --target"
+        )
+    from deepgrad.data import load_csv
+
+    dataset = load_csv(source, target, class_names=class_names)
+    return _match_columns(classifier, dataset, True, model_path)
 
 
 @app.command()
@@ -112,13 +216,7 @@ def evaluate(
     from deepgrad import metrics
 
     classifier = _load_classifier(model)
-    target = target or _known_label_column(classifier, data)
-    if Path(data).suffix.lower() == ".csv" and target is None:
-        raise ValueError(
-            f"{Path(data).name} is a CSV file: name its label column with --target"
-        )
-    dataset = load_data(data, target, class_names=classifier.class_names)
-    _check_width(classifier, dataset, model)
+    dataset = _model_data(classifier, data, target, model, labelled=True)
     typer.echo(f"{model.name} on {dataset.name} ({dataset.n_samples} samples)")
     if classifier.task == "regression":
         predicted = np.asarray(classifier.predict(dataset.X), dtype=np.float64)
@@ -171,18 +269,9 @@ def predict(
     ] = None,
 ) -> None:
     """Predict a class (in the training data's own labels) for every row of DATA."""
-    from deepgrad import data as dgdata
-
+    check_output_path("--output", output)
     classifier = _load_classifier(model)
-    source = Path(data)
-    if source.suffix.lower() == ".csv":
-        if not source.is_file():
-            raise FileNotFoundError(2, "No such data file", str(source))
-        target = target or _known_label_column(classifier, data)
-        dataset = dgdata.load_csv(source, target)
-    else:
-        dataset = load_data(data, target)
-    _check_width(classifier, dataset, model)
+    dataset = _model_data(classifier, data, target, model, labelled=False)
 
     header = ["prediction"]
     rows: list[list[str]]
@@ -204,5 +293,13 @@ def predict(
     if output is None:
         typer.echo(buffer.getvalue(), nl=False)
         return
-    output.write_text(buffer.getvalue(), encoding="utf-8")
+    existed = output.exists()
+    try:
+        with atomic_write(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(buffer.getvalue())
+    except OSError as error:
+        kept = "the old file is unchanged" if existed else "nothing was written"
+        raise RunFailed(
+            f"could not write the predictions to {output} ({one_line(error)}); {kept}"
+        ) from None
     typer.echo(f"Wrote {len(rows)} predictions to {output}", err=True)

@@ -8,11 +8,36 @@ which take several comma-separated values where the others take one.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+
+def _checked_number(
+    test: Callable[[float], bool], expected: str
+) -> Callable[[float | None], float | None]:
+    """A typer callback refusing a number that fails ``test``, NaN and infinity
+    too (typer's min/max let NaN through); the error line names the option."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and test(value)):
+            raise typer.BadParameter(f"expected {expected}, received: {value}")
+        return value
+
+    return check
+
+
+positive = _checked_number(lambda value: value > 0, "a finite number > 0")
+non_negative = _checked_number(lambda value: value >= 0, "a finite number >= 0")
+fraction = _checked_number(
+    lambda value: 0 <= value < 1, "a fraction in (0, 1), or 0 for none"
+)
+probability = _checked_number(lambda value: 0 <= value < 1, "a probability in [0, 1)")
+finite = _checked_number(lambda value: True, "a finite number")
 
 
 class Activation(str, Enum):
@@ -71,14 +96,21 @@ LossOption = Annotated[
 OptimizerOption = Annotated[OptimizerName, typer.Option(help="Optimizer.")]
 LrOption = Annotated[
     float | None,
-    typer.Option(help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise)."),
+    typer.Option(
+        callback=positive,
+        help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise).",
+    ),
 ]
-MomentumOption = Annotated[float, typer.Option(help="Momentum (sgd, rmsprop).")]
+MomentumOption = Annotated[
+    float, typer.Option(callback=non_negative, help="Momentum (sgd, rmsprop).")
+]
 EpochsOption = Annotated[int, typer.Option(min=1, help="Passes over the training set.")]
 BatchSizeOption = Annotated[
     str, typer.Option(help="'full' (whole set per step) or samples per step.")
 ]
-SeedOption = Annotated[int, typer.Option(help="Seed of the weights and the shuffling.")]
+SeedOption = Annotated[
+    int, typer.Option(min=0, help="Seed of the weights and the shuffling (>= 0).")
+]
 InitOption = Annotated[
     Init,
     typer.Option(
@@ -95,8 +127,20 @@ StandardizeOption = Annotated[
     ),
 ]
 ToleranceOption = Annotated[
-    float, typer.Option(help="Largest gradient-check relative error accepted.")
+    float,
+    typer.Option(
+        callback=non_negative, help="Largest gradient-check relative error accepted."
+    ),
 ]
 PlotOption = Annotated[
     Path | None, typer.Option(help="Save the loss curves to this PNG file.")
+]
+MaxMemoryOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="SIZE",
+        help="Refuse a network estimated to need more memory than SIZE (e.g. 500M, "
+        "8G; its weights, gradients, optimizer state and one batch's activations). "
+        "Default: the memory available now; 'none' skips the check.",
+    ),
 ]

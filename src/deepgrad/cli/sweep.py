@@ -7,20 +7,50 @@ they are plain strings here, declared with the command rather than shared:
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from deepgrad.cli.app import app, check_figure_paths, console
+from deepgrad.cli.app import (
+    app,
+    check_figure_paths,
+    check_network_memory,
+    console,
+    failures_during_run,
+)
 from deepgrad.cli.options import (
     DataArgument,
     EpochsOption,
+    MaxMemoryOption,
     PlotOption,
     SeedOption,
     TargetOption,
+    finite,
 )
-from deepgrad.recipes import OPTIMIZERS
+from deepgrad.recipes import DEFAULT_LOSS, OPTIMIZERS, load_data
+
+
+def _check_every_run_fits(
+    base: dict[str, Any], grid: dict[str, list[Any]], max_memory: str | None
+) -> None:
+    """Refuse, before any network is built, a run too large for memory."""
+    from deepgrad.sweep import DEFAULT_CONFIG
+
+    dataset = load_data(base["data"], base["target"])
+    for point in itertools.product(*grid.values()):
+        config = {**DEFAULT_CONFIG, **base, **dict(zip(grid, point, strict=True))}
+        check_network_memory(
+            dataset,
+            config["hidden"],
+            config["loss"] or DEFAULT_LOSS[dataset.task],
+            config["batch_size"],
+            max_memory,
+            optimizer=config["optimizer"],
+            momentum=config["momentum"],
+            batchnorm=config["batchnorm"],
+        )
 
 
 @app.command()
@@ -67,9 +97,13 @@ def sweep(
         typer.Option(min=1, help="Worker processes (default: one per CPU core)."),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="Count the epochs until the loss falls below this.")
+        float,
+        typer.Option(
+            callback=finite, help="Count the epochs until the loss falls below this."
+        ),
     ] = 0.1,
     plot: PlotOption = None,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Train one network from the same weights under every combination of the
     options given several comma-separated values, in parallel; compare the runs."""
@@ -102,6 +136,7 @@ def sweep(
                 base[option] = values[0]
     if not grid:  # a single run, labelled by its learning rate
         grid["lr"] = [base.pop("lr", None) or OPTIMIZERS.get(optimizer, ("", None))[1]]
+    _check_every_run_fits(base, grid, max_memory)
     runs = dgsweep.plan_sweep(base, grid, seed)  # checks every value before training
     workers = min(jobs or os.cpu_count() or 1, len(runs))
     typer.echo(
@@ -110,9 +145,10 @@ def sweep(
         f"from the same initial weights (seed {seed}), "
         f"{workers} process{'es' if workers > 1 else ''}"
     )
-    results = dgsweep.run_sweep(
-        base, grid, n_jobs=workers, threshold=threshold, seed=seed
-    )
+    with failures_during_run():
+        results = dgsweep.run_sweep(
+            base, grid, n_jobs=workers, threshold=threshold, seed=seed
+        )
 
     table = Table()
     for option in grid:
@@ -148,5 +184,6 @@ def sweep(
     if plot is not None:
         from deepgrad import plots
 
-        plots.plot_lr_sweep(results, plot)
+        with failures_during_run():
+            plots.plot_lr_sweep(results, plot)
         typer.echo(f"Saved the loss curves to {plot}")

@@ -1,18 +1,32 @@
-"""``deepgrad train``: fit a network to a dataset, log it, save the model and plots."""
+"""``deepgrad train``: fit a network to a dataset, log it, save the model and plots.
+
+Every output path is checked before training, and a model whose save fails after
+training (a disk that filled up) is kept in the temp folder, never dropped. The
+model file holds the optimizer and training state too, so ``--resume`` continues
+from it (or from the checkpoint Ctrl-C saves) as if the run had not stopped.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from deepgrad import nn
 from deepgrad.cli.app import (
     EXIT_DIVERGED,
     EXIT_INTERRUPTED,
+    RunFailed,
     app,
     check_figure_paths,
-    check_output_folder,
+    check_network_memory,
+    check_output_path,
+    failures_during_run,
+    one_line,
     resolve_loss,
     wants_standardizing,
 )
@@ -27,6 +41,7 @@ from deepgrad.cli.options import (
     InitOption,
     LossOption,
     LrOption,
+    MaxMemoryOption,
     MomentumOption,
     OptimizerName,
     OptimizerOption,
@@ -34,6 +49,9 @@ from deepgrad.cli.options import (
     SeedOption,
     StandardizeOption,
     TargetOption,
+    fraction,
+    non_negative,
+    probability,
 )
 from deepgrad.recipes import (
     LOSSES,
@@ -56,12 +74,18 @@ def train(
     optimizer: OptimizerOption = OptimizerName.adam,
     lr: LrOption = None,
     momentum: MomentumOption = 0.0,
-    weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
+    weight_decay: Annotated[
+        float, typer.Option(callback=non_negative, help="L2 weight decay.")
+    ] = 0.0,
     epochs: EpochsOption = 100,
     batch_size: BatchSizeOption = "32",
     seed: SeedOption = 42,
     val: Annotated[
-        float, typer.Option(min=0.0, max=0.9, help="Fraction held out to validate.")
+        float,
+        typer.Option(
+            callback=fraction,
+            help="Fraction held out to validate, in (0, 1); 0: none.",
+        ),
     ] = 0.0,
     early_stopping: Annotated[
         int | None,
@@ -69,7 +93,10 @@ def train(
     ] = None,
     init: InitOption = Init.auto,
     dropout: Annotated[
-        float, typer.Option(help="Dropout after each hidden layer.")
+        float,
+        typer.Option(
+            callback=probability, help="Dropout after each hidden layer, in [0, 1)."
+        ),
     ] = 0.0,
     batchnorm: Annotated[
         bool, typer.Option(help="BatchNorm1d after each hidden Linear.")
@@ -85,7 +112,11 @@ def train(
         int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line.")
     ] = 2,
     out: Annotated[
-        Path | None, typer.Option(help="Save the trained model here.")
+        Path | None,
+        typer.Option(
+            help="Save the trained model here, with its optimizer and training "
+            "state (see --resume)."
+        ),
     ] = None,
     plot: PlotOption = None,
     animate: Annotated[
@@ -95,10 +126,18 @@ def train(
             "file (2-D datasets only)."
         ),
     ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue the run saved in this model file (by --out, or by Ctrl-C) "
+            "up to --epochs, with its weights, optimizer and training state; the "
+            "network and optimizer options must be the ones it was trained with."
+        ),
+    ] = None,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Train a network on DATA and print its log (Keras' format)."""
     from deepgrad import data as dgdata
-    from deepgrad import io
     from deepgrad import train as dgtrain
 
     dataset = load_data(data, target)
@@ -106,7 +145,17 @@ def train(
     batch = parse_batch_size(batch_size)
     loss_name = resolve_loss(loss, dataset.task)
     check_figure_paths(plot, animate, dataset)
-    check_output_folder("--out", out)
+    check_output_path("--out", out)
+    check_network_memory(
+        dataset,
+        hidden_sizes,
+        loss_name,
+        batch,
+        max_memory,
+        optimizer=optimizer.value,
+        momentum=momentum,
+        batchnorm=batchnorm,
+    )
 
     model, init_name = initialised_network(
         dataset,
@@ -119,9 +168,11 @@ def train(
         batchnorm,
     )
     loss_fn = LOSSES[loss_name]()
-    optimizer_ = make_optimizer(
-        optimizer.value, model.parameters(), lr, momentum, weight_decay
-    )
+
+    def build_optimizer(parameters: Any) -> Any:
+        return make_optimizer(optimizer.value, parameters, lr, momentum, weight_decay)
+
+    optimizer_ = build_optimizer(model.parameters())
 
     standardizer = None
     if wants_standardizing(standardize, dataset.X):
@@ -136,6 +187,12 @@ def train(
         feature_names=dataset.feature_names,
         target_name=target,
     )
+    training_state = None
+    if resume is not None:
+        classifier, training_state = _resumed(
+            resume, classifier, epochs, build_optimizer
+        )
+        optimizer_ = classifier.optimizer
     callbacks: list[dgtrain.Callback] = []
     if early_stopping is not None:
         monitor = "val_loss" if val > 0 else "loss"
@@ -161,44 +218,234 @@ def train(
             f"Training on {dataset.name}: {dataset.n_samples} samples, "
             f"{dataset.n_features} features, task {dataset.task}, loss {loss_name}, "
             f"optimizer {optimizer.value}, init {init_name}, "
-            f"standardize {'on' if standardizer else 'off'}"
+            f"standardize {'on' if classifier.standardizer else 'off'}"
         )
-    history = classifier.fit(
-        dataset.X,
-        dataset.y,
-        epochs=epochs,
-        batch_size=batch,
-        validation=val if val > 0 else None,
-        callbacks=callbacks,
-        verbose=verbose,
-        log_every=log_every or default_log_every(epochs),
-        seed=seed,
-    )
+        if training_state is not None:
+            typer.echo(f"Resuming {resume} after epoch {training_state['epoch']}")
+    with failures_during_run():
+        history = classifier.fit(
+            dataset.X,
+            dataset.y,
+            epochs=epochs,
+            batch_size=batch,
+            validation=val if val > 0 else None,
+            callbacks=callbacks,
+            verbose=verbose,
+            log_every=log_every or default_log_every(epochs),
+            seed=seed,
+            training_state=training_state,
+        )
+    # the optimizer and training state go into every model file: --resume reads them
+    state = {"optimizer": optimizer_, "training_state": history.training_state}
     if history.interrupted:
         if out is not None:
-            io.save(
-                classifier,
-                out,
-                optimizer=optimizer_,
-                training_state=history.training_state,
-            )
-            typer.echo(f"Interrupted: saved a checkpoint to {out}")
+            _save_checkpoint(classifier, out, state)
         else:
             typer.echo("Interrupted (no --out given, nothing saved)")
         raise typer.Exit(EXIT_INTERRUPTED)
     if out is not None:
-        io.save(classifier, out)
-        typer.echo(f"Saved model to {out}")
-    if plot is not None:
-        from deepgrad.plots import plot_history
+        saved = _save_keeping_the_model(classifier, out, state)
+        typer.echo(f"Saved model to {saved}")
+    with failures_during_run():
+        if plot is not None:
+            from deepgrad.plots import plot_history
 
-        plot_history(history, path=plot)
-        typer.echo(f"Saved the loss plot to {plot}")
-    if recorder is not None and animate is not None:
-        recorder.save(animate)
-        typer.echo(
-            f"Saved the decision boundary animation ({len(recorder.snapshots)} "
-            f"frames) to {animate}"
-        )
+            plot_history(history, path=plot)
+            typer.echo(f"Saved the loss plot to {plot}")
+        if recorder is not None and animate is not None:
+            recorder.save(animate)
+            typer.echo(
+                f"Saved the decision boundary animation ({len(recorder.snapshots)} "
+                f"frames) to {animate}"
+            )
     if history.diverged:
         raise typer.Exit(EXIT_DIVERGED)
+
+
+def _save_keeping_the_model(classifier: Any, out: Path, state: dict[str, Any]) -> Path:
+    """Save to ``out``; when that fails (the disk filled up during the run), keep
+    the model in a file of the temp folder and raise RunFailed naming it."""
+    from deepgrad.io import ModelFileError
+
+    try:
+        return _save_with_state(classifier, out, state)
+    except (OSError, ModelFileError) as error:
+        cause = one_line(error)
+    descriptor, name = tempfile.mkstemp(
+        prefix=f"deepgrad-unsaved-model-{out.stem}-", suffix=out.suffix or ".dg"
+    )
+    os.close(descriptor)
+    fallback = Path(name)
+    try:
+        _save_with_state(classifier, fallback, state)
+    except (OSError, ModelFileError) as error:
+        fallback.unlink(missing_ok=True)
+        raise RunFailed(
+            f"could not save the model to {out} ({cause}) nor to {fallback} "
+            f"({one_line(error)}); it is lost"
+        ) from None
+    raise RunFailed(
+        f"could not save the model to {out} ({cause}); kept it in {fallback} instead"
+    )
+
+
+def _save_with_state(classifier: Any, path: Path, state: dict[str, Any]) -> Path:
+    """Save with the optimizer and training state; when the file cannot hold the
+    training state (a very long run's history), the model without it, said in one
+    line, rather than no model at all."""
+    from deepgrad import io
+
+    try:
+        return io.save(classifier, path, **state)
+    except io.ModelFileError as error:
+        try:
+            saved = io.save(classifier, path, optimizer=state["optimizer"])
+        except (OSError, io.ModelFileError):
+            raise error from None
+        typer.echo(
+            f"Saved {path} without its training state, so --resume cannot continue "
+            f"from it: {one_line(error)}",
+            err=True,
+        )
+        return saved
+
+
+def _save_checkpoint(classifier: Any, out: Path, state: dict[str, Any]) -> None:
+    """Ctrl-C's checkpoint, saved atomically: a second Ctrl-C while it is written
+    leaves ``out`` as it was."""
+    existed = out.exists()
+    try:
+        saved = _save_keeping_the_model(classifier, out, state)
+    except KeyboardInterrupt:
+        unchanged = "is intact" if existed else "was not created"
+        typer.echo(
+            f"Interrupted again while saving: the checkpoint was not written; "
+            f"{out} {unchanged}",
+            err=True,
+        )
+    except RunFailed as error:
+        typer.echo(f"Error: {error}", err=True)
+    else:
+        typer.echo(f"Interrupted: saved a checkpoint to {saved}")
+
+
+def _layers_text(model: nn.Sequential) -> str:
+    """``Linear(2, 4) Sigmoid Linear(4, 1)``: a network's layers, shortly."""
+    parts = []
+    for layer in model:  # the flat Sequential train builds
+        if isinstance(layer, nn.Linear):
+            parts.append(f"Linear({layer.in_features}, {layer.out_features})")
+        elif isinstance(layer, nn.Dropout):
+            parts.append(f"Dropout({layer.p:g})")
+        else:
+            parts.append(type(layer).__name__)
+    return " ".join(parts)
+
+
+# the options that set an optimizer's settings
+_OPTION_OF_SETTING = {
+    "lr": "--lr",
+    "momentum": "--momentum",
+    "weight_decay": "--weight-decay",
+}
+
+
+def _settings(state_dict: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer's settings (lr, momentum, betas, ...) from its state_dict."""
+    group = state_dict["param_groups"][0]
+    return {key: value for key, value in group.items() if key != "params"}
+
+
+def _optimizer_differences(
+    saved: dict[str, Any], given: dict[str, Any]
+) -> list[tuple[str, Any, Any]]:
+    """(option, saved, given) for what differs between two optimizers' settings:
+    their kind (named by probing each of OPTIMIZERS), else each setting."""
+    import deepgrad as dg
+    from deepgrad.recipes import OPTIMIZERS, make_optimizer
+
+    def kind(settings: dict[str, Any]) -> str:
+        probe = [nn.Parameter(dg.zeros(1))]
+        for name in OPTIMIZERS:
+            default = _settings(
+                make_optimizer(name, probe, None, 0.0, 0.0).state_dict()
+            )
+            if default.keys() == settings.keys() and default.get(
+                "decoupled_weight_decay"
+            ) == settings.get("decoupled_weight_decay"):
+                return name
+        return "unknown"
+
+    saved_kind, given_kind = kind(saved), kind(given)
+    if saved_kind != given_kind:
+        return [("--optimizer", saved_kind, given_kind)]
+    return [
+        (_OPTION_OF_SETTING.get(key, f"the optimizer's {key}"), saved[key], given[key])
+        for key in saved
+        if saved[key] != given[key]
+    ]
+
+
+def _resumed(
+    path: Path, planned: Any, epochs: int, build_optimizer: Callable[[Any], Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The checkpoint's Classifier, with an optimizer that ``build_optimizer``
+    builds over its weights loaded with its state, and its training state.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no training state, or the options contradict it (the
+        network, the loss, the classes, the columns, the scaling, the optimizer,
+        or --epochs not past the checkpoint's epoch); the message lists them.
+    """
+    from deepgrad import io
+    from deepgrad.modelfile import describe
+
+    checkpoint = io.load_checkpoint(path)
+    loaded = checkpoint.obj
+    if (
+        not isinstance(loaded, type(planned))
+        or checkpoint.training_state is None
+        or checkpoint.optimizer_state is None
+    ):
+        raise ValueError(
+            f"--resume {path}: holds no optimizer and training state to resume "
+            "from; give a file written by `deepgrad train --out` (or by Ctrl-C)"
+        )
+    optimizer = build_optimizer(loaded.model.parameters())
+    compared: list[tuple[str, Any, Any]] = [
+        ("loss", loaded.loss_name, planned.loss_name),
+        ("classes", loaded.class_names, planned.class_names),
+        ("columns", loaded.feature_names, planned.feature_names),
+        (
+            "standardize",
+            "on" if loaded.standardizer else "off",
+            "on" if planned.standardizer else "off",
+        ),
+        *_optimizer_differences(
+            _settings(checkpoint.optimizer_state), _settings(optimizer.state_dict())
+        ),
+    ]
+    if describe(loaded.model) != describe(planned.model):
+        network = _layers_text(loaded.model), _layers_text(planned.model)
+        compared.insert(0, ("network", *network))
+    contradictions = [
+        f"{what} (the checkpoint: {saved}; these options: {given})"
+        for what, saved, given in compared
+        if saved != given or what == "network"
+    ]
+    if contradictions:
+        raise ValueError(
+            f"--resume {path}: the options contradict the checkpoint: "
+            f"{'; '.join(contradictions)}; give the options it was trained with"
+        )
+    done = int(checkpoint.training_state["epoch"])
+    if epochs <= done:
+        raise ValueError(
+            f"--epochs {epochs}: {path} has trained {done} epochs already; give "
+            "more to continue"
+        )
+    optimizer.load_state_dict(checkpoint.optimizer_state)
+    loaded.optimizer = optimizer
+    return loaded, checkpoint.training_state

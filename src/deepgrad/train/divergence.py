@@ -28,6 +28,8 @@ whose loss was finite), prints (or, at verbose=0, warns) one message from
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 from deepgrad.train.history import History
 
@@ -40,65 +42,66 @@ class DivergenceWarning(RuntimeWarning):
     """What fit warns at verbose=0 when training diverged (stopped, weights restored)."""
 
 
-def _weight_norm(history: History, index: int) -> float:
-    """The L2 norm of all trainable weights after the epoch at ``index``."""
-    return math.sqrt(
-        math.fsum(values[index] ** 2 for values in history.weight_norms.values())
-    )
+def squared_norm(parameter_norms: Iterable[Any]) -> Any:
+    """The squared L2 norm of all weights from each parameter's norm, summed in
+    the parameters' order: the same float64 operations on Python floats (one
+    epoch) as on NumPy arrays (the rows of a block of epochs), so both judge alike."""
+    total = 0.0
+    for norm in parameter_norms:
+        total = total + norm * norm
+    return total
 
 
-def _weight_limit(history: History) -> float:
-    start = history.initial_weight_norm
-    if start is None:  # a History from before it was recorded
-        start = _weight_norm(history, 0)
-    return WEIGHT_FACTOR * max(start, 1.0)
+class Guard:
+    """The rules, applied epoch after epoch (``check``), from a History's start."""
 
-
-def _start_loss(history: History) -> float:
-    if history.initial_loss is None:  # a History from before it was recorded
-        return history.history["loss"][0]
-    return history.initial_loss
-
-
-def _loss_too_high(history: History, index: int) -> bool:
-    start = _start_loss(history)
-    return start > 0 and history.history["loss"][index] > LOSS_FACTOR * start
-
-
-def healthy(history: History, index: int = -1) -> bool:
-    """Whether the epoch at ``index`` ended with a loss and weights in bounds:
-    the weights after it are ones the guard may go back to."""
-    index = index % len(history.epoch)
-    norm = _weight_norm(history, index)
-    return (
-        not _loss_too_high(history, index)
-        and math.isfinite(norm)
-        and norm <= _weight_limit(history)
-    )
-
-
-def diverged(history: History, index: int = -1) -> str | None:
-    """Why the run has diverged by the end of the epoch at ``index`` (the first
-    part of :func:`message`), or None while it has not."""
-    index = index % len(history.epoch)
-    epoch = history.epoch[index] + 1
-    norm, limit = _weight_norm(history, index), _weight_limit(history)
-    if not math.isfinite(norm):
-        return f"Epoch {epoch}: the weights are not finite (norm {norm})"
-    if norm > limit:
-        return (
-            f"Epoch {epoch}: the weights' norm ({norm:.4g}) grew past "
-            f"{limit:.4g}, {WEIGHT_FACTOR:g} times its value before training"
+    def __init__(self, history: History) -> None:
+        losses = history.history.get("loss", [])
+        start_loss = history.initial_loss
+        if start_loss is None and losses:  # a History from before it was recorded
+            start_loss = losses[0]
+        self.start_loss = start_loss
+        self.loss_limit = (
+            LOSS_FACTOR * start_loss
+            if start_loss is not None and start_loss > 0
+            else math.inf
         )
-    if index + 1 >= PATIENCE and all(
-        _loss_too_high(history, past) for past in range(index + 1 - PATIENCE, index + 1)
-    ):
-        return (
-            f"Epoch {epoch}: the loss ({history.history['loss'][index]:.4g}) has "
-            f"stayed above {LOSS_FACTOR:g} times its value before training "
-            f"({_start_loss(history):.4g}) for {PATIENCE} epochs"
-        )
-    return None
+        start_norm = history.initial_weight_norm
+        if start_norm is None:
+            start_norm = math.sqrt(
+                squared_norm(values[0] for values in history.weight_norms.values())
+            )
+        self.norm_limit = WEIGHT_FACTOR * max(start_norm, 1.0)
+        self.streak = 0  # epochs in a row, up to the last one, above loss_limit
+        for loss in reversed(losses):
+            if not loss > self.loss_limit:
+                break
+            self.streak += 1
+        self.healthy = True  # the last epoch checked broke no rule (the start: yes)
+
+    def check(self, epoch: int, loss: float, weights_squared: float) -> str | None:
+        """Judge the epoch at index ``epoch`` from its loss and squared weight norm:
+        why the run has diverged, or None. Sets ``healthy``."""
+        high = loss > self.loss_limit
+        self.streak = self.streak + 1 if high else 0
+        norm = math.sqrt(weights_squared)
+        weights_ok = norm <= self.norm_limit  # False for NaN
+        self.healthy = weights_ok and not high
+        if not math.isfinite(norm):
+            return f"Epoch {epoch + 1}: the weights are not finite (norm {norm})"
+        if not weights_ok:
+            return (
+                f"Epoch {epoch + 1}: the weights' norm ({norm:.4g}) grew past "
+                f"{self.norm_limit:.4g}, {WEIGHT_FACTOR:g} times its value before "
+                "training"
+            )
+        if self.streak >= PATIENCE:
+            return (
+                f"Epoch {epoch + 1}: the loss ({loss:.4g}) has stayed above "
+                f"{LOSS_FACTOR:g} times its value before training "
+                f"({self.start_loss:.4g}) for {PATIENCE} epochs"
+            )
+        return None
 
 
 def message(reason: str, lr: float) -> str:

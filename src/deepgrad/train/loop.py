@@ -39,7 +39,6 @@ from deepgrad.train.blocks import MIN_BLOCK_EPOCHS, BackToBack
 from deepgrad.train.callbacks import Callback
 from deepgrad.train.callbacks.live_plot import LivePlot
 from deepgrad.train.console import ProgressBar, format_epoch_line
-from deepgrad.train.divergence import diverged, healthy
 from deepgrad.train.history import History
 from deepgrad.train.recorder import ParameterRecorder
 from deepgrad.train.run import FitRun, Snapshot
@@ -305,8 +304,9 @@ def fit_loop(
         callback.set_run(run)
     # weights (and optimizer state) at the start of the last epoch whose loss was
     # finite, and at the start of the current one: after a NaN loss the guard goes
-    # back to the former, which is known to give a finite loss; and at the end of
-    # the last epoch the divergence rules found healthy, for the other rules
+    # back to the former, which is known to give a finite loss. healthy_state
+    # holds those after the last epoch that broke no divergence rule, copied when
+    # a healthy stretch ends (the other rules go back to it)
     last_good, epoch_start = Snapshot(model, optimizer), Snapshot(model, optimizer)
     healthy_state = Snapshot(model, optimizer)
     step = compile_step(model, loss_fn, optimizer) if fast else None
@@ -348,6 +348,7 @@ def fit_loop(
         if not history.epoch:  # where the divergence guard measures from
             history.initial_weight_norm = recorder.initial_norm()
             history.initial_loss = starting_loss(model, loss_fn, kind, loader)
+        guard = divergence.Guard(history)
         for callback in callbacks:
             callback.on_train_begin()
         while epoch < epochs:
@@ -363,14 +364,28 @@ def fit_loop(
                 result = block.run(epoch, block_epochs, history, lr)
                 done = result.completed
                 first = len(history.epoch) - done
-                # the rules read the history epoch by epoch, as the loop would
-                reason, healthy_row = None, None
+                # the rules judge the block's epochs one by one, as the loop would
+                losses = history.history.get("loss", [])[first:]
+                squares = np.broadcast_to(
+                    divergence.squared_norm(
+                        np.asarray(norms[first:])
+                        for norms in history.weight_norms.values()
+                    ),
+                    (done,),
+                )
+                reason, turned = None, None  # turned: the row ending a healthy run
                 for row in range(done):
-                    reason = diverged(history, first + row)
+                    was_healthy = guard.healthy
+                    reason = guard.check(epoch + row, losses[row], float(squares[row]))
+                    if was_healthy and not guard.healthy:
+                        turned = row
                     if reason is not None:
                         break
-                    if healthy(history, first + row):
-                        healthy_row = row
+                if turned == 0:
+                    healthy_state.copy_from(epoch_start)  # the start of the block
+                elif turned is not None:
+                    block.set_parameters(result.weights[turned - 1])
+                    healthy_state.take()
                 if reason is not None:
                     history._truncate(first + row + 1)
                     logs = {key: values[-1] for key, values in history.history.items()}
@@ -378,10 +393,7 @@ def fit_loop(
                     if _log_due(epoch + row):
                         run.echo(format_epoch_line(epoch + row, epochs, logs))
                         last_logged = epoch + row
-                    if healthy_row is not None:
-                        block.set_parameters(result.weights[healthy_row])
-                    else:
-                        healthy_state.restore()
+                    healthy_state.restore()
                     epoch += row + 1
                     run.mark_epoch_boundary(epoch)  # no generator was drawn from
                     _stop_diverged(run, history, reason, lr, verbose)
@@ -420,9 +432,6 @@ def fit_loop(
                         run.mark_epoch_boundary(epoch + done)
                     epoch += done
                     raise KeyboardInterrupt
-                if healthy_row is not None:
-                    block.set_parameters(result.weights[healthy_row])
-                    healthy_state.take()
                 # the start of the block's last epoch is the next one's last_good
                 # (epoch_start holds the boundary's weights until it is marked)
                 if done >= 2:
@@ -498,24 +507,32 @@ def fit_loop(
                     logs["val_accuracy"] = val_accuracy
             logs["lr"] = lr
             logs["time"] = time.perf_counter() - started
+            grad_norms, weight_norms, update_ratios = recorder.record()
             history._extend(
                 range(epoch, epoch + 1),
                 {key: [value] for key, value in logs.items()},
-                *recorder.record(),
+                grad_norms,
+                weight_norms,
+                update_ratios,
             )
             run.mark_epoch_boundary(epoch + 1)
             last_logs = logs
             if _log_due(epoch):
                 run.echo(format_epoch_line(epoch, epochs, logs))
                 last_logged = epoch
-            reason = diverged(history)
+            was_healthy = guard.healthy
+            reason = guard.check(
+                epoch,
+                logs["loss"],
+                divergence.squared_norm(norms[0] for norms in weight_norms.values()),
+            )
+            if was_healthy and not guard.healthy:
+                healthy_state.copy_from(last_good)  # the start of this epoch
             if reason is not None:
                 healthy_state.restore()
                 epoch += 1
                 _stop_diverged(run, history, reason, lr, verbose)
                 break
-            if healthy(history):
-                healthy_state.take()
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
             epoch += 1

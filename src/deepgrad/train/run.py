@@ -48,6 +48,12 @@ class Snapshot:
             mirrors[id(param)] = mirror
         self.optimizer_state = mirrors
 
+    def copy_from(self, other: Snapshot) -> None:
+        """Hold what ``other`` holds (a snapshot of the same model and optimizer)."""
+        for saved, source in zip(self.saved, other.saved, strict=True):
+            np.copyto(saved, source)
+        self.optimizer_state = copy.deepcopy(other.optimizer_state)
+
     def restore(self) -> None:
         for tensor, saved in zip(self.tensors, self.saved, strict=True):
             np.copyto(tensor.data, saved)
