@@ -727,3 +727,18 @@ def test_python_m_deepgrad_refuses_a_huge_network_without_a_traceback(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("Error: --hidden 100000,100000 would need about")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_at_verbose_0_a_divergence_is_one_line_not_a_warning_with_a_source_line():
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "deepgrad", "train", "moons", "--optimizer", "adam",
+         "--lr", "1e9", "--epochs", "30", "--verbose", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Epoch 1: the weights' norm") and "try a lower one" in line
+    assert "Warning" not in result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,6 +140,7 @@ def train(
     """Train a network on DATA and print its log (Keras' format)."""
     from deepgrad import data as dgdata
     from deepgrad import train as dgtrain
+    from deepgrad.train.divergence import DivergenceWarning
 
     dataset = load_data(data, target)
     hidden_sizes = parse_hidden(hidden)
@@ -222,7 +224,9 @@ def train(
         )
         if training_state is not None:
             typer.echo(f"Resuming {resume} after epoch {training_state['epoch']}")
-    with failures_during_run():
+    with failures_during_run(), warnings.catch_warnings():
+        # at --verbose 0 fit warns of a divergence; here it is one line, below
+        warnings.simplefilter("ignore", DivergenceWarning)
         history = classifier.fit(
             dataset.X,
             dataset.y,
@@ -235,6 +239,8 @@ def train(
             seed=seed,
             training_state=training_state,
         )
+    if history.diverged and not verbose:
+        typer.echo(history.stopped_reason, err=True)
     # the optimizer and training state go into every model file: --resume reads them
     state = {"optimizer": optimizer_, "training_state": history.training_state}
     if history.interrupted:
