@@ -20,6 +20,13 @@ string metadata holds everything else as JSON::
 Loading never runs code from the file: there is no pickle, the architecture is
 rebuilt only from the built-in layers listed in ``LAYERS``, and a file that was
 cut short, edited, or written by a newer deepgrad raises :class:`ModelFileError`.
+Nor does loading trust the sizes a file declares: it reads the header first (at
+most 32 MiB, never the whole file), checks every tensor's shape and bytes against
+the file's length, verifies the checksum by streaming the file, and checks that
+the layers the architecture describes need exactly the tensors the file holds,
+shape for shape, before it allocates a tensor or builds a layer. A hostile file,
+tiny or huge, is refused at the cost of reading its header and hashing its bytes.
+
 Saving writes a temporary file beside the target and renames it over the target,
 so a crash mid-save leaves the previous file as it was.
 """
@@ -28,11 +35,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
+import math
 import os
+import reprlib
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from io import BufferedReader
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -46,6 +57,36 @@ FORMAT = "deepgrad"
 FORMAT_VERSION = "1"
 _OPTIMIZER_PREFIX = "optimizer/"
 _CHUNK_SIZE = 1 << 20
+# The header (the JSON metadata and the tensors' table, no weights) is read whole
+# and parsed before anything else, so its size is capped; safetensors caps it at
+# 100 MB. The one large part deepgrad writes is a checkpoint's training history,
+# about 0.45 KB an epoch for the lab's network (2.3 MB after its 5000 epochs), so
+# 32 MiB holds some 70,000 epochs, while parsing 32 MiB of the most memory-hungry
+# JSON there is ([{}, {}, ...]) takes 0.9 GB and 2.5 s (100 MB: 2.7 GB).
+_MAX_HEADER_SIZE = 32 * 2**20
+# JSON nested deeper is refused (Python's parser recurses once a level); an
+# architecture takes 3 levels per Sequential inside a Sequential.
+_MAX_JSON_DEPTH = 64
+# The tensors deepgrad writes have at most 2 dimensions.
+_MAX_DIMENSIONS = 8
+# safetensors' dtype codes of the tensors a model file may hold, as NumPy holds
+# them (safetensors stores little-endian bytes)
+_DTYPES: dict[str, np.dtype] = {
+    code: np.dtype(name)
+    for code, name in {
+        "F16": "<f2",
+        "F32": "<f4",
+        "F64": "<f8",
+        "I8": "|i1",
+        "I16": "<i2",
+        "I32": "<i4",
+        "I64": "<i8",
+        "U8": "|u1",
+        "U16": "<u2",
+        "U32": "<u4",
+        "U64": "<u8",
+    }.items()
+}
 
 
 class ModelFileError(ValueError):
@@ -150,34 +191,176 @@ def describe(module: Module, *, where: str = "model") -> dict[str, Any]:
     return {"class": cls.__name__, "config": entry[1](module)}
 
 
-def _build(node: Any, path: Path) -> Module:
-    """Rebuild a module from ``describe``'s output (weights freshly initialised)."""
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_dim(value: Any) -> bool:
+    return value is None or _is_integer(value)
+
+
+def _is_float_dtype(value: Any) -> bool:
+    return value in (None, "float16", "float32", "float64")
+
+
+# What each constructor argument of a layer may be in a file, defaults included
+# (numbers are finite: an architecture's JSON admits no NaN or infinity). The
+# constructors check the rest (Dropout's p in [0, 1]) when the model is built.
+_ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    "Sequential": {},
+    "Linear": {
+        "in_features": _is_count,
+        "out_features": _is_count,
+        "bias": _is_flag,
+        "dtype": _is_float_dtype,
+    },
+    "Identity": {},
+    "Flatten": {"start_dim": _is_integer, "end_dim": _is_integer},
+    "ReLU": {},
+    "Sigmoid": {},
+    "Tanh": {},
+    "LeakyReLU": {"negative_slope": _is_number},
+    "GELU": {"approximate": lambda value: value in ("none", "tanh")},
+    "Softmax": {"dim": _is_dim},
+    "LogSoftmax": {"dim": _is_dim},
+    "Dropout": {"p": _is_number},
+    "BatchNorm1d": {
+        "num_features": _is_count,
+        "eps": _is_number,
+        "momentum": _is_number,
+        "affine": _is_flag,
+        "track_running_stats": _is_flag,
+        "dtype": _is_float_dtype,
+    },
+}
+
+
+def _linear_tensors(arguments: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    # PyTorch's layout: Z = X W^T + b with W of shape (out_features, in_features)
+    out_features, in_features = arguments["out_features"], arguments["in_features"]
+    bias = {"bias": (out_features,)} if arguments["bias"] else {}
+    return {"weight": (out_features, in_features), **bias}
+
+
+def _batchnorm_tensors(arguments: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    features = (arguments["num_features"],)
+    tensors: dict[str, tuple[int, ...]] = {}
+    if arguments["affine"]:
+        tensors.update(weight=features, bias=features)
+    if arguments["track_running_stats"]:
+        tensors.update(
+            running_mean=features, running_var=features, num_batches_tracked=()
+        )
+    return tensors
+
+
+# The shape of each tensor in a layer's state_dict, from its constructor's
+# arguments; layers missing here hold none.
+_TENSORS: dict[str, Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]] = {
+    "Linear": _linear_tensors,
+    "BatchNorm1d": _batchnorm_tensors,
+}
+# Tensors that count (integers); every other one holds floating-point values.
+_COUNTS = frozenset({"num_batches_tracked"})
+
+
+class _Layer(NamedTuple):
+    """One layer of a checked architecture, not built."""
+
+    where: str  # how messages name it: "layer 'block.0'", or "the model"
+    prefix: str  # of its state_dict keys: "block.0."
+    class_name: str
+    arguments: dict[str, Any]  # its constructor's, defaults filled in
+
+    def __str__(self) -> str:
+        listed = ", ".join(
+            f"{name}={value!r}" for name, value in self.arguments.items()
+        )
+        return f"{self.where}, {self.class_name}({listed}),"
+
+
+def _malformed_entry(node: Any, path: Path) -> ModelFileError:
+    return ModelFileError(
+        f"{path}: the architecture holds a malformed entry {reprlib.repr(node)}"
+    )
+
+
+def _layers(node: Any, where: str, prefix: str, path: Path) -> list[_Layer]:
+    """Every layer an architecture describes, its class and arguments checked.
+
+    Nothing is built, so nothing is allocated; the recursion is as deep as the
+    Sequentials nest, which the JSON depth limit bounds.
+    """
     if not isinstance(node, dict) or not isinstance(node.get("config"), dict):
+        raise _malformed_entry(node, path)
+    class_name, config = node.get("class"), node["config"]
+    if not isinstance(class_name, str) or class_name not in LAYERS:
         raise ModelFileError(
-            f"{path}: the architecture holds a malformed entry {node!r}"
+            f"{path}: the architecture names the unknown layer "
+            f"{reprlib.repr(class_name)}; this deepgrad rebuilds {', '.join(LAYERS)}"
         )
-    entry = LAYERS.get(node.get("class"))  # type: ignore[arg-type]
-    if entry is None:
-        raise ModelFileError(
-            f"{path}: the architecture names the unknown layer {node.get('class')!r}; "
-            f"this deepgrad rebuilds {', '.join(LAYERS)}"
-        )
-    cls, _ = entry
-    config = dict(node["config"])
-    if cls is nn.Sequential:
-        layers = config.get("layers")
-        if not isinstance(layers, list):
+    if class_name == "Sequential":
+        if config.keys() != {"layers"} or not isinstance(config["layers"], list):
             raise ModelFileError(
-                f"{path}: a Sequential in the architecture has no layers"
+                f"{path}: {where}, a Sequential, has no list of layers: "
+                f"{reprlib.repr(config)}"
             )
-        children = OrderedDict()
-        for item in layers:
-            child = _build(item, path)  # checks that item is a dict
-            children[str(item.get("name"))] = child
+        layers: list[_Layer] = []
+        names: set[str] = set()
+        for child in config["layers"]:
+            if not isinstance(child, dict):
+                raise _malformed_entry(child, path)
+            name = child.get("name")
+            if not isinstance(name, str) or not name or "." in name or name in names:
+                raise ModelFileError(
+                    f"{path}: {where} holds a layer named {reprlib.repr(name)}; the "
+                    "layers of a Sequential have distinct names without dots"
+                )
+            names.add(name)
+            layers += _layers(
+                child, f"layer {prefix + name!r}", f"{prefix}{name}.", path
+            )
+        return layers
+    try:
+        bound = inspect.signature(LAYERS[class_name][0]).bind(**config)
+    except TypeError as error:
+        raise ModelFileError(
+            f"{path}: cannot rebuild {where} as {class_name}({reprlib.repr(config)}): "
+            f"{error}"
+        ) from None
+    bound.apply_defaults()
+    for name, value in bound.arguments.items():
+        if not _ARGUMENTS[class_name][name](value):
+            raise ModelFileError(
+                f"{path}: {where}, a {class_name}, has {name}={reprlib.repr(value)}, "
+                f"which is not a valid {name}"
+            )
+    return [_Layer(where, prefix, class_name, dict(bound.arguments))]
+
+
+def _build(node: dict[str, Any], path: Path) -> Module:
+    """Rebuild a module from a checked architecture (weights freshly initialised)."""
+    cls, config = LAYERS[node["class"]][0], node["config"]
+    if cls is nn.Sequential:
+        children = OrderedDict(
+            (child["name"], _build(child, path)) for child in config["layers"]
+        )
         return nn.Sequential(children)  # type: ignore[arg-type]  # an OrderedDict
     try:
         return cls(**config)
-    except (TypeError, ValueError, MemoryError) as error:
+    except (TypeError, ValueError) as error:
         raise ModelFileError(
             f"{path}: cannot rebuild {cls.__name__}({config}) from the architecture: "
             f"{error}"
@@ -192,16 +375,31 @@ def _little_endian(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _digest(metadata: Mapping[str, str], tensors: Mapping[str, np.ndarray]) -> str:
-    """sha256 over the metadata (but "sha256") and every tensor, in name order."""
+def _signature(
+    metadata: Mapping[str, str],
+    tensors: Iterable[tuple[str, np.dtype, tuple[int, ...], Iterable[bytes]]],
+) -> str:
+    """sha256 over the metadata (but "sha256") and every tensor, given in name order
+    as (name, dtype, shape, its bytes in pieces)."""
     digest = hashlib.sha256()
     signed = {key: value for key, value in metadata.items() if key != "sha256"}
     digest.update(json.dumps(signed, sort_keys=True).encode())
-    for name in sorted(tensors):
-        array = tensors[name]
-        digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode())
-        digest.update(array.tobytes())
+    for name, dtype, shape, pieces in tensors:
+        digest.update(json.dumps([name, dtype.str, list(shape)]).encode())
+        for piece in pieces:
+            digest.update(piece)
     return digest.hexdigest()
+
+
+def _digest(metadata: Mapping[str, str], tensors: Mapping[str, np.ndarray]) -> str:
+    """The signature of a file holding these arrays (as save writes it)."""
+    return _signature(
+        metadata,
+        (
+            (name, tensors[name].dtype, tensors[name].shape, [tensors[name].tobytes()])
+            for name in sorted(tensors)
+        ),
+    )
 
 
 def _to_json(value: Any, what: str, path: Path) -> str:
@@ -347,7 +545,16 @@ def save(
     if training_state is not None:
         metadata["training_state"] = _to_json(training_state, "training_state", path)
     metadata["sha256"] = _digest(metadata, tensors)
-    _write_atomic(path, safetensors_bytes(tensors, metadata=metadata))
+    payload = safetensors_bytes(tensors, metadata=metadata)
+    header_size = int.from_bytes(payload[:8], "little")
+    if header_size > _MAX_HEADER_SIZE:  # never write what read() refuses
+        raise ModelFileError(
+            f"{path}: cannot save: the file's header (architecture, extras, optimizer "
+            f"and training state as JSON) would take {header_size} bytes, more than "
+            f"the {_MAX_HEADER_SIZE} deepgrad reads; save without training_state, "
+            "whose history grows with every epoch"
+        )
+    _write_atomic(path, payload)
     return path
 
 
@@ -394,46 +601,250 @@ def _write_atomic(path: Path, payload: bytes) -> None:
             os.close(directory)
 
 
-def _read(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
-    """Check a model file from end to end and return its metadata and tensors."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load as safetensors_load
-
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such model file; check the path")
-    if not path.is_file():
-        raise ModelFileError(f"{path}: is not a file (a folder?); give a model file")
-    raw = path.read_bytes()
-    not_ours = (
+def _not_ours(path: Path) -> str:
+    return (
         f"{path}: not a deepgrad model file; deepgrad.load reads files written by "
         "deepgrad.save (or `deepgrad train --out`)"
     )
-    if len(raw) <= 8:
+
+
+def _damaged(path: Path, problem: str) -> ModelFileError:
+    return ModelFileError(
+        f"{path}: the file is damaged ({problem}); do not trust it, save the model "
+        "again"
+    )
+
+
+def _truncated(path: Path, problem: str) -> ModelFileError:
+    return ModelFileError(
+        f"{path}: the file is truncated: {problem}; save the model again"
+    )
+
+
+def _finite_number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is not finite")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels deep."""
+    pending = [(value, 1)] if isinstance(value, dict | list) else []
+    while pending:
+        container, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = container.values() if isinstance(container, dict) else container
+        pending.extend(
+            (child, depth + 1) for child in children if isinstance(child, dict | list)
+        )
+    return False
+
+
+def _parse_json(text: str | bytes, *, finite: bool = False) -> Any:
+    """JSON from a model file, nested at most ``_MAX_JSON_DEPTH`` levels deep.
+
+    With ``finite``, NaN, Infinity and numbers that overflow to infinity are
+    refused too. Raises ValueError saying what is wrong.
+    """
+    too_deep = ValueError(f"it nests more than {_MAX_JSON_DEPTH} levels deep")
+    try:
+        value = (
+            json.loads(text, parse_float=_finite_number, parse_constant=_finite_number)
+            if finite
+            else json.loads(text)
+        )
+    except RecursionError:  # the parser recurses once a level, to sys's limit
+        raise too_deep from None
+    if _deeper_than(value, _MAX_JSON_DEPTH):
+        raise too_deep
+    return value
+
+
+class _Entry(NamedTuple):
+    """A tensor as the header declares it, checked against the file."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    start: int  # where its bytes are in the file
+    stop: int
+
+
+def _entry(name: str, declared: Any, data_start: int, path: Path) -> _Entry:
+    """A tensor's header entry: a known dtype, a shape, and offsets that hold it."""
+    if not isinstance(declared, dict) or declared.keys() != {
+        "dtype",
+        "shape",
+        "data_offsets",
+    }:
+        raise _damaged(
+            path,
+            f"tensor {name!r} is described by {reprlib.repr(declared)}, not by its "
+            "dtype, shape and data_offsets",
+        )
+    code, shape, offsets = (
+        declared["dtype"],
+        declared["shape"],
+        declared["data_offsets"],
+    )
+    if not isinstance(code, str) or code not in _DTYPES:
+        raise _damaged(
+            path,
+            f"tensor {name!r} has the dtype {reprlib.repr(code)}; a model file holds "
+            f"{', '.join(_DTYPES)}",
+        )
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= _MAX_DIMENSIONS
+        and all(_is_count(size) for size in shape)
+    ):
+        raise _damaged(path, f"tensor {name!r} has the shape {reprlib.repr(shape)}")
+    if not (
+        isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(_is_count(offset) for offset in offsets)
+    ):
+        raise _damaged(
+            path, f"tensor {name!r} has the data_offsets {reprlib.repr(offsets)}"
+        )
+    dtype, (start, stop) = _DTYPES[code], offsets
+    needed = math.prod(shape) * dtype.itemsize
+    if stop - start != needed:
+        raise _damaged(
+            path,
+            f"tensor {name!r} of shape {tuple(shape)} and dtype {code} takes "
+            f"{needed} bytes, but its data_offsets {offsets} span {stop - start}",
+        )
+    return _Entry(dtype, tuple(shape), data_start + start, data_start + stop)
+
+
+def _read_layout(
+    handle: BufferedReader, path: Path
+) -> tuple[dict[str, str], dict[str, _Entry]]:
+    """Read and check the header: the metadata, and where each tensor's bytes are.
+
+    Only the 8-byte length and the header are read, the header's size is capped,
+    and every tensor is checked to lie in the file, so neither a huge file nor a
+    lying header costs memory.
+    """
+    file_size = os.fstat(handle.fileno()).st_size
+    if file_size <= 8:
         raise ModelFileError(
             f"{path}: the file is truncated or not a deepgrad model file: it is only "
-            f"{len(raw)} bytes long"
+            f"{file_size} bytes long"
         )
-    header_size = int.from_bytes(raw[:8], "little")
-    if raw[8:9] != b"{":
-        raise ModelFileError(f"{not_ours}: it has no safetensors header")
-    if 8 + header_size > len(raw):
+    header_size = int.from_bytes(handle.read(8), "little")
+    if header_size > _MAX_HEADER_SIZE:
         raise ModelFileError(
-            f"{path}: the file is truncated: its header needs {header_size} bytes but "
-            f"only {len(raw) - 8} follow; save the model again"
+            f"{_not_ours(path)}: its header would be {header_size} bytes long, and "
+            f"deepgrad's take at most {_MAX_HEADER_SIZE}; or it is damaged"
         )
+    if handle.read(1) != b"{":
+        raise ModelFileError(
+            f"{_not_ours(path)}: it has no safetensors header; or it is damaged"
+        )
+    data_start = 8 + header_size
+    if data_start > file_size:  # cut short, or a flipped bit in the length
+        raise ModelFileError(
+            f"{path}: the file is truncated or damaged: its header needs "
+            f"{header_size} bytes but only {file_size - 8} follow; save the model again"
+        )
+    handle.seek(8)
     try:
-        header = json.loads(raw[8 : 8 + header_size])
-        metadata = header.pop("__metadata__", None) or {}
-        data_size = max(
-            (int(entry["data_offsets"][1]) for entry in header.values()), default=0
+        header = _parse_json(handle.read(header_size))
+    except ValueError as error:
+        raise _damaged(path, f"its header is not valid JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise _damaged(path, "its header is not a JSON object")
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(
+        isinstance(value, str) for value in metadata.values()
+    ):
+        raise _damaged(path, "its __metadata__ is not a table of strings")
+    entries = {
+        name: _entry(name, declared, data_start, path)
+        for name, declared in header.items()
+    }
+    # safetensors writes the tensors' bytes one after another, right after the
+    # header, and nothing after them
+    position = data_start
+    in_file_order = sorted(entries.items(), key=lambda item: item[1].start)
+    for name, entry in in_file_order:
+        if entry.start != position:
+            raise _damaged(
+                path,
+                f"tensor {name!r} starts at byte {entry.start - data_start} of the "
+                f"data, where {position - data_start} was expected",
+            )
+        position = entry.stop
+    if position > file_size:
+        raise _truncated(
+            path,
+            f"its tensors need {position - data_start} bytes but only "
+            f"{file_size - data_start} are there",
         )
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+    if position < file_size:
+        raise _damaged(path, f"{file_size - position} bytes follow its tensors")
+    return metadata, entries
+
+
+def _pieces(handle: BufferedReader, entry: _Entry, path: Path) -> Iterator[bytes]:
+    """A tensor's bytes, read _CHUNK_SIZE at a time."""
+    handle.seek(entry.start)
+    for start in range(entry.start, entry.stop, _CHUNK_SIZE):
+        size = min(_CHUNK_SIZE, entry.stop - start)
+        piece = handle.read(size)
+        if len(piece) != size:
+            raise _truncated(path, "it became shorter while it was read")
+        yield piece
+
+
+def _read_tensor(handle: BufferedReader, entry: _Entry, path: Path) -> np.ndarray:
+    array = np.empty(entry.shape, entry.dtype)
+    handle.seek(entry.start)
+    count = handle.readinto(array.reshape(-1).view(np.uint8).data)
+    if count != entry.stop - entry.start:
+        raise _truncated(path, "it became shorter while it was read")
+    return array
+
+
+def _check_signature(
+    handle: BufferedReader,
+    metadata: dict[str, str],
+    entries: dict[str, _Entry],
+    path: Path,
+) -> None:
+    """Is it a deepgrad file, unmodified since it was saved, of a version we read?
+
+    The checksum decides before the format and its version do, so a flipped byte
+    in any field reads as damage, not as another format or a newer version (every
+    format version keeps this signature, so a newer file still asks for an
+    upgrade). The file is hashed as it is read, a piece at a time.
+    """
+    signed = metadata.get("sha256")
+    if metadata.get("format") != FORMAT and (
+        signed is None or "architecture" not in metadata
+    ):
         raise ModelFileError(
-            f"{path}: the file's header is corrupted ({error})"
-        ) from None
+            f"{_not_ours(path)}: a safetensors file without deepgrad's metadata"
+        )
+    found = _signature(
+        metadata,
+        (
+            (name, entry.dtype, entry.shape, _pieces(handle, entry, path))
+            for name, entry in sorted(entries.items())
+        ),
+    )
+    if signed != found:
+        raise _damaged(
+            path,
+            "it was modified or corrupted after it was saved: its sha256 checksum "
+            "does not match",
+        )
     if metadata.get("format") != FORMAT:
         raise ModelFileError(
-            f"{not_ours}: a safetensors file without deepgrad's metadata"
+            f"{_not_ours(path)}: its format is {metadata.get('format')!r}"
         )
     version = metadata.get("format_version")
     if version != FORMAT_VERSION:
@@ -441,39 +852,186 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
             f"{path}: unknown deepgrad model format version {version!r}; this deepgrad "
             f"reads version {FORMAT_VERSION!r}: upgrade deepgrad to load it"
         )
-    available = len(raw) - 8 - header_size
-    if available < data_size:
-        raise ModelFileError(
-            f"{path}: the file is truncated: its tensors need {data_size} bytes but "
-            f"only {available} are there; save the model again"
-        )
-    try:
-        tensors = safetensors_load(raw)
-    except (SafetensorError, ValueError) as error:
-        raise ModelFileError(
-            f"{path}: the file's tensors are corrupted ({error})"
-        ) from None
-    if metadata.get("sha256") != _digest(metadata, tensors):
-        raise ModelFileError(
-            f"{path}: the file was modified or corrupted after it was saved (its "
-            "sha256 checksum does not match); do not trust it, save the model again"
-        )
-    return metadata, tensors
 
 
-def _json_field(metadata: Mapping[str, str], key: str, path: Path) -> Any:
+def _json_field(
+    metadata: Mapping[str, str], key: str, path: Path, *, finite: bool = False
+) -> Any:
     if key not in metadata:
         return None
     try:
-        return json.loads(metadata[key])
+        return _parse_json(metadata[key], finite=finite)
     except ValueError as error:
         raise ModelFileError(
             f"{path}: the file's {key} is not valid JSON ({error})"
         ) from None
 
 
+def _check_weights(
+    layers: list[_Layer], entries: Mapping[str, _Entry], path: Path
+) -> None:
+    """The layers need exactly the tensors the file holds, shape for shape."""
+    weights = {
+        name: entry
+        for name, entry in entries.items()
+        if not name.startswith(_OPTIMIZER_PREFIX)
+    }
+    for layer in layers:
+        shapes = _TENSORS.get(layer.class_name, lambda arguments: {})(layer.arguments)
+        for name, shape in shapes.items():
+            key = layer.prefix + name
+            entry = weights.pop(key, None)
+            if entry is None:
+                problem = "the file holds no such tensor"
+            elif entry.shape != shape:
+                problem = f"the file holds one of shape {entry.shape}"
+            elif entry.dtype.kind not in ("iu" if name in _COUNTS else "f"):
+                problem = f"the file holds one of dtype {entry.dtype}"
+            else:
+                continue
+            raise ModelFileError(
+                f"{path}: {layer} needs {key!r} of shape {shape}, and {problem}; the "
+                "architecture and the weights disagree"
+            )
+    if weights:
+        raise ModelFileError(
+            f"{path}: the file holds the tensor {next(iter(weights))!r}, which no "
+            "layer of its architecture has; the architecture and the weights disagree"
+        )
+
+
+# What a Classifier's get_config() holds besides its kind (see
+# deepgrad.train.Classifier); each may be null.
+_CLASSIFIER_EXTRAS: dict[str, type] = {
+    "standardizer": dict,
+    "class_names": list,
+    "task": str,
+    "loss": str,
+    "feature_names": list,
+    "target_name": str,
+}
+
+
+def _check_extras(extras: Any, path: Path) -> None:
+    if not isinstance(extras, dict) or not isinstance(extras.get("kind"), str):
+        raise ModelFileError(
+            f"{path}: the file's extras are {reprlib.repr(extras)}, not a JSON object "
+            "naming their kind"
+        )
+    if extras["kind"] != "classifier":
+        return
+    for key, kind in _CLASSIFIER_EXTRAS.items():
+        value = extras.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise ModelFileError(
+                f"{path}: the classifier's {key} is {reprlib.repr(value)}, not a "
+                f"{kind.__name__}"
+            )
+    if not all(isinstance(name, str) for name in extras.get("class_names") or []):
+        raise ModelFileError(
+            f"{path}: the classifier's class_names "
+            f"{reprlib.repr(extras['class_names'])} are not all text"
+        )
+
+
+def _is_index_list(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_count(index) for index in value)
+
+
+def _check_optimizer(packed: Any, entries: Mapping[str, _Entry], path: Path) -> None:
+    """The optimizer state has _pack_optimizer's layout, and owns its tensors."""
+
+    def malformed(problem: str) -> ModelFileError:
+        return ModelFileError(f"{path}: the file's optimizer state is {problem}")
+
+    tensors = [name for name in entries if name.startswith(_OPTIMIZER_PREFIX)]
+    if packed is None:
+        if tensors:
+            raise malformed(
+                f"missing, but it holds the optimizer tensor {tensors[0]!r}"
+            )
+        return
+    if not isinstance(packed, dict) or not {"param_groups", "state", "indices"} <= (
+        packed.keys()
+    ):
+        raise malformed(
+            f"{reprlib.repr(packed)}, not a JSON object with param_groups, state and "
+            "indices"
+        )
+    groups, state, indices = packed["param_groups"], packed["state"], packed["indices"]
+    if not isinstance(groups, list) or not all(
+        isinstance(group, dict) and _is_index_list(group.get("params"))
+        for group in groups
+    ):
+        raise malformed(
+            f"malformed: param_groups {reprlib.repr(groups)} are not groups listing "
+            "their parameters' indices as params"
+        )
+    if not _is_index_list(indices):
+        raise malformed(
+            f"malformed: indices {reprlib.repr(indices)} are not parameter indices"
+        )
+    orphans = set(indices).difference(
+        index for group in groups for index in group["params"]
+    )
+    if orphans:
+        raise malformed(
+            f"malformed: it has state for the parameter {min(orphans)}, which no "
+            "param group holds"
+        )
+    names = {str(index) for index in indices}
+    if not isinstance(state, dict) or not all(
+        key in names and isinstance(values, dict) for key, values in state.items()
+    ):
+        raise malformed(
+            f"malformed: its state {reprlib.repr(state)} is not a table of parameter "
+            "indices"
+        )
+    prefix = f"{_OPTIMIZER_PREFIX}state/"
+    for name in tensors:
+        index, _, value_name = name.removeprefix(prefix).partition("/")
+        if not name.startswith(prefix) or index not in names or not value_name:
+            raise malformed(f"malformed: the tensor {name!r} is no parameter's state")
+
+
+class _Fields(NamedTuple):
+    """The metadata a model file holds besides its tensors, checked."""
+
+    architecture: dict[str, Any]
+    extras: dict[str, Any]
+    optimizer: dict[str, Any] | None  # as _pack_optimizer wrote it
+    training_state: dict[str, Any] | None
+
+
+def _read_fields(
+    metadata: Mapping[str, str], entries: Mapping[str, _Entry], path: Path
+) -> _Fields:
+    """Parse and check the JSON fields; the architecture against the tensors."""
+    architecture = _json_field(metadata, "architecture", path, finite=True)
+    if not isinstance(architecture, dict) or not isinstance(
+        architecture.get("training", False), bool
+    ):
+        raise ModelFileError(
+            f"{path}: the file's architecture is {reprlib.repr(architecture)}, not a "
+            "model's description"
+        )
+    _check_weights(_layers(architecture, "the model", "", path), entries, path)
+    extras = _json_field(metadata, "extras", path, finite=True)
+    extras = {"kind": "module"} if extras is None else extras
+    _check_extras(extras, path)
+    optimizer = _json_field(metadata, "optimizer", path)
+    _check_optimizer(optimizer, entries, path)
+    training_state = _json_field(metadata, "training_state", path)
+    if training_state is not None and not isinstance(training_state, dict):
+        raise ModelFileError(
+            f"{path}: the file's training_state is {reprlib.repr(training_state)}, "
+            "not a JSON object"
+        )
+    return _Fields(architecture, extras, optimizer, training_state)
+
+
 def _rebuild_model(
-    architecture: Any, tensors: Mapping[str, np.ndarray], path: Path
+    architecture: dict[str, Any], tensors: Mapping[str, np.ndarray], path: Path
 ) -> Module:
     # Building initialises weights from the global generator; loading must not
     # change the random numbers a seeded script draws next.
@@ -481,24 +1039,16 @@ def _rebuild_model(
     rng_state = generator.state
     try:
         model = _build(architecture, path)
-    except RecursionError:
-        raise ModelFileError(
-            f"{path}: the architecture nests Sequentials too deeply to rebuild"
-        ) from None
     finally:
         generator.state = rng_state
-    weights = {
-        name: array
-        for name, array in tensors.items()
-        if not name.startswith(_OPTIMIZER_PREFIX)
-    }
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as error:
-        raise ModelFileError(
-            f"{path}: the weights do not fit the architecture: {error}"
-        ) from None
-    model.train(bool(architecture.get("training", False)))
+    model.load_state_dict(  # _check_weights matched every key and shape
+        {
+            name: array
+            for name, array in tensors.items()
+            if not name.startswith(_OPTIMIZER_PREFIX)
+        }
+    )
+    model.train(architecture.get("training", False))
     return model
 
 
@@ -514,19 +1064,42 @@ class Contents(NamedTuple):
 def read(path: str | os.PathLike[str]) -> Contents:
     """Check a model file from end to end and rebuild the model it holds.
 
+    The header is read first and checked: its size, the tensors' shapes and
+    bytes against the file's length, the sha256 checksum (streamed), the format
+    version, then the architecture's layers against the tensors; only then are
+    the tensors read and the model built.
+
     Raises
     ------
     ModelFileError
         If the file is missing, truncated, modified after saving, of an unknown
-        format version, or not a deepgrad model file. The file is only read.
+        format version, not a deepgrad model file, or inconsistent (its
+        architecture needs other tensors than it holds). The file is only read.
     """
     path = Path(path)
-    metadata, tensors = _read(path)
-    architecture = _json_field(metadata, "architecture", path)
-    extras = _json_field(metadata, "extras", path) or {"kind": "module"}
-    model = _rebuild_model(architecture, tensors, path)
-    packed = _json_field(metadata, "optimizer", path)
-    optimizer_state = None if packed is None else _unpack_optimizer(packed, tensors)
-    return Contents(
-        model, extras, optimizer_state, _json_field(metadata, "training_state", path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file; check the path")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: is not a file (a folder?); give a model file")
+    try:
+        with open(path, "rb") as handle:
+            metadata, entries = _read_layout(handle, path)
+            _check_signature(handle, metadata, entries, path)
+            fields = _read_fields(metadata, entries, path)
+            tensors = {
+                name: _read_tensor(handle, entry, path)
+                for name, entry in entries.items()
+            }
+        model = _rebuild_model(fields.architecture, tensors, path)
+    except MemoryError:
+        raise ModelFileError(
+            f"{path}: the model it holds does not fit in the memory available"
+        ) from None
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read it: {error.strerror}") from None
+    optimizer_state = (
+        None
+        if fields.optimizer is None
+        else _unpack_optimizer(fields.optimizer, tensors)
     )
+    return Contents(model, fields.extras, optimizer_state, fields.training_state)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import lzma
 import math
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import IO, Any, Literal
 
 import numpy as np
 
@@ -25,6 +27,126 @@ PathLike = str | Path
 
 # Cells a spreadsheet or pandas writes for "no value" in a numeric column.
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+# IDX and NPZ files declare their arrays' shapes before the data: an array larger
+# than this (a billion float32 values; MNIST's images take 47 MB) is refused before
+# anything is read or allocated. Raise it to read larger files, memory permitting.
+MAX_ARRAY_BYTES = 4 * 2**30
+# CSV rows are parsed this many at a time: one block's cells are Python strings
+# (some 60 bytes each), turned into float32 in one NumPy call and dropped.
+_BLOCK_ROWS = 4096
+# Distinct labels a target column keeps as text while they may be class names;
+# past this many, a column of numbers keeps only the numbers (a regression target).
+_MAX_TEXT_LABELS = 65536
+_CHUNK_SIZE = 1 << 20
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available without swapping (Linux), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_size(name: str, what: str, size: int) -> None:
+    """Refuse an array of ``size`` bytes beyond MAX_ARRAY_BYTES or the free memory."""
+    if size > MAX_ARRAY_BYTES:
+        raise ValueError(
+            f"{name}: {what} takes {size} bytes, more than the {MAX_ARRAY_BYTES} "
+            "deepgrad reads (deepgrad.data.files.MAX_ARRAY_BYTES); the file is "
+            "damaged, or raise that limit"
+        )
+    available = _available_memory()
+    if available is not None and size > available:
+        raise ValueError(
+            f"{name}: {what} takes {size} bytes, more than the {available} bytes of "
+            "memory available; free some memory or use a smaller file"
+        )
+
+
+def _allocate(
+    name: str,
+    what: str,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    order: Literal["C", "F"] = "C",
+) -> np.ndarray:
+    """np.empty after _check_size; a MemoryError (a ulimit) becomes a ValueError."""
+    size = math.prod(shape) * dtype.itemsize
+    _check_size(name, what, size)
+    try:
+        return np.empty(shape, dtype, order=order)
+    except MemoryError:
+        raise ValueError(
+            f"{name}: {what} takes {size} bytes, more than this process may allocate; "
+            "free some memory or use a smaller file"
+        ) from None
+
+
+def _read_into(stream: IO[bytes] | gzip.GzipFile, array: np.ndarray) -> int:
+    """Fill a contiguous array with bytes from stream; how many bytes were read
+    (fewer than the array holds when the stream ends first)."""
+    view = np.ravel(array, order="K").view(np.uint8).data
+    filled = 0
+    while filled < len(view):
+        # a piece at a time: GzipFile.readinto reads the whole request into a
+        # bytes object first, then copies it
+        piece = view[filled : filled + _CHUNK_SIZE]
+        count = stream.readinto(piece)  # type: ignore[union-attr]
+        if not count:
+            break
+        filled += count
+    return filled
+
+
+class _Growing:
+    """Rows appended block by block to an array of a given first capacity.
+
+    Past it, the capacity doubles by copying into a fresh np.empty, whose pages
+    beyond the copy stay untouched (``ndarray.resize`` would zero them); the
+    result is trimmed in place, so unused capacity is never resident.
+    """
+
+    def __init__(self, dtype: Any, capacity: int, width: tuple[int, ...] = ()) -> None:
+        self.array = np.empty((capacity, *width), dtype)
+        self.size = 0
+
+    def extend(self, rows: np.ndarray) -> None:
+        end = self.size + len(rows)
+        if end > len(self.array):
+            capacity = (max(end, 2 * len(self.array)), *self.array.shape[1:])
+            grown = np.empty(capacity, self.array.dtype)
+            grown[: self.size] = self.array[: self.size]
+            self.array = grown
+        self.array[self.size : end] = rows
+        self.size = end
+
+    def result(self) -> np.ndarray:
+        """The rows appended; trimming a large array frees its tail, copying nothing."""
+        self.array.resize((self.size, *self.array.shape[1:]), refcheck=False)
+        return self.array
+
+
+def _row_capacity(path: Path, columns: int) -> int:
+    """About as many rows as a CSV file has, counted without parsing it.
+
+    Rows end in "\\n", "\\r" or both, so there are at most as many as line ends
+    (more when quoted cells span lines); and a row of values takes at least two
+    bytes a column, which bounds a file of blank lines.
+    """
+    if not path.is_file():  # a pipe: counting would consume it
+        return _BLOCK_ROWS
+    newlines = returns = 0
+    with open(path, "rb") as file:
+        while piece := file.read(_CHUNK_SIZE):
+            newlines += piece.count(b"\n")
+            returns += piece.count(b"\r")
+    return min(max(newlines, returns), path.stat().st_size // (2 * columns)) + 1
 
 
 def _encode_labels(labels: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
@@ -124,7 +246,9 @@ def load_csv(
         No header row; no column named ``target`` (the message lists the columns);
         a row with the wrong number of cells; a missing or non-numeric feature value
         (naming the column and the 1-based line); a missing label; one class only;
-        a label not among ``class_names``.
+        a label not among ``class_names``; text after more than 65,536 different
+        numbers in the target column; data that does not fit in memory. The file
+        is parsed a block of rows at a time, into float32 as it goes.
 
     Examples
     --------
@@ -136,77 +260,32 @@ def load_csv(
     ([0, 1, 0], ['cat', 'dog'], ['weight', 'height'])
     """
     path = Path(path)
-    header, rows, line_numbers = _read_csv_rows(path)
-    if target is not None and target not in header:
-        hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            hint = (
-                " (the file does not look comma-separated: save it as CSV with commas)"
-            )
-        raise ValueError(
-            f"{path.name}: no column named {target!r}; columns are: "
-            f"{', '.join(header)}{hint}. Pass the name of the label column as target"
-        )
-    target_index = header.index(target) if target is not None else None
-    feature_indices = [j for j in range(len(header)) if j != target_index]
-    if not feature_indices:
-        raise ValueError(
-            f"{path.name}: only the target column {target!r}; add feature columns"
-        )
-    feature_names = [header[j] for j in feature_indices]
-    X = _parse_features(path, rows, line_numbers, feature_indices, header)
-
-    if target is None:
-        y = np.zeros(0, dtype=np.int64)
-        known = [str(n) for n in class_names] if class_names is not None else None
-        task: Task = _task(known) if known is not None else "multiclass"
-    else:
-        labels = [row[header.index(target)].strip() for row in rows]
-        for label, line in zip(labels, line_numbers, strict=True):
-            # Only an empty cell: "none" or "NA" can be a class's real name.
-            if not label:
-                raise ValueError(
-                    f"{path.name}: target column {target!r} has a missing label on "
-                    f"line {line}; fill it in or drop the row"
-                )
-        if class_names is not None:
-            known = [str(name) for name in class_names]
-            y = _map_to_known_classes(path, target, labels, line_numbers, known)
-            task = _task(known)
-        elif _is_regression_target(np.array(labels)):
-            known, task = None, "regression"
-            y = np.array(labels).astype(np.float32)
-        else:
-            y, known = _encode_labels(
-                np.array(labels), f"{path.name}: column {target!r}"
-            )
-            task = _task(known)
-    description = f"{path.name}: {len(rows)} rows, {len(feature_names)} features"
-    if target is not None:
-        description += f", target {target!r}"
-    return Dataset(
-        name=path.stem,
-        X=X,
-        y=y,
-        feature_names=feature_names,
-        class_names=known,
-        task=task,
-        description=description,
-    )
-
-
-def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Return the header, the non-blank rows and each row's 1-based line number."""
-    rows, line_numbers = [], []
+    known = None if class_names is None else [str(name) for name in class_names]
     # utf-8-sig drops the byte-order mark Excel writes in front of the header.
     with open(path, newline="", encoding="utf-8-sig") as file:
         reader = csv.reader(file, skipinitialspace=True)
         try:
-            header = next(reader, None)
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    rows.append(row)
-                    line_numbers.append(reader.line_num)
+            header = _read_header(path, next(reader, None))
+            target_index = _target_index(path, header, target)
+            feature_names = [name for name in header if name != target]
+            capacity = _row_capacity(path, len(header))
+            X = _Growing(np.float32, capacity, (len(feature_names),))
+            labels: _Labels | _KnownLabels | None = None
+            if target_index is not None:
+                name = header[target_index]
+                labels = (
+                    _Labels(path, name, target_index, capacity)
+                    if known is None
+                    else _KnownLabels(path, name, target_index, capacity, known)
+                )
+            for rows, lines in _blocks(path, reader, len(header)):
+                if labels is None:
+                    X.extend(_parse_features(path, rows, lines, feature_names))
+                    continue
+                # the label cells leave the rows, which keep the feature cells
+                texts = [row.pop(labels.column).strip() for row in rows]
+                X.extend(_parse_features(path, rows, lines, feature_names))
+                labels.extend(texts, lines)
         except UnicodeDecodeError as err:
             raise ValueError(
                 f"{path.name} is not UTF-8 text ({err.reason}); save it as CSV UTF-8"
@@ -215,6 +294,35 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
             raise ValueError(
                 f"{path.name}: malformed CSV on line {reader.line_num}: {err}"
             ) from None
+        except MemoryError:
+            raise ValueError(
+                f"{path.name}: its {reader.line_num} lines of values do not fit in the "
+                "memory available; free some memory or use a smaller file"
+            ) from None
+    if X.size == 0:
+        raise ValueError(f"{path.name} has a header row but no data rows")
+
+    if labels is None:
+        y = np.zeros(0, dtype=np.int64)
+        task: Task = _task(known) if known is not None else "multiclass"
+    else:
+        y, known, task = labels.encode()
+    description = f"{path.name}: {X.size} rows, {len(feature_names)} features"
+    if target is not None:
+        description += f", target {target!r}"
+    return Dataset(
+        name=path.stem,
+        X=X.result(),
+        y=y,
+        feature_names=feature_names,
+        class_names=known,
+        task=task,
+        description=description,
+    )
+
+
+def _read_header(path: Path, header: list[str] | None) -> list[str]:
+    """The column names, checked: present, not data, named, unique."""
     if header is None or not any(cell.strip() for cell in header):
         raise ValueError(
             f"{path.name} is empty; expected a header row naming the columns, then one "
@@ -236,15 +344,48 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
                 f"{path.name}: column name {name!r} appears {header.count(name)} times "
                 "in the header row; column names must be unique"
             )
-    if not rows:
-        raise ValueError(f"{path.name} has a header row but no data rows")
-    for row, line in zip(rows, line_numbers, strict=True):
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path.name}: line {line} has {len(row)} values but the header has "
-                f"{len(header)} columns; every row needs one value per column"
+    return header
+
+
+def _target_index(path: Path, header: list[str], target: str | None) -> int | None:
+    if target is not None and target not in header:
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = (
+                " (the file does not look comma-separated: save it as CSV with commas)"
             )
-    return header, rows, line_numbers
+        raise ValueError(
+            f"{path.name}: no column named {target!r}; columns are: "
+            f"{', '.join(header)}{hint}. Pass the name of the label column as target"
+        )
+    if len(header) == 1 and target is not None:
+        raise ValueError(
+            f"{path.name}: only the target column {target!r}; add feature columns"
+        )
+    return None if target is None else header.index(target)
+
+
+def _blocks(
+    path: Path, reader: Any, width: int
+) -> Iterator[tuple[list[list[str]], list[int]]]:
+    """The non-blank rows, _BLOCK_ROWS at a time, with each one's 1-based line."""
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != width:
+            raise ValueError(
+                f"{path.name}: line {reader.line_num} has {len(row)} values but the "
+                f"header has {width} columns; every row needs one value per column"
+            )
+        rows.append(row)
+        lines.append(reader.line_num)
+        if len(rows) == _BLOCK_ROWS:
+            yield rows, lines
+            rows, lines = [], []
+    if rows:
+        yield rows, lines
 
 
 def _is_number(text: str) -> bool:
@@ -256,25 +397,22 @@ def _is_number(text: str) -> bool:
 
 
 def _parse_features(
-    path: Path,
-    rows: list[list[str]],
-    line_numbers: list[int],
-    feature_indices: list[int],
-    header: list[str],
+    path: Path, rows: list[list[str]], lines: list[int], names: list[str]
 ) -> np.ndarray:
-    cells = np.array([[row[j] for j in feature_indices] for row in rows], dtype=str)
+    """One block's feature cells (a row of them per line) as float32."""
     try:
-        # Fast path: NumPy converts the whole table at once; the cell-by-cell loop
-        # below runs only when that fails, to name the first bad cell.
-        values = cells.astype(np.float64)
+        # Fast path: NumPy converts the whole block at once (parsing each cell as
+        # float() does); the cell-by-cell loop below runs only when that fails, to
+        # name the first bad cell.
+        values = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
         if np.all(np.isfinite(values)):
             return values.astype(np.float32)
     except ValueError:
         pass
-    values = np.empty(cells.shape, dtype=np.float64)
-    for i, (row, line) in enumerate(zip(rows, line_numbers, strict=True)):
-        for k, j in enumerate(feature_indices):
-            values[i, k] = _parse_cell(path, row[j].strip(), header[j], line)
+    values = np.empty((len(rows), len(names)), dtype=np.float64)
+    for i, (row, line) in enumerate(zip(rows, lines, strict=True)):
+        for k, (cell, name) in enumerate(zip(row, names, strict=True)):
+            values[i, k] = _parse_cell(path, cell.strip(), name, line)
     return values.astype(np.float32)
 
 
@@ -300,26 +438,120 @@ def _parse_cell(path: Path, cell: str, column: str, line: int) -> float:
     return value
 
 
-def _map_to_known_classes(
-    path: Path,
-    target: str,
-    labels: list[str],
-    line_numbers: list[int],
-    class_names: list[str],
-) -> np.ndarray:
-    index = {name: i for i, name in enumerate(class_names)}
-    y = np.empty(len(labels), dtype=np.int64)
-    for row, (label, line) in enumerate(zip(labels, line_numbers, strict=True)):
-        key = label
-        if key not in index and _is_number(key) and float(key).is_integer():
-            key = str(int(float(key)))  # "1.0" in the file, "1" in class_names
-        if key not in index:
+class _LabelColumn:
+    """The target column of a CSV, read a block of rows at a time."""
+
+    def __init__(self, path: Path, target: str, column: int) -> None:
+        self.path, self.target, self.column = path, target, column
+
+    def _refuse_missing(self, labels: list[str], lines: list[int]) -> None:
+        if not all(labels):  # only an empty cell: "none" or "NA" can be a class
             raise ValueError(
-                f"{path.name}: label {label!r} in column {target!r} on line {line} is "
-                f"not one of the model's classes: {', '.join(class_names)}"
+                f"{self.path.name}: target column {self.target!r} has a missing label "
+                f"on line {lines[labels.index('')]}; fill it in or drop the row"
             )
-        y[row] = index[key]
-    return y
+
+
+class _KnownLabels(_LabelColumn):
+    """A CSV's labels mapped to a model's class names as they are read."""
+
+    def __init__(
+        self,
+        path: Path,
+        target: str,
+        column: int,
+        capacity: int,
+        class_names: list[str],
+    ) -> None:
+        super().__init__(path, target, column)
+        self.class_names = class_names
+        self.index = {name: i for i, name in enumerate(class_names)}
+        self.codes = _Growing(np.int64, capacity)
+
+    def extend(self, labels: list[str], lines: list[int]) -> None:
+        self._refuse_missing(labels, lines)
+        codes = [
+            self._class(label, line) for label, line in zip(labels, lines, strict=True)
+        ]
+        self.codes.extend(np.array(codes, dtype=np.int64))
+
+    def _class(self, label: str, line: int) -> int:
+        key = label
+        if key not in self.index and _is_number(key) and float(key).is_integer():
+            key = str(int(float(key)))  # "1.0" in the file, "1" in class_names
+        if key not in self.index:
+            raise ValueError(
+                f"{self.path.name}: label {label!r} in column {self.target!r} on line "
+                f"{line} is not one of the model's classes: "
+                f"{', '.join(self.class_names)}"
+            )
+        return self.index[key]
+
+    def encode(self) -> tuple[np.ndarray, list[str] | None, Task]:
+        return self.codes.result(), self.class_names, _task(self.class_names)
+
+
+class _Labels(_LabelColumn):
+    """A CSV's target column, read block by block without a string per row.
+
+    Each label is kept as the index of its distinct text (``codes`` into
+    ``texts``) and, while every label is a number, as that number too. Once a
+    column of numbers holds more than _MAX_TEXT_LABELS distinct values, only the
+    numbers are kept: it is a regression target (or integer classes).
+    """
+
+    def __init__(self, path: Path, target: str, column: int, capacity: int) -> None:
+        super().__init__(path, target, column)
+        self.texts: dict[str, int] | None = {}  # None once only numbers are kept
+        self.codes = _Growing(np.int32, capacity)
+        self.all_numbers = True
+        self.numbers = _Growing(np.float64, capacity)
+
+    def extend(self, labels: list[str], lines: list[int]) -> None:
+        self._refuse_missing(labels, lines)
+        if self.all_numbers:
+            try:
+                self.numbers.extend(np.array(labels, dtype=np.float64))
+            except ValueError:
+                self.all_numbers, self.numbers = False, _Growing(np.float64, 0)
+        if self.texts is None:
+            if not self.all_numbers:
+                self._refuse_text_among_numbers(labels, lines)
+            return
+        codes = [self.texts.setdefault(label, len(self.texts)) for label in labels]
+        self.codes.extend(np.array(codes, dtype=np.int32))
+        if len(self.texts) > _MAX_TEXT_LABELS and self.all_numbers:
+            self.texts, self.codes = None, _Growing(np.int32, 0)
+
+    def _refuse_text_among_numbers(self, labels: list[str], lines: list[int]) -> None:
+        label, line = next(
+            (
+                pair
+                for pair in zip(labels, lines, strict=True)
+                if not _is_number(pair[0])
+            ),
+            (labels[0], lines[0]),
+        )
+        raise ValueError(
+            f"{self.path.name}: target column {self.target!r} holds more than "
+            f"{_MAX_TEXT_LABELS} different numbers, then the text {label!r} on line "
+            f"{line}; a numeric target needs a number on every row: fix or drop it"
+        )
+
+    def encode(self) -> tuple[np.ndarray, list[str] | None, Task]:
+        """(y, class_names, task), as if every label had been kept as text."""
+        codes: np.ndarray | None = None
+        if self.texts is None:
+            values = self.numbers.result()
+        else:  # each distinct label once, and a code per row
+            values, codes = np.array(list(self.texts)), self.codes.result()
+        if _is_regression_target(values):
+            y = values.astype(np.float32)
+            return (y if codes is None else y[codes]), None, "regression"
+        y, class_names = _encode_labels(
+            values, f"{self.path.name}: column {self.target!r}"
+        )
+        return (y if codes is None else y[codes]), class_names, _task(class_names)
 
 
 # ---------------------------------------------------------------------------- NPZ
@@ -348,8 +580,10 @@ def load_npz(path: PathLike, x_key: str = "X", y_key: str | None = "y") -> Datas
     ------
     ValueError
         Not a readable ``.npz``; a key missing (the message lists the keys present);
-        object arrays; non-numeric or non-finite features; mismatched lengths; one
-        class only.
+        object arrays; a damaged member (naming it: no .npy header, a shape its
+        bytes do not hold, a bad checksum); an array larger than ``MAX_ARRAY_BYTES``
+        or the memory available, found from its header before it is read;
+        non-numeric or non-finite features; mismatched lengths; one class only.
 
     Examples
     --------
@@ -361,18 +595,18 @@ def load_npz(path: PathLike, x_key: str = "X", y_key: str | None = "y") -> Datas
     ([0, 1], ['3', '7'])
     """
     path = Path(path)
+    how = f"write it with np.savez(path, {x_key}=features, {y_key or 'y'}=labels)"
+    with open(path, "rb") as file:
+        if file.read(6) == b"\x93NUMPY":  # np.save's magic string
+            raise ValueError(
+                f"{path.name} holds a single array, not an .npz archive; {how}"
+            )
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile) as err:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
         raise ValueError(
-            f"{path.name} is not a readable .npz archive ({err}); write it with "
-            f"np.savez(path, {x_key}=features, {y_key or 'y'}=labels)"
+            f"{path.name} is not a readable .npz archive ({err}); {how}"
         ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(
-            f"{path.name} holds a single array, not an .npz archive; write it with "
-            f"np.savez(path, {x_key}=features, {y_key or 'y'}=labels)"
-        )
     with archive:
         X = _read_npz_array(path, archive, x_key, "x_key")
         y = _read_npz_array(path, archive, y_key, "y_key") if y_key else None
@@ -416,23 +650,75 @@ def load_npz(path: PathLike, x_key: str = "X", y_key: str | None = "y") -> Datas
     )
 
 
-def _read_npz_array(path: Path, archive, key: str, parameter: str) -> np.ndarray:
-    if key not in archive.files:
+# Readers of a .npy header by format version (np.save writes 3.0 only for
+# structured dtypes with non-Latin-1 field names, which are no features anyway).
+_NPY_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _read_npz_array(
+    path: Path, archive: zipfile.ZipFile, key: str, parameter: str
+) -> np.ndarray:
+    """One array of the archive, its .npy header checked before anything is
+    allocated: the shape it declares must fit the member and MAX_ARRAY_BYTES."""
+    members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+    if key not in members:
         raise ValueError(
-            f"{path.name} has no array {key!r}; it holds: {', '.join(archive.files)}. "
+            f"{path.name} has no array {key!r}; it holds: {', '.join(members)}. "
             f"Pass the right name as {parameter}"
         )
+    member = members[key]
+    damaged = f"{path.name} is damaged: its array {key!r} (the member {member!r})"
     try:
-        return archive[key]
-    except ValueError:
-        raise ValueError(
-            f"{path.name}: {key!r} is an object array, which cannot be read without "
-            "unpickling (unsafe); save numbers or fixed-width strings instead"
-        ) from None
-    except (EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise ValueError(
-            f"{path.name} is damaged ({err}); write it again with np.savez"
-        ) from None
+        with archive.open(member) as stream:
+            try:
+                version = np.lib.format.read_magic(stream)
+                if version not in _NPY_HEADERS:
+                    raise ValueError(f".npy format version {version}")
+                shape, fortran_order, dtype = _NPY_HEADERS[version](stream)
+            except ValueError as err:
+                raise ValueError(
+                    f"{damaged} has no readable .npy header ({err}); write it again "
+                    "with np.savez"
+                ) from None
+            if dtype.hasobject:
+                raise ValueError(
+                    f"{path.name}: {key!r} is an object array, which cannot be read "
+                    "without unpickling (unsafe); save numbers or fixed-width strings "
+                    "instead"
+                )
+            size = math.prod(shape) * dtype.itemsize
+            stored = archive.getinfo(member).file_size - stream.tell()
+            if size != stored:
+                raise ValueError(
+                    f"{damaged} declares shape {shape} of {dtype}, {size} bytes, but "
+                    f"holds {stored}; write it again with np.savez"
+                )
+            array = _allocate(
+                path.name,
+                f"its array {key!r} of shape {shape} and dtype {dtype}",
+                shape,
+                dtype,
+                "F" if fortran_order else "C",
+            )
+            if _read_into(stream, array) != size:
+                raise ValueError(
+                    f"{damaged} is cut short; write it again with np.savez"
+                )
+    # a damaged stream, or one compressed or encrypted as np.savez never does
+    except (
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        NotImplementedError,
+        RuntimeError,
+    ) as err:
+        raise ValueError(f"{damaged} ({err}); write it again with np.savez") from None
+    return array
 
 
 # ---------------------------------------------------------------------------- IDX
@@ -467,8 +753,11 @@ def read_idx(path: PathLike) -> np.ndarray:
     Raises
     ------
     ValueError
-        A bad magic number, an unknown dtype code, a damaged gzip stream, or a file
-        whose length does not match its header (truncated or with extra bytes).
+        A bad magic number, an unknown dtype code, a damaged gzip stream, a file
+        whose length does not match its header (truncated or with extra bytes), or
+        a header declaring more than ``MAX_ARRAY_BYTES`` or the memory available.
+        A gzip stream is decompressed as it is read, and no further than the
+        header says and one piece more, so a small "gzip bomb" stays small.
 
     Examples
     --------
@@ -478,36 +767,80 @@ def read_idx(path: PathLike) -> np.ndarray:
     >>> read_idx(path).tolist()
     [5, 0, 4]
     """
-    path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip's magic number
+    return _read_idx(Path(path))
+
+
+def _read_idx(
+    path: Path, check: Callable[[tuple[int, ...], np.dtype], None] | None = None
+) -> np.ndarray:
+    """read_idx, calling ``check(shape, dtype)`` after the header, before the data."""
+    with open(path, "rb") as file:
+        if file.peek(2)[:2] != b"\x1f\x8b":  # gzip's magic number
+            size = path.stat().st_size if path.is_file() else None
+            return _read_idx_stream(path, file, size, check)
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=file) as stream:
+                return _read_idx_stream(path, stream, None, check)
         except (EOFError, OSError, zlib.error) as err:
             raise ValueError(
                 f"{path.name} is a damaged gzip file ({err}); download it again"
             ) from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+
+
+def _read_idx_stream(
+    path: Path,
+    stream: IO[bytes] | gzip.GzipFile,
+    size: int | None,
+    check: Callable[[tuple[int, ...], np.dtype], None] | None,
+) -> np.ndarray:
+    """An IDX array from a stream of ``size`` bytes (None: unknown, as gzip's).
+
+    The header comes first and the data's size is checked against it (a plain
+    file's length, MAX_ARRAY_BYTES, the free memory) before the data is read; a
+    gzip stream is decompressed only as far as the header says, plus a piece.
+    """
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
         raise ValueError(
             f"{path.name} is not an IDX file: it must start with two zero bytes, "
-            f"received {raw[:4]!r}"
+            f"received {magic!r}"
         )
-    code, ndim = raw[2], raw[3]
+    code, ndim = magic[2], magic[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X} ({d.name})" for c, d in IDX_DTYPES.items())
         raise ValueError(
             f"{path.name}: unknown IDX dtype code 0x{code:02X}; known codes: {known}"
         )
+    sizes = stream.read(4 * ndim)
     header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+    if len(sizes) < 4 * ndim:
         raise ValueError(
             f"{path.name} is truncated: its header declares {ndim} dimensions but the "
-            f"file has only {len(raw)} bytes; download it again"
+            f"file has only {4 + len(sizes)} bytes; download it again"
         )
-    shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    shape = tuple(int(s) for s in np.frombuffer(sizes, ">u4"))
     dtype = IDX_DTYPES[code]
+    if size is not None:  # a plain file: its length says how much data follows
+        _check_idx_length(path, shape, dtype, size - header_size)
+    if check is not None:
+        check(shape, dtype)
+    data = _allocate(
+        path.name, f"its data, shape {shape} of {dtype.name},", shape, dtype
+    )
+    _check_idx_length(path, shape, dtype, _read_into(stream, data))
+    after = len(stream.read(_CHUNK_SIZE))  # stop a gzip bomb a piece past the data
+    if after:
+        more = "more than " if stream.read(1) else ""
+        _check_idx_length(path, shape, dtype, data.nbytes + after, more)
+    return data.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _check_idx_length(
+    path: Path, shape: tuple[int, ...], dtype: np.dtype, found: int, more: str = ""
+) -> None:
+    """Refuse ``found`` bytes of data (``more`` than that) where the header says
+    shape x itemsize."""
     expected = math.prod(shape) * dtype.itemsize
-    found = len(raw) - header_size
     if found < expected:
         raise ValueError(
             f"{path.name} is truncated: shape {shape} of {dtype.name} needs "
@@ -515,11 +848,9 @@ def read_idx(path: PathLike) -> np.ndarray:
         )
     if found > expected:
         raise ValueError(
-            f"{path.name} has {found - expected} bytes after the data its header "
+            f"{path.name} has {more}{found - expected} bytes after the data its header "
             f"describes (shape {shape} of {dtype.name}); it is not a valid IDX file"
         )
-    data = np.frombuffer(raw, dtype, count=math.prod(shape), offset=header_size)
-    return data.reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def write_idx(path: PathLike, array: np.ndarray) -> Path:
@@ -586,8 +917,10 @@ def load_idx(images_path: PathLike, labels_path: PathLike | None = None) -> Data
     Raises
     ------
     ValueError
-        Everything :func:`read_idx` raises; an images file of one dimension; labels
-        that are not 1-D integers or not one per image; one class only.
+        Everything :func:`read_idx` raises; images whose float32 features would
+        take more than ``MAX_ARRAY_BYTES`` or the memory available (checked from
+        the header); an images file of one dimension; labels that are not 1-D
+        integers or not one per image; one class only.
 
     Examples
     --------
@@ -600,13 +933,25 @@ def load_idx(images_path: PathLike, labels_path: PathLike | None = None) -> Data
     ((2, 9), ['1', '7'])
     """
     images_path = Path(images_path)
-    images = read_idx(images_path)
+
+    def check_features(shape: tuple[int, ...], dtype: np.dtype) -> None:
+        _check_size(
+            images_path.name, "its images as float32 features", 4 * math.prod(shape)
+        )
+
+    images = _read_idx(images_path, check_features)
     if images.ndim < 2:
         raise ValueError(
             f"{images_path.name} holds a 1-D array of shape {images.shape}, which "
             "looks like labels; pass the images file first and labels as labels_path"
         )
-    X = images.reshape(len(images), -1).astype(np.float32)
+    X = _allocate(
+        images_path.name,
+        "its images as float32 features",
+        (len(images), math.prod(images.shape[1:])),
+        np.dtype(np.float32),
+    )
+    X[...] = images.reshape(X.shape)
     if images.dtype == np.uint8:
         X /= 255.0
     y = np.zeros(0, dtype=np.int64)
