@@ -416,3 +416,17 @@ def test_classifier_round_trip_keeps_standardizer_class_names_and_task(tmp_path)
         np.asarray(loaded.predict_proba(features)),
         np.asarray(classifier.predict_proba(features)),
     )
+
+
+def test_a_classifier_whose_standardizer_holds_nan_is_refused_at_save(tmp_path):
+    # load refuses NaN in a standardizer, so save must not write such a file
+    from deepgrad.data import Standardizer
+    from deepgrad.train import Classifier
+
+    standardizer = Standardizer().fit(np.array([[0.0, 1.0], [2.0, 3.0]], np.float32))
+    standardizer.scale_ = np.array([np.nan, 1.0], np.float32)
+    classifier = Classifier(nn.Sequential(nn.Linear(2, 1)), standardizer=standardizer)
+    path = tmp_path / "model.dg"
+    with pytest.raises(ValueError, match="holds NaN or an infinite number"):
+        dg.save(classifier, path)
+    assert list(tmp_path.iterdir()) == []

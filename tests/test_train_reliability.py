@@ -295,7 +295,8 @@ def test_regression_targets_that_are_not_finite_are_refused_by_the_classifier():
         classifier.fit(X, y, epochs=2, verbose=0)
 
 
-def test_a_csv_cell_of_1e308_is_a_data_error_naming_its_column(tmp_path):
+def test_a_csv_cell_of_1e308_is_a_data_error_naming_its_column_and_line(tmp_path):
+    # 1e308 is a number, but inf in float32: refused where the file is read
     rows = ["x1,x2,label"] + [f"{i / 10},{1 - i / 10},{i % 2}" for i in range(20)]
     rows[6] = "0.5,1e308,1"
     path = tmp_path / "points.csv"
@@ -304,7 +305,8 @@ def test_a_csv_cell_of_1e308_is_a_data_error_naming_its_column(tmp_path):
         app, ["train", str(path), "--target", "label", "--epochs", "3"]
     )
     assert result.exit_code == 2, result.output
-    assert "column 'x2'" in result.output and "learning rate" not in result.output
+    assert "column 'x2' holds '1e308' on line 7, too large for float32" in result.output
+    assert "learning rate" not in result.output and "Warning" not in result.output
 
 
 # ---------------------------------------------------------------------------

@@ -33,14 +33,12 @@ so a crash mid-save leaves the previous file as it was.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import json
 import math
 import os
 import reprlib
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from io import BufferedReader
@@ -50,6 +48,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from deepgrad import nn
+from deepgrad.atomic import atomic_write
 from deepgrad.nn.module import Module
 from deepgrad.tensor import default_generator
 
@@ -402,7 +401,7 @@ def _digest(metadata: Mapping[str, str], tensors: Mapping[str, np.ndarray]) -> s
     )
 
 
-def _to_json(value: Any, what: str, path: Path) -> str:
+def _to_json(value: Any, what: str, path: Path, finite: bool = False) -> str:
     def plain(item: Any) -> Any:
         if isinstance(item, np.generic):
             return item.item()
@@ -411,7 +410,14 @@ def _to_json(value: Any, what: str, path: Path) -> str:
             f"strings, numbers), received a value of type {type(item).__name__}"
         )
 
-    return json.dumps(value, default=plain)
+    try:
+        # read() refuses NaN and infinity where they would be data (a standardizer's
+        # scales); a history's update ratios may hold NaN (weights that were 0)
+        return json.dumps(value, default=plain, allow_nan=not finite)
+    except ValueError:
+        raise ValueError(
+            f"cannot save {what} to {path}: it holds NaN or an infinite number"
+        ) from None
 
 
 def _pack_optimizer(optimizer: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -536,7 +542,7 @@ def save(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "architecture": json.dumps(architecture),
-        "extras": _to_json(extras, "the classifier's extras", path),
+        "extras": _to_json(extras, "the classifier's extras", path, finite=True),
     }
     if optimizer is not None:
         optimizer_tensors, packed = _pack_optimizer(optimizer)
@@ -564,11 +570,7 @@ def _write_chunks(handle: Any, payload: bytes) -> None:
 
 
 def _write_atomic(path: Path, payload: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync it, rename it over path.
-
-    os.replace is atomic on one file system, so a reader sees the old file or the
-    new one, never half of one; the temporary file is removed on any failure.
-    """
+    """Write through deepgrad.atomic: the old file stays whole on any failure."""
     folder = path.parent
     if not folder.is_dir():
         raise ModelFileError(
@@ -576,29 +578,8 @@ def _write_atomic(path: Path, payload: bytes) -> None:
         )
     if path.is_dir():
         raise ModelFileError(f"{path}: cannot save there, it is a folder")
-    umask = os.umask(0)
-    os.umask(umask)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            _write_chunks(handle, payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 -> an ordinary file's mode
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    # make the rename itself durable (not possible on every platform)
-    with contextlib.suppress(OSError):
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    with atomic_write(path) as handle:
+        _write_chunks(handle, payload)
 
 
 def _not_ours(path: Path) -> str:

@@ -396,6 +396,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
+# Features are float32: a larger cell would become inf.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _parse_features(
     path: Path, rows: list[list[str]], lines: list[int], names: list[str]
 ) -> np.ndarray:
@@ -405,7 +409,7 @@ def _parse_features(
         # float() does); the cell-by-cell loop below runs only when that fails, to
         # name the first bad cell.
         values = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
-        if np.all(np.isfinite(values)):
+        if values.size == 0 or np.max(np.abs(values)) <= _FLOAT32_MAX:  # NaN: False
             return values.astype(np.float32)
     except ValueError:
         pass
@@ -434,6 +438,12 @@ def _parse_cell(path: Path, cell: str, column: str, line: int) -> float:
         raise ValueError(
             f"{path.name}: column {column!r} holds {cell!r} on line {line}; feature "
             "values must be finite numbers"
+        )
+    if abs(value) > _FLOAT32_MAX:
+        raise ValueError(
+            f"{path.name}: column {column!r} holds {cell!r} on line {line}, too large "
+            f"for float32 (the largest is {_FLOAT32_MAX:.4g}); scale the column or "
+            "drop the row"
         )
     return value
 
