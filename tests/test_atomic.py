@@ -89,7 +89,7 @@ def test_check_writable_names_the_option_and_what_to_do(tmp_path):
         check_writable(tmp_path / "missing" / "m.dg", "--out")
     with pytest.raises(ValueError, match=r"--plot .*is a folder"):
         check_writable(tmp_path, "--plot")
-    with pytest.raises(ValueError, match=r"--out .*a_file"):
+    with pytest.raises(ValueError, match=r"--out .*a_file is a file, not a folder"):
         check_writable(tmp_path / "a_file" / "m.dg", "--out")
     assert check_writable(tmp_path / "m.dg", "--out") == tmp_path / "m.dg"
 

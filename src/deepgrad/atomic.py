@@ -94,6 +94,8 @@ def check_writable(path: str | os.PathLike[str], what: str) -> Path:
     folder = path.parent
     if path.is_dir():
         raise ValueError(f"{what} {path}: is a folder; give a file name")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} {path}: {folder} is a file, not a folder")
     if not folder.is_dir():
         raise ValueError(
             f"{what} {path}: the folder {folder} does not exist; create it first"
