@@ -21,6 +21,7 @@ from deepgrad import nn
 from deepgrad.data.loader import DataLoader
 from deepgrad.fast import CompiledStep
 from deepgrad.train import Callback, fit
+from training_helpers import interrupt_compiled_step
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -161,16 +162,7 @@ def test_a_loss_that_overflows_mid_block_restores_the_same_weights(
 
 
 def test_ctrl_c_inside_a_block_keeps_the_epochs_completed(monkeypatch):
-    calls = {"count": 0}
-    backward = CompiledStep._backward
-
-    def interrupt_at_step_137(self, *args):
-        calls["count"] += 1
-        if calls["count"] == 137:
-            raise KeyboardInterrupt
-        return backward(self, *args)
-
-    monkeypatch.setattr(CompiledStep, "_backward", interrupt_at_step_137)
+    calls = interrupt_compiled_step(monkeypatch, at_step=137)
     results = []
     for callbacks in ([], [Callback()]):
         calls["count"] = 0

@@ -30,6 +30,7 @@ from deepgrad.train import (
 )
 from deepgrad.train import console as train_console
 from deepgrad.train import loop as train_loop
+from training_helpers import assert_same_weights, weights_of
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -70,16 +71,6 @@ def classifier_net(outputs=3, seed=0, last=None):
     dg.manual_seed(seed)
     layers = [nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, outputs)]
     return nn.Sequential(*layers, *([last] if last is not None else []))
-
-
-def weights_of(model) -> dict[str, np.ndarray]:
-    return {name: value.data.copy() for name, value in model.state_dict().items()}
-
-
-def assert_same_weights(actual, expected):
-    assert actual.keys() == expected.keys()
-    for name in expected:
-        np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
 
 class RecordWeights(Callback):

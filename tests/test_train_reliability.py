@@ -22,7 +22,6 @@ import deepgrad as dg
 from deepgrad import io, modelfile, nn
 from deepgrad.cli import app
 from deepgrad.data import Dataset, load_dataset
-from deepgrad.fast import CompiledStep
 from deepgrad.train import (
     Callback,
     Classifier,
@@ -32,16 +31,11 @@ from deepgrad.train import (
     fit,
 )
 from deepgrad.train.divergence import DivergenceWarning
-
-
-def weights(model):
-    return {name: value.data.copy() for name, value in model.state_dict().items()}
-
-
-def assert_same_weights(a, b):
-    assert a.keys() == b.keys()
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+from training_helpers import (
+    assert_same_weights,
+    interrupt_compiled_step,
+    weights_of,
+)
 
 
 def global_norm(model):
@@ -97,7 +91,7 @@ def test_a_regression_whose_loss_stays_huge_is_stopped_by_the_loss_rule(monkeypa
     y = (X @ np.array([1.0, -2.0, 0.5], np.float32) + 3).astype(np.float32)
     dg.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
-    initial = weights(model)
+    initial = weights_of(model)
     with pytest.warns(DivergenceWarning):
         history = fit(
             model, nn.MSELoss(), dg.optim.Adam(model.parameters(), lr=200.0),
@@ -114,7 +108,7 @@ def test_a_regression_whose_loss_stays_huge_is_stopped_by_the_loss_rule(monkeypa
         f"before training ({start:.4g}) for 5 epochs"
     )
     # no epoch was healthy: the weights go back to the start
-    assert_same_weights(weights(model), initial)
+    assert_same_weights(weights_of(model), initial)
 
 
 def test_the_rules_judge_a_resumed_run_as_the_uninterrupted_one(monkeypatch):
@@ -144,7 +138,7 @@ def test_the_rules_judge_a_resumed_run_as_the_uninterrupted_one(monkeypatch):
     part_model, part_optimizer, part = run(3)
     assert full.diverged and not part.diverged
     resumed_model, _, resumed = run(
-        100, part.training_state, (weights(part_model), part_optimizer.state_dict())
+        100, part.training_state, (weights_of(part_model), part_optimizer.state_dict())
     )
     assert resumed.diverged
     assert resumed.stopped_reason == full.stopped_reason
@@ -153,9 +147,9 @@ def test_the_rules_judge_a_resumed_run_as_the_uninterrupted_one(monkeypatch):
     # no epoch of either was healthy: the unbroken run goes back to its initial
     # weights; the resumed one to the oldest it has, those it resumed from
     dg.manual_seed(0)
-    initial = weights(nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1)))
-    assert_same_weights(weights(full_model), initial)
-    assert_same_weights(weights(resumed_model), weights(part_model))
+    initial = weights_of(nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1)))
+    assert_same_weights(weights_of(full_model), initial)
+    assert_same_weights(weights_of(resumed_model), weights_of(part_model))
 
 
 def test_a_divergence_found_inside_back_to_back_epochs_equals_epoch_by_epoch(
@@ -175,7 +169,7 @@ def test_a_divergence_found_inside_back_to_back_epochs_equals_epoch_by_epoch(
                 model, nn.MSELoss(), dg.optim.SGD(model.parameters(), lr=0.8),
                 (X, y), epochs=400, batch_size="full", verbose=0, callbacks=callbacks,
             )  # fmt: skip
-        runs.append((weights(model), history))
+        runs.append((weights_of(model), history))
     (block_weights, block), (epoch_weights, by_epoch) = runs
     assert block.epoch == by_epoch.epoch and 1 < len(block.epoch) < 16
     # (a block is timed as a whole; every other value is the same)
@@ -238,13 +232,13 @@ def test_a_value_that_is_not_finite_is_a_data_error_before_any_step(value, said)
     X, y = line_data()
     X[4, 1] = value
     model = small_net()
-    before = weights(model)
+    before = weights_of(model)
     with pytest.raises(
         ValueError, match=rf"training data's X holds {said}.* at row 4, column 1"
     ):
         fit(model, nn.CrossEntropyLoss(), dg.optim.SGD(model.parameters(), lr=0.1),
             (X, y), epochs=3, verbose=0)  # fmt: skip
-    assert_same_weights(weights(model), before)  # nothing trained
+    assert_same_weights(weights_of(model), before)  # nothing trained
 
 
 def test_a_value_too_large_for_the_model_dtype_is_a_data_error():
@@ -363,16 +357,16 @@ def test_ctrl_c_mid_epoch_keeps_the_last_completed_epoch_and_resumes_exactly(
     # the weights are those after `epoch` whole epochs, as an unbroken run has them
     partial = make_model()
     train(partial, epoch, callbacks=[Callback()]) if epoch else None
-    assert_same_weights(weights(model), weights(partial))
+    assert_same_weights(weights_of(model), weights_of(partial))
 
     # resumed in a fresh model from a checkpoint file's contents
     resumed = make_model()
-    resumed.load_state_dict(weights(model))
+    resumed.load_state_dict(weights_of(model))
     _, rest = train(
         resumed, 12, callbacks=[Callback()],
         training_state=history.training_state, optimizer_state=optimizer.state_dict(),
     )  # fmt: skip
-    assert_same_weights(weights(resumed), weights(reference))
+    assert_same_weights(weights_of(resumed), weights_of(reference))
     assert rest.history["loss"] == full.history["loss"]
 
 
@@ -393,25 +387,16 @@ def test_ctrl_c_inside_back_to_back_epochs_resumes_exactly(monkeypatch):
 
     reference = net()
     run(reference, 300)
-    calls = {"count": 0}
-    backward = CompiledStep._backward
-
-    def interrupt_at_step_137(self, *args):
-        calls["count"] += 1
-        if calls["count"] == 137:
-            raise KeyboardInterrupt
-        return backward(self, *args)
-
-    monkeypatch.setattr(CompiledStep, "_backward", interrupt_at_step_137)
+    interrupt_compiled_step(monkeypatch, at_step=137)
     model = net()
     history = run(model, 300)
     monkeypatch.undo()
     assert history.interrupted and history.training_state["epoch"] == 136
 
     resumed = net()
-    resumed.load_state_dict(weights(model))
+    resumed.load_state_dict(weights_of(model))
     run(resumed, 300, history.training_state)
-    assert_same_weights(weights(resumed), weights(reference))
+    assert_same_weights(weights_of(resumed), weights_of(reference))
 
 
 SIGINT_SCRIPT = textwrap.dedent(
@@ -455,7 +440,7 @@ def test_sigint_at_random_moments_always_leaves_a_checkpoint_that_resumes_exactl
         model = nn.Sequential(*layers, nn.Linear(32, 2))
         fit(model, nn.CrossEntropyLoss(), dg.optim.Adam(model.parameters(), lr=0.01),
             (data.X, data.y), epochs=epochs, batch_size=8, verbose=0, seed=5)  # fmt: skip
-        return weights(model)
+        return weights_of(model)
 
     references = {flag: reference(flag) for flag in (False, True)}
     chooser = random.Random(2026)
@@ -488,7 +473,7 @@ def test_sigint_at_random_moments_always_leaves_a_checkpoint_that_resumes_exactl
         fit(model, nn.CrossEntropyLoss(), optimizer, (data.X, data.y), epochs=epochs,
             batch_size=8, verbose=0, seed=5,
             training_state=checkpoint.training_state)  # fmt: skip
-        assert_same_weights(weights(model), references[with_dropout])
+        assert_same_weights(weights_of(model), references[with_dropout])
         checked += 1
     assert checked >= 4  # most signals land during training
 
