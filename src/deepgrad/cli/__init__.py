@@ -1,5 +1,5 @@
 """The ``deepgrad`` command line: train, evaluate, predict, datasets, gradcheck,
-explain and sweep.
+explain, sweep and serve (the web playground).
 
 A thin typer app: each command parses its options, calls the library
 (``deepgrad.recipes``, ``deepgrad.data``, ``deepgrad.train``, ``deepgrad.io``,
@@ -23,6 +23,6 @@ from deepgrad.cli.app import app, main
 
 # isort: off
 # importing a module registers its commands; --help lists them in this order
-from deepgrad.cli import train, models, datasets, backprop, sweep  # noqa: F401
+from deepgrad.cli import train, models, datasets, backprop, sweep, serve  # noqa: F401
 
 __all__ = ["app", "main"]
