@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import deepgrad as dg
+from deepgrad.tensor import _CONSTANTS, constant
 
 
 def torch_dtype_as_numpy(tensor: torch.Tensor) -> np.dtype:
@@ -51,6 +52,17 @@ def test_python_floats_give_float32_ints_int64_and_numpy_float64_stays():
     assert dg.tensor([1.0, 2.0]).dtype == dg.float32
     assert dg.tensor([1, 2]).dtype == dg.int64
     assert dg.tensor(np.zeros(2)).dtype == dg.float64
+
+
+def test_python_floats_asked_for_as_float64_keep_every_digit_as_in_torch():
+    # they used to be rounded to float32 first: 1.358244607202122 became
+    # 1.3582446575164795, an error of 4e-8 in every float64 oracle comparison
+    values = [1.358244607202122, 0.1, 1 / 3]
+    ours = dg.tensor(values, dtype=dg.float64)
+    np.testing.assert_array_equal(
+        ours.data, torch.tensor(values, dtype=torch.float64).numpy()
+    )
+    assert dg.tensor(values).dtype == dg.float32  # no dtype: float32, as before
 
 
 def test_tensor_copies_a_numpy_array_but_from_numpy_shares_it():
@@ -517,6 +529,18 @@ def test_a_python_number_gives_numpys_values_signed_zeros_included():
             assert got.dtype == expected.dtype == np.float32, (name, scalar)
             np.testing.assert_array_equal(got.data, expected, err_msg=f"{name} {scalar}")
             assert np.array_equal(np.signbit(got.data), np.signbit(expected)), name
+
+
+def test_constant_tells_negative_zero_from_zero_in_either_order():
+    # -0.0 == 0.0 is one dict key: the cache holds 0.0 only, whichever came first
+    for order in ((-0.0, 0.0, 0), (0, 0.0, -0.0)):
+        _CONSTANTS.clear()  # a cache that has seen neither
+        for value in order:
+            for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+                array = constant(value, dtype)
+                assert array.dtype == dtype and array == 0
+                assert np.signbit(array) == (str(value) == "-0.0"), (order, value)
+                assert not array.flags.writeable or str(value) == "-0.0"
 
 
 def test_a_python_number_that_overflows_the_dtype_warns_every_time():

@@ -430,6 +430,8 @@ class _FlatUpdate(ABC):
 
     def step(self) -> None:
         self._update()
+        for parameter in self.parameters:  # an in-place change, as step() counts it
+            parameter._version += 1
         self.optimizer._opt_called = True  # schedulers check that step() ran
 
 

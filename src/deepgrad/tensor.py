@@ -12,11 +12,13 @@ next to its backward.
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -32,39 +34,112 @@ double = np.float64
 _DEFAULT_FLOAT = np.dtype(np.float32)
 
 BackwardFn = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 _new_tensor = object.__new__
 _creation_order = itertools.count()  # gives every recorded op's output its _seq
 
 
 # ---------------------------------------------------------------------------
-# Global state: gradient recording, anomaly detection, the random generator
+# Switches: gradient recording and anomaly detection, per thread
 # ---------------------------------------------------------------------------
-class _GradMode:
-    enabled = True
-    detect_anomaly = False
+class _Switches:
+    """One thread's switches: grad mode and anomaly detection.
+
+    Grad mode is per thread, as in PyTorch, and so is anomaly detection here
+    (PyTorch's is process-wide). A thread with grad mode off is also listed in
+    ``_threads_without_grad``: while that set is empty, as in every forward
+    pass of a training loop, an op knows that its thread records without
+    reading the thread-local, which costs ten times the emptiness check.
+    """
+
+    __slots__ = ("grad", "anomaly", "thread", "_without_grad")
+
+    def __init__(self) -> None:
+        self.grad = True
+        self.anomaly = False
+        self.thread = threading.get_ident()
+        self._without_grad = _threads_without_grad  # still there in __del__
+
+    def __del__(self) -> None:  # the thread has ended
+        self._without_grad.discard(self.thread)
+
+
+class _ThreadSwitches(threading.local):
+    """Each thread's own ``_Switches``, made with PyTorch's defaults (recording
+    on, anomaly detection off) on its first use, whatever other threads did."""
+
+    def __init__(self) -> None:
+        self.switches = _Switches()
+
+
+_threads_without_grad: set[int] = set()  # set.add/discard are atomic
+_thread = _ThreadSwitches()
 
 
 def is_grad_enabled() -> bool:
-    """Return True when operations are being recorded for ``backward()``."""
-    return _GradMode.enabled
+    """Return True when operations are being recorded for ``backward()`` (in this thread)."""
+    return not _threads_without_grad or _thread.switches.grad
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn gradient recording on or off, as a context manager or decorator."""
+class _ModeSwitch(contextlib.ContextDecorator):
+    """Switch this thread's grad mode to ``mode`` inside a ``with`` block or a
+    decorated call (``detect_anomaly`` switches the other mode).
+
+    A decorated function enters a fresh copy of the switch at every call
+    (contextlib's ``_recreate_cm`` hook), so recursive and concurrent calls each
+    restore the mode they found, as PyTorch's decorators do.
+    """
+
+    mode = False
+
+    def _recreate_cm(self) -> _ModeSwitch:
+        return copy.copy(self)
+
+    # (the switch is written out in both methods: a call costs as much again,
+    # and the lab's step enters no_grad every time)
+    def __enter__(self) -> None:
+        self.switches = switches = _thread.switches
+        self.previous = switches.grad
+        switches.grad = mode = self.mode
+        if mode:
+            _threads_without_grad.discard(switches.thread)
+        else:
+            _threads_without_grad.add(switches.thread)
+
+    def __exit__(self, *exc: object) -> None:
+        switches = self.switches
+        switches.grad = mode = self.previous
+        if mode:
+            _threads_without_grad.discard(switches.thread)
+        else:
+            _threads_without_grad.add(switches.thread)
+
+
+class set_grad_enabled(_ModeSwitch):
+    """Turn gradient recording on or off, as a context manager or decorator.
+
+    Like PyTorch's, it switches as soon as it is called, so a plain call
+    ``dg.set_grad_enabled(False)`` works too; the end of a ``with`` block or of a
+    decorated call restores the mode found before. Only the calling thread's
+    mode changes.
+    """
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
-        self.previous = _GradMode.enabled
-        _GradMode.enabled = self.mode  # also works as a plain function call
+        super().__enter__()
+
+    def __call__(self, function: _Function) -> _Function:
+        self.__exit__()  # decorating switches nothing until a call
+        return super().__call__(function)
+
+    def _recreate_cm(self) -> set_grad_enabled:
+        return set_grad_enabled(self.mode)
 
     def __enter__(self) -> None:
-        _GradMode.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self.previous
+        pass  # switched by __init__
 
 
-class no_grad(contextlib.ContextDecorator):
+class no_grad(_ModeSwitch):
     """Disable gradient recording inside a ``with`` block (or a decorated function).
 
     Used for the parameter update of gradient descent, where the update itself
@@ -72,27 +147,20 @@ class no_grad(contextlib.ContextDecorator):
 
         with dg.no_grad():
             W -= lr * W.grad
+
+    Only the calling thread stops recording: another thread keeps training.
     """
 
-    def __enter__(self) -> None:
-        self.previous = _GradMode.enabled
-        _GradMode.enabled = False
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self.previous
+    mode = False
 
 
-class enable_grad(contextlib.ContextDecorator):
-    """Re-enable gradient recording inside a ``no_grad`` block."""
+class enable_grad(_ModeSwitch):
+    """Re-enable gradient recording inside a ``no_grad`` block (in this thread)."""
 
-    def __enter__(self) -> None:
-        self.previous = _GradMode.enabled
-        _GradMode.enabled = True
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self.previous
+    mode = True
 
 
+# Process-wide, as PyTorch's default generator: every thread draws from it.
 _generator = np.random.default_rng()
 
 
@@ -144,8 +212,9 @@ def _to_array(data: Any, dtype: np.dtype | None = None) -> np.ndarray:
         array = data
     else:
         array = np.asarray(data)
-        if array.dtype == np.float64 and not _contains_numpy_float64(data):
-            array = array.astype(_DEFAULT_FLOAT)
+        if array.dtype == np.float64 and dtype is None:  # a given dtype: no detour
+            if not _contains_numpy_float64(data):
+                array = array.astype(_DEFAULT_FLOAT)
         elif array.dtype.kind in "iu" and array.dtype != np.int64:
             array = array.astype(np.int64)
         elif array.dtype == object or array.dtype.kind in "USV":
@@ -170,19 +239,30 @@ def constant(value: float, dtype: np.dtype) -> np.ndarray:
     cost. On the lab's 4-element arrays a whole ufunc call costs about 0.2 us, so
     the hot ops take their constants from here, and ``backward()`` its seed.
     """
-    if value == 0 and math.copysign(1.0, value) < 0:  # -0.0 == 0.0: same dict key
-        return np.array(value, dtype=dtype)
     try:
-        return _CONSTANTS[value][dtype]
+        cached = _CONSTANTS[value][dtype]
     except KeyError:
-        if len(_CONSTANTS) > 1024:  # arbitrary user numbers: keep the cache bounded
-            _CONSTANTS.clear()
-        cached = np.array(value, dtype=dtype)
-        if np.isinf(cached) and math.isfinite(value):
-            return cached  # overflowed: uncached, so that every use warns (or raises)
-        cached.flags.writeable = False
-        _CONSTANTS.setdefault(value, {})[dtype] = cached
+        return _new_constant(value, dtype)
+    # -0.0 == 0.0, so only 0.0 is cached; an int 0 (the hot ops') has no sign
+    if value or type(value) is int or _copysign(1.0, value) > 0:
         return cached
+    return np.array(value, dtype=dtype)
+
+
+_copysign = math.copysign  # one global lookup, not two: constant() runs 16 times a step
+
+
+def _new_constant(value: float, dtype: np.dtype) -> np.ndarray:
+    if len(_CONSTANTS) > 1024:  # arbitrary user numbers: keep the cache bounded
+        _CONSTANTS.clear()
+    array = np.array(value, dtype=dtype)
+    if np.isinf(array) and math.isfinite(value):
+        return array  # overflowed: uncached, so that every use warns (or raises)
+    if value == 0 and _copysign(1.0, value) < 0:
+        return array  # uncached: it would take 0.0's key
+    array.flags.writeable = False
+    _CONSTANTS.setdefault(value, {})[dtype] = array
+    return array
 
 
 def _contains_numpy_float64(data: Any) -> bool:
@@ -228,22 +308,36 @@ class Tensor:
     __slots__ = (
         "data",
         "grad",
+        "_version",  # in-place changes so far: a plain int, bumped by every one
         "_requires_grad",
         "_parents",
         "_backward",
         "_op",
         "_retains_grad",
+        # set on recorded ops' outputs only:
         "_seq",
         "_pending",
+        "_saved",  # ((tensor, its version when saved), ...) that backward reads
+        # set only where they apply:
+        "_previous",  # the node an in-place op replaced (see _rebase_history)
+        "_base",  # the tensor whose memory a view or detach()ed alias shares
+        "_viewed",  # True once a view op has been applied to this tensor
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected op
+    _seq: int
+    _pending: Any  # the gradient summed during backward, else None
+    _saved: tuple[tuple[Tensor | None, int], ...]
+    _previous: Tensor
+    _base: Tensor
+    _viewed: bool
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None
     ) -> None:
         self.data: np.ndarray = _to_array(data, _as_dtype(dtype))
         self.grad: Tensor | None = None
+        self._version = 0
         self._parents: tuple[Tensor, ...] = ()
         self._backward: BackwardFn | None = None
         self._op = ""
@@ -259,29 +353,37 @@ class Tensor:
         parents: tuple[Tensor, ...],
         backward: BackwardFn,
         op: str,
+        saved: tuple[tuple[Tensor | None, int], ...] = (),
     ) -> Tensor:
-        """Wrap an op's result; record the graph edge when a parent needs a gradient."""
+        """Wrap an op's result; record the graph edge when a parent needs a gradient.
+
+        ``saved`` lists the tensors whose values ``backward`` reads, each with
+        its ``_version`` now, e.g. ``((b, b._version),)``; None stands for the
+        output itself (whose version starts at 0). ``backward()`` refuses to run
+        the closure if one of them has been changed in place since.
+        """
         out = _new_tensor(Tensor)
         # NumPy gives scalars, not 0-d arrays, for 0-d results
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
+        out._version = 0
         out._op = op
         out._retains_grad = False
         out._requires_grad = False
         out._parents = ()
         out._backward = None
-        if _GradMode.enabled:
-            # a plain loop, not any(): this is the hottest line of the engine
-            for parent in parents:
-                if parent._requires_grad:
+        # a plain loop, not any(): this is the hottest line of the engine
+        for parent in parents:
+            if parent._requires_grad:
+                # is_grad_enabled(), inline
+                if not _threads_without_grad or _thread.switches.grad:
                     out._requires_grad = True
                     out._parents = parents
                     out._backward = backward
+                    out._saved = saved
                     out._seq = next(_creation_order)
                     out._pending = None  # the gradient summed during backward
-                    break
-        if _GradMode.detect_anomaly:
-            _check_finite(out.data, op, "forward")
+                break
         return out
 
     # -- attributes ------------------------------------------------------------
@@ -357,8 +459,12 @@ class Tensor:
         return self._retains_grad
 
     def detach(self) -> Tensor:
-        """A new leaf tensor sharing this tensor's data, outside the graph."""
-        return Tensor(self.data)
+        """A new leaf tensor sharing this tensor's data, outside the graph.
+
+        It shares the version counter too, as in PyTorch: an in-place change
+        through either one is an in-place change of both.
+        """
+        return _alias(_new_leaf(self.data), self, _Alias)
 
     def numpy(self) -> np.ndarray:
         if self._requires_grad:
@@ -420,113 +526,6 @@ class Tensor:
     def __repr__(self) -> str:
         return _format_tensor(self)
 
-    # -- in-place updates ----------------------------------------------------------
-    def _check_inplace(self, op: str) -> None:
-        """Refuse an in-place op that would corrupt a recorded graph.
-
-        Callers test ``self._requires_grad and _GradMode.enabled`` before calling
-        (two attribute reads instead of a call: the update loop's hot path).
-        """
-        if not _GradMode.enabled:
-            return
-        if self._requires_grad and self.is_leaf:
-            raise RuntimeError(
-                f"a leaf tensor that requires grad is being used in an in-place "
-                f"operation ({op}). Wrap parameter updates in `with dg.no_grad():`."
-            )
-        if self._requires_grad:
-            raise RuntimeError(
-                f"in-place operation {op} on a tensor that is part of a recorded graph "
-                "is not supported: its old value may be needed by backward(). "
-                "Use the out-of-place form (y = y + 1) instead."
-            )
-
-    def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> Tensor:
-        if self._requires_grad and _GradMode.enabled:
-            self._check_inplace(op)
-        value = other.data if isinstance(other, Tensor) else other
-        try:
-            ufunc(
-                self.data, value, out=self.data
-            )  # casting "same_kind": int += float fails
-        except ValueError as error:
-            raise ValueError(
-                f"in-place {op}: cannot write a result of shape "
-                f"{np.broadcast_shapes(self.shape, np.shape(value))} into a tensor of "
-                f"shape {self.shape} ({error})"
-            ) from None
-        return self
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace("+=", np.add, other)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self._inplace("-=", np.subtract, other)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self._inplace("*=", np.multiply, other)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace("/=", np.divide, other)
-
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        if alpha != 1.0:
-            other = (other.data if isinstance(other, Tensor) else other) * alpha
-        return self._inplace("add_", np.add, other)
-
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        if alpha != 1.0:
-            other = (other.data if isinstance(other, Tensor) else other) * alpha
-        return self._inplace("sub_", np.subtract, other)
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._inplace("mul_", np.multiply, other)
-
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace("div_", np.divide, other)
-
-    def zero_(self) -> Tensor:
-        if self._requires_grad and _GradMode.enabled:
-            self._check_inplace("zero_")
-        self.data.fill(0)
-        return self
-
-    def fill_(self, value: float) -> Tensor:
-        if self._requires_grad and _GradMode.enabled:
-            self._check_inplace("fill_")
-        self.data[...] = value
-        return self
-
-    def copy_(self, source: Any) -> Tensor:
-        if self._requires_grad and _GradMode.enabled:
-            self._check_inplace("copy_")
-        value = source.data if isinstance(source, Tensor) else np.asarray(source)
-        if np.broadcast_shapes(value.shape, self.shape) != self.shape:
-            raise ValueError(
-                f"copy_: cannot copy a source of shape {value.shape} into a tensor of "
-                f"shape {self.shape}"
-            )
-        self.data[...] = value
-        return self
-
-    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
-        if self._requires_grad and _GradMode.enabled:
-            self._check_inplace("clamp_")
-        np.clip(self.data, min, max, out=self.data)
-        return self
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        if self._requires_grad and _GradMode.enabled:
-            self._check_inplace("uniform_")
-        self.data[...] = _generator.uniform(a, b, size=self.shape)
-        return self
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        if self._requires_grad and _GradMode.enabled:
-            self._check_inplace("normal_")
-        self.data[...] = _generator.normal(mean, std, size=self.shape)
-        return self
-
     # -- the backward pass -----------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Compute the gradient of this tensor with respect to every leaf that needs one.
@@ -571,22 +570,33 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     it is popped. A leaf adds each incoming gradient to its ``.grad`` at once,
     as PyTorch's AccumulateGrad does. Iterative, so a deep graph cannot hit
     Python's recursion limit.
+
+    Before a node's closure runs, the tensors it saved must still be at the
+    versions they had then: one changed in place since raises (PyTorch's
+    error), where its closure would compute a wrong gradient. A tensor changed
+    in place inside the graph stands for the in-place op's output from then on,
+    a node newer than the ops that used it before; an edge from one of those
+    therefore points to a newer node, and goes to the node the tensor was when
+    that op used it (``_send_back``).
     """
     if root._backward is None:  # backward() on a leaf: its gradient is the seed
         _accumulate(root, seed)
         return
-    anomaly = _GradMode.detect_anomaly
+    detect_anomaly = _anomaly_blocks and _thread.switches.anomaly
     root._pending = seed
     waiting = [(-root._seq, root)]
     try:
         while waiting:
-            node = heappop(waiting)[1]
+            order, node = heappop(waiting)
             grad_output = node._pending
             node._pending = None
+            for tensor, version in node._saved:  # None: the node's own output
+                if (node if tensor is None else tensor)._version != version:
+                    _raise_modified(node, tensor, version)
             if node._retains_grad:
                 _accumulate(node, grad_output)
             input_grads = node._backward(grad_output)
-            if anomaly:
+            if detect_anomaly:
                 for grad in input_grads:
                     if grad is not None:
                         _check_finite(grad, node._op, "backward")
@@ -601,36 +611,182 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                         _accumulate(parent, grad)
                     else:  # _accumulate's in-place branch, inline: 6 leaves a step
                         leaf = leaf_grad.data
-                        np.add(leaf, grad, out=leaf, casting="unsafe")
+                        np.add(leaf, grad, leaf)
+                        leaf_grad._version += 1
                     continue
                 pending = parent._pending
                 if pending is None:
+                    parent_order = -parent._seq
+                    if parent_order < order:  # newer than node: changed in place
+                        _send_back(grad, parent, node._seq, waiting)
+                        continue
                     parent._pending = grad
-                    heappush(waiting, (-parent._seq, parent))
+                    heappush(waiting, (parent_order, parent))
                 else:  # out-of-place: `grad` may alias another tensor's gradient
                     parent._pending = pending + grad
             if not retain_graph:
                 node._parents = ()
+                node._saved = ()
                 node._backward = _freed_backward
     finally:  # after an error, nothing may stay pending for the next backward
         for _, node in waiting:
             node._pending = None
 
 
+def _send_back(
+    grad: np.ndarray, tensor: Tensor, seq: int, waiting: list[tuple[int, Tensor]]
+) -> None:
+    """Pass ``grad`` to the node ``tensor`` was when the op numbered ``seq`` used it.
+
+    An in-place op in a graph makes the tensor its output, and keeps the node
+    it replaced in ``_previous`` (``_rebase_history``); a chain of them for a
+    tensor changed in place several times. The rest is the backward loop's
+    handling of a parent.
+    """
+    while tensor._backward is not None and tensor._seq > seq:
+        tensor = tensor._previous
+    if not tensor._requires_grad:
+        return
+    if tensor._backward is None:
+        _accumulate(tensor, grad)
+    elif tensor._pending is None:
+        tensor._pending = grad
+        heappush(waiting, (-tensor._seq, tensor))
+    else:
+        tensor._pending = tensor._pending + grad
+
+
+def _raise_modified(node: Tensor, tensor: Tensor | None, version: int) -> NoReturn:
+    changed = node if tensor is None else tensor
+    role = (
+        f"which is output 0 of {node._op}" if tensor is None else f"saved by {node._op}"
+    )
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by "
+        f"an inplace operation: [dg.{changed.data.dtype} {list(changed.shape)}], "
+        f"{role}, is at version {changed._version}; expected version {version} "
+        "instead. Hint: something changed it in place (an optimizer step, `-=` "
+        "inside no_grad, add_, ...) between the forward pass and backward(); call "
+        "backward() before changing it, or compute the loss again after."
+    )
+
+
+def _split_history(tensor: Tensor, keep_values: bool) -> Tensor:
+    """A new tensor that takes over ``tensor``'s place in the graph so far.
+
+    Called before an in-place op in a graph changes ``tensor``: the op is then
+    recorded as its out-of-place twin applied to this tensor, and ``tensor``
+    becomes that op's output (``_rebase_history``). The values are copied when
+    the op's backward reads them (``keep_values``); otherwise the new tensor
+    shares the array that is about to change, which nothing reads any more.
+
+    Its version is the one ``tensor`` is about to reach: if the old node's
+    backward reads its own output (``tensor``'s array, about to change), the
+    check of its output, now this tensor, fails as it should. It reports that
+    version; PyTorch the one at backward time, higher if the tensor changed
+    again since (a reference back to ``tensor`` for it would be a cycle).
+    """
+    previous = _new_leaf(tensor.data.copy() if keep_values else tensor.data)
+    previous._version = tensor._version + 1
+    if tensor._backward is not None:
+        _move_node(tensor, previous)
+        if hasattr(tensor, "_previous"):
+            previous._previous = tensor._previous
+    return previous
+
+
+def _rebase_history(tensor: Tensor, output: Tensor, previous: Tensor) -> None:
+    """Make ``tensor``, just changed in place, the output of ``output``'s op.
+
+    ``output`` is the op's out-of-place result, computed from ``previous``
+    (``_split_history``); ``tensor`` now holds those values, so it takes the
+    op's place in the graph (PyTorch's rebase_history) and ``output`` is dropped.
+    """
+    _move_node(output, tensor)
+    tensor._previous = previous
+
+
+def _move_node(source: Tensor, target: Tensor) -> None:
+    """Give ``target`` the graph node of ``source``, a recorded op's output."""
+    target._requires_grad = source._requires_grad
+    target._op = source._op
+    target._parents = source._parents
+    target._backward = source._backward
+    target._saved = source._saved
+    target._seq = source._seq
+    target._pending = None
+
+
 def _accumulate(node: Tensor, grad: np.ndarray) -> None:
     if node.grad is None:
         # a private, writable copy: `grad` may be a broadcast view or shared
-        leaf_grad = _new_tensor(Tensor)
-        leaf_grad.data = np.array(grad, dtype=node.data.dtype, copy=True)
-        leaf_grad.grad = None
-        leaf_grad._requires_grad = False
-        leaf_grad._parents = ()
-        leaf_grad._backward = None
-        leaf_grad._op = ""
-        leaf_grad._retains_grad = False
-        node.grad = leaf_grad
-    else:  # in place, as PyTorch accumulates
-        np.add(node.grad.data, grad, out=node.grad.data, casting="unsafe")
+        node.grad = _new_leaf(np.array(grad, dtype=node.data.dtype, copy=True))
+    else:  # in place, as PyTorch accumulates (and counts it as a version)
+        leaf_grad = node.grad
+        # out= as the third argument: the keyword costs ~0.04 us a call. The
+        # default casting, "same_kind", takes a float64 gradient into float32
+        np.add(leaf_grad.data, grad, leaf_grad.data)
+        leaf_grad._version += 1
+
+
+def _new_leaf(data: np.ndarray) -> Tensor:
+    """A leaf that needs no gradient, around ``data`` as it is (Tensor() converts)."""
+    leaf = _new_tensor(Tensor)
+    leaf.data = data
+    leaf.grad = None
+    leaf._version = 0
+    leaf._requires_grad = False
+    leaf._parents = ()
+    leaf._backward = None
+    leaf._op = ""
+    leaf._retains_grad = False
+    return leaf
+
+
+class _Alias(Tensor):
+    """A tensor sharing another's memory: a ``detach()``ed copy, or a view.
+
+    It shares that tensor's version counter as well, as PyTorch's aliases do:
+    ``_version`` reads and bumps the base's (the tensor that owns the memory,
+    never an alias itself), so backward() sees an in-place change made through
+    either. No slots of its own, so a Tensor can become one (``_alias``).
+    """
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def _version(self) -> int:
+        return self._base._version
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._base._version = value
+
+    def __getstate__(self) -> Any:  # copy and pickle: the version is the base's
+        state, slots = super().__getstate__()
+        del slots["_version"]
+        return state, slots
+
+
+class _View(_Alias):
+    """The output of a view op: reshape/view, flatten, (un)squeeze, transpose,
+    permute, T, expand.
+
+    PyTorch rewrites a view's history when it or its base changes in place
+    inside a graph; deepgrad refuses those in-place ops instead (see
+    ``ops.inplace``), so the base remembers that it has views (``_viewed``).
+    """
+
+    __slots__ = ()
+
+
+def _alias(tensor: Tensor, base: Tensor, kind: type[_Alias]) -> Tensor:
+    """Turn ``tensor``, which shares ``base``'s memory, into an alias of it."""
+    tensor.__class__ = kind
+    tensor._base = base._base if isinstance(base, _Alias) else base
+    if kind is _View:
+        tensor._base._viewed = True
+    return tensor
 
 
 def _check_finite(array: np.ndarray, op: str, phase: str) -> None:
@@ -647,8 +803,10 @@ def _check_finite(array: np.ndarray, op: str, phase: str) -> None:
         )
 
 
-class detect_anomaly(contextlib.ContextDecorator):
+class detect_anomaly(_ModeSwitch):
     """Raise at the first op whose forward or backward produces NaN or inf, naming it.
+
+    Only in the calling thread (PyTorch's switch is process-wide).
 
     Example
     -------
@@ -658,11 +816,39 @@ class detect_anomaly(contextlib.ContextDecorator):
     """
 
     def __enter__(self) -> None:
-        self.previous = _GradMode.detect_anomaly
-        _GradMode.detect_anomaly = True
+        switches = _thread.switches
+        self.previous = switches.anomaly
+        switches.anomaly = True
+        _count_anomaly_blocks(+1)
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.detect_anomaly = self.previous
+        _thread.switches.anomaly = self.previous
+        _count_anomaly_blocks(-1)
+
+
+def _make_checked(*make_arguments: Any) -> Tensor:
+    """``Tensor._make`` while a thread detects anomalies: it also checks the output,
+    in the threads that asked for it."""
+    out = _make(*make_arguments)
+    if _thread.switches.anomaly:
+        _check_finite(out.data, out._op, "forward")
+    return out
+
+
+_make = Tensor.__dict__["_make"].__func__
+_anomaly_lock = threading.Lock()
+_anomaly_blocks = 0  # detect_anomaly blocks open, in all threads
+
+
+def _count_anomaly_blocks(change: int) -> None:
+    """Every op goes through ``Tensor._make``: ``_make_checked`` while a
+    detect_anomaly block is open in any thread, else the plain ``_make``, which
+    never looks at the switch."""
+    global _anomaly_blocks
+    with _anomaly_lock:
+        _anomaly_blocks += change
+        checked = _make_checked if _anomaly_blocks else _make
+        Tensor._make = staticmethod(checked)  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from deepgrad.ops import (
     softmax,
     tanh,
 )
-from deepgrad.ops._common import lift
+from deepgrad.ops._common import lift, saved
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
 from deepgrad.tensor import Tensor, constant, default_generator
 
@@ -124,6 +124,8 @@ def batch_norm(
             running_mean.data += momentum * batch_mean
             running_var.data *= 1 - momentum
             running_var.data += momentum * unbiased
+            running_mean._version += 1  # one in-place update each, as in torch
+            running_var._version += 1
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: eval mode needs running_mean and running_var")
@@ -213,7 +215,9 @@ def binary_cross_entropy(
     target = _as_target(target, input)
     _check_reduction(reduction, "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
-    p, y = input.data, target.data.astype(input.dtype, copy=False)
+    p, y = input.data, target.data
+    if y.dtype is not p.dtype:  # astype(copy=False) costs ~0.1 us, copying or not
+        y = y.astype(p.dtype)
     one = constant(1.0, p.dtype)
     # min(p, 1 - p) is >= 0 exactly when 0 <= p <= 1 (NaN fails), and > 0 when no
     # log is log(0): one reduction checks the whole input (and cannot overflow)
@@ -261,6 +265,10 @@ def binary_cross_entropy(
         (input, target),
         backward,
         "BinaryCrossEntropyBackward",
+        # what backward reads (as torch saves them): inline, the lab's loss
+        ((input, input._version), (target, target._version))
+        if weight is None
+        else saved(input, target, weight),
     )
 
 
@@ -305,6 +313,7 @@ def binary_cross_entropy_with_logits(
         (input, target),
         backward,
         "BinaryCrossEntropyWithLogitsBackward",
+        saved(input, target, weight, pos_weight),
     )
 
 
@@ -410,7 +419,10 @@ def cross_entropy(
             grad_rows[np.arange(labels.shape[0]), np.where(valid, labels, 0)] -= 1
             return (_class_first(grad_rows * coef[:, None], logits.shape), None)
 
-        return Tensor._make(out, (input, target), backward, "CrossEntropyBackward")
+        # the labels pick the rows' gradients
+        return Tensor._make(
+            out, (input, target), backward, "CrossEntropyBackward", saved(target)
+        )
 
     _check_same_shape(input, target, "cross_entropy")
     probs = _class_last(target.data.astype(logits.dtype, copy=False))
@@ -432,7 +444,13 @@ def cross_entropy(
             grad_t = _class_first(grad * coef[:, None], logits.shape)
         return grad_z, grad_t
 
-    return Tensor._make(out, (input, target), backward_soft, "CrossEntropyBackward")
+    return Tensor._make(
+        out,
+        (input, target),
+        backward_soft,
+        "CrossEntropyBackward",
+        saved(target, weight),
+    )
 
 
 def _reduce_rows(
@@ -491,7 +509,9 @@ def nll_loss(
         grad_rows[np.arange(labels.shape[0]), np.where(valid, labels, 0)] = -coef
         return (_class_first(grad_rows, input.shape), None)
 
-    return Tensor._make(out, (input, target), backward, "NllLossBackward")
+    return Tensor._make(
+        out, (input, target), backward, "NllLossBackward", saved(target)
+    )
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

@@ -1,7 +1,8 @@
 """PyTorch-compatible weight initialisers (``torch.nn.init``).
 
 Each one overwrites ``tensor.data`` in place, outside any recorded graph, keeps
-the tensor's dtype and returns the tensor. Random values come from the generator
+the tensor's dtype, counts one in-place change (``_version``, as torch's do)
+and returns the tensor. Random values come from the generator
 that ``dg.manual_seed`` seeds (looked up at each call), or from ``generator=``.
 The bounds and standard deviations are torch's formulas, so a layer starts from
 the same distribution as in PyTorch, though not from the same numbers.
@@ -129,6 +130,7 @@ def _check_tensor(tensor: Tensor, name: str) -> None:
 def _write(tensor: Tensor, values: np.ndarray | float) -> Tensor:
     # into the existing array: same object, same dtype, never recorded
     tensor.data[...] = values
+    tensor._version += 1
     return tensor
 
 

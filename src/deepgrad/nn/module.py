@@ -426,7 +426,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.data[...] = 0
+                param.grad.zero_()
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every descendant, then on this module (e.g. to initialise)."""
@@ -503,18 +503,23 @@ class Module:
     ) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name, with PyTorch's keys.
 
-        Values share memory with the module; they are detached tensors unless
-        ``keep_vars=True``, which returns the Parameter objects themselves. A
-        Parameter shared by two sub-modules appears under both names, as in torch.
+        Values share memory with the module; they are plain tensors outside the
+        graph unless ``keep_vars=True``, which returns the Parameter objects
+        themselves. Unlike ``detach()`` (and torch's state_dict), they do not share
+        the parameter's version counter: writing into one is like writing into
+        ``.data``. A Parameter shared by two sub-modules appears under both names,
+        as in torch.
         """
         if destination is None:
             destination = OrderedDict()
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
+                destination[prefix + name] = param if keep_vars else Tensor(param.data)
         for name, buffer in self._buffers.items():
             if buffer is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+                destination[prefix + name] = (
+                    buffer if keep_vars else Tensor(buffer.data)
+                )
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(
@@ -586,6 +591,7 @@ class Module:
             )
         for target, array in updates:
             target.data[...] = array  # in place, cast to the model's dtype
+            target._version += 1
         return IncompatibleKeys(missing_keys, unexpected_keys)
 
     # -- printing and copying ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Differentiable ops. Importing this package gives Tensor its operators and methods."""
+"""Differentiable ops. Importing this package gives Tensor its operators and methods,
+the in-place ones (``add_``, ``-=``, ``t[i] = v``, ...) included."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from deepgrad.ops.arithmetic import (
     sub,
     where,
 )
+from deepgrad.ops.inplace import METHODS as INPLACE_METHODS
 from deepgrad.ops.reductions import MaxResult, argmax, argmin, max, mean, min, sum, var
 from deepgrad.ops.shape import (
     T,
@@ -181,7 +183,7 @@ _METHODS = {
     "any": lambda self: Tensor(np.asarray(self.data.any())),
     "all": lambda self: Tensor(np.asarray(self.data.all())),
 }
-for _name, _fn in _METHODS.items():
+for _name, _fn in (_METHODS | INPLACE_METHODS).items():
     setattr(Tensor, _name, _fn)
 Tensor.T = property(T)  # type: ignore[attr-defined]
 Tensor.mT = property(lambda self: transpose(self, -2, -1))  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from deepgrad.ops._common import normalize_dims, require_float
+from deepgrad.ops._common import OUTPUT_SAVED, normalize_dims, require_float, saved
 from deepgrad.tensor import Tensor, constant
 
 
@@ -22,7 +22,7 @@ def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     1/(1+e) for x >= 0 and e/(1+e) below, which is cheaper per element.
     """
     if x.size <= 1024:
-        zero = constant(0.0, x.dtype)
+        zero = constant(0, x.dtype)  # an int: no -0.0 to tell apart
         if out is None:
             return np.exp(-np.logaddexp(zero, -x))
         np.negative(x, out=out)  # the same four ufuncs, in place
@@ -47,7 +47,7 @@ def sigmoid(a: Tensor) -> Tensor:
     def backward(grad_output):  # sigmoid'(z) = s (1 - s)
         return (grad_output * out * (one - out),)
 
-    return Tensor._make(out, (a,), backward, "SigmoidBackward")
+    return Tensor._make(out, (a,), backward, "SigmoidBackward", OUTPUT_SAVED)
 
 
 def tanh(a: Tensor) -> Tensor:
@@ -57,7 +57,7 @@ def tanh(a: Tensor) -> Tensor:
     def backward(grad_output):  # tanh'(z) = 1 - tanh(z)^2
         return (grad_output * (1 - out * out),)
 
-    return Tensor._make(out, (a,), backward, "TanhBackward")
+    return Tensor._make(out, (a,), backward, "TanhBackward", OUTPUT_SAVED)
 
 
 def relu(a: Tensor) -> Tensor:
@@ -66,7 +66,7 @@ def relu(a: Tensor) -> Tensor:
     def backward(grad_output):  # relu'(z) = 1 where z > 0, else 0
         return (grad_output * (out > 0),)
 
-    return Tensor._make(out, (a,), backward, "ReluBackward")
+    return Tensor._make(out, (a,), backward, "ReluBackward", OUTPUT_SAVED)
 
 
 def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -124,7 +124,9 @@ def gelu(a: Tensor, approximate: str = "none") -> Tensor:
         raise ValueError(
             f"gelu: approximate must be 'none' or 'tanh', received: {approximate!r}"
         )
-    return Tensor._make(out.astype(x.dtype, copy=False), (a,), backward, "GeluBackward")
+    return Tensor._make(
+        out.astype(x.dtype, copy=False), (a,), backward, "GeluBackward", saved(a)
+    )
 
 
 def _softmax_axis(a: Tensor, dim: int | None, op: str) -> int:
@@ -146,7 +148,7 @@ def softmax(a: Tensor, dim: int | None = None) -> Tensor:
             out * (grad_output - (grad_output * out).sum(axis=axis, keepdims=True)),
         )
 
-    return Tensor._make(out, (a,), backward, "SoftmaxBackward")
+    return Tensor._make(out, (a,), backward, "SoftmaxBackward", OUTPUT_SAVED)
 
 
 def log_softmax(a: Tensor, dim: int | None = None) -> Tensor:
@@ -157,7 +159,7 @@ def log_softmax(a: Tensor, dim: int | None = None) -> Tensor:
     def backward(grad_output):  # g - softmax * sum(g)
         return (grad_output - np.exp(out) * grad_output.sum(axis=axis, keepdims=True),)
 
-    return Tensor._make(out, (a,), backward, "LogSoftmaxBackward")
+    return Tensor._make(out, (a,), backward, "LogSoftmaxBackward", OUTPUT_SAVED)
 
 
 def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:

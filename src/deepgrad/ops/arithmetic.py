@@ -10,7 +10,15 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from deepgrad.ops._common import lift, promote, require_float, unbroadcast
+from deepgrad.ops._common import (
+    OUTPUT_SAVED,
+    lift,
+    promote,
+    require_float,
+    saved,
+    saved_for_product,
+    unbroadcast,
+)
 from deepgrad.tensor import _DEFAULT_FLOAT, Tensor, constant
 
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
@@ -21,10 +29,14 @@ def _checked(ufunc, x: np.ndarray, y: np.ndarray, a: Tensor, b: Tensor, op: str)
     try:
         return ufunc(x, y)
     except ValueError:
-        raise ValueError(
-            f"{op}: cannot broadcast shapes {a.shape} and {b.shape} together. Shapes "
-            "are compared from the last dimension; each pair must be equal or 1."
-        ) from None
+        raise _broadcast_error(a, b, op) from None
+
+
+def _broadcast_error(a: Tensor, b: Tensor, op: str) -> ValueError:
+    return ValueError(
+        f"{op}: cannot broadcast shapes {a.shape} and {b.shape} together. Shapes "
+        "are compared from the last dimension; each pair must be equal or 1."
+    )
 
 
 def _is_weak_scalar(a: Tensor, b: Any) -> bool:
@@ -61,9 +73,11 @@ def add(a: Tensor, b: Any) -> Tensor:
             unbroadcast(grad_output, y.shape) if b._requires_grad else None,
         )
 
-    return Tensor._make(
-        _checked(np.add, x, y, a, b, "add"), (a, b), backward, "AddBackward"
-    )
+    try:  # _checked, inline: the lab's three layers add their bias every step
+        out = np.add(x, y)
+    except ValueError:
+        raise _broadcast_error(a, b, "add") from None
+    return Tensor._make(out, (a, b), backward, "AddBackward")
 
 
 def _identity_backward(grad_output):
@@ -122,7 +136,11 @@ def mul(a: Tensor, b: Any) -> Tensor:
         )
 
     return Tensor._make(
-        _checked(np.multiply, x, y, a, b, "mul"), (a, b), backward, "MulBackward"
+        _checked(np.multiply, x, y, a, b, "mul"),
+        (a, b),
+        backward,
+        "MulBackward",
+        saved_for_product(a, b),
     )
 
 
@@ -152,7 +170,10 @@ def div(a: Tensor, b: Any) -> Tensor:
                 else None,
             )
 
-    return Tensor._make(out, (a, b), backward, "DivBackward")
+    # a's gradient reads b, b's reads both
+    return Tensor._make(
+        out, (a, b), backward, "DivBackward", saved(b, a if b._requires_grad else None)
+    )
 
 
 def rdiv(a: Tensor, b: Any) -> Tensor:
@@ -181,7 +202,7 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
         with np.errstate(**_QUIET):
             return (grad_output * (exponent * x ** (exponent - 1)),)
 
-    return Tensor._make(out, (a,), backward, "PowBackward")
+    return Tensor._make(out, (a,), backward, "PowBackward", saved(a))
 
 
 def _pow_tensor(a: Tensor, b: Tensor) -> Tensor:
@@ -204,7 +225,14 @@ def _pow_tensor(a: Tensor, b: Tensor) -> Tensor:
                 grad_b = unbroadcast(grad_b.astype(out.dtype, copy=False), b.shape)
         return grad_a, grad_b
 
-    return Tensor._make(out, (a, b), backward, "PowBackward")
+    # a's gradient reads both, b's both and the output
+    return Tensor._make(
+        out,
+        (a, b),
+        backward,
+        "PowBackward",
+        saved(a, b) + (OUTPUT_SAVED if b._requires_grad else ()),
+    )
 
 
 def rpow(a: Tensor, base: Any) -> Tensor:
@@ -277,7 +305,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
                 x.T.dot(grad_output) if b._requires_grad else None,
             )
 
-        return Tensor._make(out, (a, b), backward, "MmBackward")
+        return Tensor._make(
+            out, (a, b), backward, "MmBackward", saved_for_product(a, b)
+        )
 
     def backward_general(grad_output):
         # Promote 1-D operands to matrices, apply the 2-D rule on the last two
@@ -296,7 +326,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             grad_b = unbroadcast(np.swapaxes(xm, -1, -2) @ g, ym.shape).reshape(y.shape)
         return grad_a, grad_b
 
-    return Tensor._make(out, (a, b), backward_general, "MatmulBackward")
+    return Tensor._make(
+        out, (a, b), backward_general, "MatmulBackward", saved_for_product(a, b)
+    )
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -337,7 +369,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return grad_x, grad_w, grad_b
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._make(out, parents, backward, "LinearBackward")
+    return Tensor._make(
+        out, parents, backward, "LinearBackward", saved_for_product(x, weight)
+    )
 
 
 def exp(a: Tensor) -> Tensor:
@@ -348,7 +382,7 @@ def exp(a: Tensor) -> Tensor:
     def backward(grad_output):  # d exp(a)/da = exp(a)
         return (grad_output * out,)
 
-    return Tensor._make(out, (a,), backward, "ExpBackward")
+    return Tensor._make(out, (a,), backward, "ExpBackward", OUTPUT_SAVED)
 
 
 def log(a: Tensor) -> Tensor:
@@ -360,7 +394,7 @@ def log(a: Tensor) -> Tensor:
         with np.errstate(divide="ignore", invalid="ignore"):
             return (grad_output / a.data,)
 
-    return Tensor._make(out, (a,), backward, "LogBackward")
+    return Tensor._make(out, (a,), backward, "LogBackward", saved(a))
 
 
 def sqrt(a: Tensor) -> Tensor:
@@ -372,14 +406,14 @@ def sqrt(a: Tensor) -> Tensor:
         with np.errstate(divide="ignore", invalid="ignore"):
             return (grad_output / (2 * out),)
 
-    return Tensor._make(out, (a,), backward, "SqrtBackward")
+    return Tensor._make(out, (a,), backward, "SqrtBackward", OUTPUT_SAVED)
 
 
 def abs(a: Tensor) -> Tensor:
     def backward(grad_output):  # d|a|/da = sign(a), 0 at a = 0
         return (grad_output * np.sign(a.data),)
 
-    return Tensor._make(np.abs(a.data), (a,), backward, "AbsBackward")
+    return Tensor._make(np.abs(a.data), (a,), backward, "AbsBackward", saved(a))
 
 
 def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
@@ -400,7 +434,7 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
         return (grad_output * inside,)
 
     return Tensor._make(
-        out.astype(data.dtype, copy=False), (a,), backward, "ClampBackward"
+        out.astype(data.dtype, copy=False), (a,), backward, "ClampBackward", saved(a)
     )
 
 
@@ -426,7 +460,8 @@ def _extremum(a: Tensor, b: Tensor, pick, wins, op: str) -> Tensor:
             else None,
         )
 
-    return Tensor._make(_checked(pick, x, y, a, b, pick.__name__), (a, b), backward, op)
+    out = _checked(pick, x, y, a, b, pick.__name__)
+    return Tensor._make(out, (a, b), backward, op, saved(a, b))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -448,7 +483,11 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
             else None,
         )
 
-    return Tensor._make(np.where(mask, x, y), (a, b), backward, "WhereBackward")
+    # the condition picks the gradients; it may share its array with a tensor
+    condition_saved = saved(condition) if isinstance(condition, Tensor) else ()
+    return Tensor._make(
+        np.where(mask, x, y), (a, b), backward, "WhereBackward", condition_saved
+    )
 
 
 def cast(a: Tensor, dtype: Any) -> Tensor:

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from deepgrad.ops._common import normalize_dims, require_float
+from deepgrad.ops._common import OUTPUT_SAVED, normalize_dims, require_float, saved
 from deepgrad.tensor import Tensor
 
 
@@ -119,7 +119,7 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
             winners = a.data == out
             return (winners * (grad_output / winners.sum()),)
 
-        return Tensor._make(out, (a,), backward, op)
+        return Tensor._make(out, (a,), backward, op, saved(a) + OUTPUT_SAVED)
 
     (axis,) = normalize_dims(dim, a.ndim, name)
     if a.ndim == 0:  # as PyTorch: the value itself, at index 0

@@ -1,5 +1,9 @@
 """Ops that move values around without changing them: reshape, transpose,
-indexing, concatenation. Their backward moves the gradient back the same way."""
+indexing, concatenation. Their backward moves the gradient back the same way.
+
+reshape (when NumPy can), transpose, permute and expand return views: tensors
+that share their input's memory, and so its version counter (``_View``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from deepgrad.ops._common import normalize_dims
-from deepgrad.tensor import Tensor
+from deepgrad.ops._common import normalize_dims, saved, unbroadcast
+from deepgrad.tensor import Tensor, _alias, _View
+
+
+def _view(out: Tensor, a: Tensor) -> Tensor:
+    """``out`` shares ``a``'s memory: make it a view of ``a``."""
+    return _alias(out, a, _View)
 
 
 def _sizes(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -31,7 +40,8 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     def backward(grad_output):
         return (grad_output.reshape(a.shape),)
 
-    return Tensor._make(out, (a,), backward, "ViewBackward")
+    view = Tensor._make(out, (a,), backward, "ViewBackward")
+    return _view(view, a) if np.may_share_memory(out, a.data) else view
 
 
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -54,9 +64,8 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     def backward(grad_output):  # swapping twice restores the layout
         return (np.swapaxes(grad_output, d0, d1),)
 
-    return Tensor._make(
-        np.swapaxes(a.data, d0, d1), (a,), backward, "TransposeBackward"
-    )
+    out = np.swapaxes(a.data, d0, d1)
+    return _view(Tensor._make(out, (a,), backward, "TransposeBackward"), a)
 
 
 def permute(a: Tensor, *dims: Any) -> Tensor:
@@ -70,7 +79,8 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     def backward(grad_output):
         return (np.transpose(grad_output, inverse),)
 
-    return Tensor._make(np.transpose(a.data, order), (a,), backward, "PermuteBackward")
+    out = np.transpose(a.data, order)
+    return _view(Tensor._make(out, (a,), backward, "PermuteBackward"), a)
 
 
 def T(a: Tensor) -> Tensor:
@@ -97,9 +107,10 @@ def squeeze(a: Tensor, dim: Any = None) -> Tensor:
 
 
 def expand(a: Tensor, *sizes: Any) -> Tensor:
-    """Broadcast to a larger shape (-1 keeps a dimension); gradients are summed back."""
-    from deepgrad.ops._common import unbroadcast
+    """Broadcast to a larger shape (-1 keeps a dimension); gradients are summed back.
 
+    A read-only view, as NumPy's broadcast_to: one value stands for many elements.
+    """
     target = list(_sizes(sizes))
     offset = len(target) - a.ndim
     for i, size in enumerate(target):
@@ -115,10 +126,11 @@ def expand(a: Tensor, *sizes: Any) -> Tensor:
     def backward(grad_output):
         return (unbroadcast(grad_output, a.shape),)
 
-    return Tensor._make(out, (a,), backward, "ExpandBackward")
+    return _view(Tensor._make(out, (a,), backward, "ExpandBackward"), a)
 
 
-def _index_key(key: Any) -> Any:
+def index_key(key: Any) -> Any:
+    """An indexing key with the arrays of the tensors in it."""
     if isinstance(key, Tensor):
         return key.data
     if isinstance(key, tuple):
@@ -134,8 +146,15 @@ def _is_basic(key: Any) -> bool:
     )
 
 
+def _index_tensors(key: Any) -> tuple[tuple[Tensor, int], ...]:
+    """``Tensor._make``'s saved: the tensors in a key, whose values pick elements."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return saved(*(part for part in parts if isinstance(part, Tensor)))
+
+
 def getitem(a: Tensor, key: Any) -> Tensor:
-    key = _index_key(key)
+    index_saved = _index_tensors(key)
+    key = index_key(key)
     try:
         out = a.data[key]
     except IndexError as error:
@@ -154,7 +173,35 @@ def getitem(a: Tensor, key: Any) -> Tensor:
 
     if basic:
         out = out.copy() if isinstance(out, np.ndarray) else np.asarray(out)
-    return Tensor._make(np.asarray(out), (a,), backward, "IndexBackward")
+    return Tensor._make(np.asarray(out), (a,), backward, "IndexBackward", index_saved)
+
+
+def index_put(a: Tensor, key: Any, value: Any) -> Tensor:
+    """``a`` with ``a[key] = value``, out of place: ``tensor[key] = value``'s twin."""
+    index_saved = _index_tensors(key)
+    key = index_key(key)
+    out = a.data.copy()
+    try:
+        out[key] = value.data if isinstance(value, Tensor) else value
+    except (IndexError, ValueError) as error:
+        raise type(error)(
+            f"setting elements of a tensor of shape {a.shape} at {key!r}: {error}"
+        ) from None
+    gets_gradient = isinstance(value, Tensor) and value._requires_grad
+
+    def backward(grad_output):
+        # overwritten elements pass no gradient to a; the value gets the
+        # gradient of every element it was written to
+        grad_a = grad_output.copy()
+        grad_a[key] = 0
+        if not gets_gradient:
+            return grad_a, None
+        grad_value = unbroadcast(grad_output[key], value.shape)
+        return grad_a, grad_value.astype(value.dtype, copy=False)
+
+    parents = (a, value) if isinstance(value, Tensor) else (a,)
+    op = "CopySlices" if _is_basic(key) else "IndexPutBackward"  # PyTorch's names
+    return Tensor._make(out, parents, backward, op, index_saved)
 
 
 def _check_same_shapes(
@@ -164,7 +211,9 @@ def _check_same_shapes(
     for i, t in enumerate(tensors[1:], start=1):
         other = t.shape
         same = len(other) == len(first) and all(
-            s == o for d, (s, o) in enumerate(zip(first, other, strict=False)) if d != skip_axis
+            s == o
+            for d, (s, o) in enumerate(zip(first, other, strict=False))
+            if d != skip_axis
         )
         if not same:
             detail = f"except in dimension {skip_axis}" if skip_axis is not None else ""

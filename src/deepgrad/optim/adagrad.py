@@ -108,3 +108,4 @@ class Adagrad(Optimizer):
             state_sum += grad * grad
             std = np.sqrt(state_sum) + eps
             param.data -= clr * (grad / std)
+            param._version += 1

@@ -110,6 +110,9 @@ class Adam(Optimizer):
             self._update_array(
                 param.data, grad, state, group, self._scratch(param.data)
             )
+            # one in-place write, two with AdamW's decay (PyTorch counts them so)
+            decays = group["decoupled_weight_decay"] and group["weight_decay"] != 0
+            param._version += 2 if decays else 1
 
     def _update_array(
         self,

@@ -4,7 +4,9 @@ An optimizer holds ``param_groups``, a list of dicts each with its ``params`` an
 its own hyper-parameters (``lr``, ``momentum``, ...), and ``state``, a dict from
 parameter to that parameter's buffers (momentum, moving averages, step count),
 created on the first step that parameter has a gradient. ``step()`` hands each
-group to the subclass's ``_update_group``, which changes ``param.data`` in place.
+group to the subclass's ``_update_group``, which changes ``param.data`` in place
+and counts the change in ``param._version``, as PyTorch's in-place update does
+(so a backward() through a graph built before the step raises).
 Everything follows ``torch.optim.Optimizer``, so code and checkpoints move
 between the two.
 """
@@ -219,7 +221,7 @@ class Optimizer:
                 if set_to_none:
                     param.grad = None
                 else:
-                    param.grad.data[...] = 0
+                    param.grad.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, group by group.

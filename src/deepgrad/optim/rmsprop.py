@@ -138,3 +138,4 @@ class RMSprop(Optimizer):
                 param.data -= lr * momentum_buffer
             else:
                 param.data -= lr * (grad / avg)
+            param._version += 1

@@ -121,3 +121,4 @@ class SGD(Optimizer):
                 else:
                     grad = momentum_buffer
             param.data -= lr * grad
+            param._version += 1

@@ -1,0 +1,278 @@
+"""In-place ops: they write into the tensor's own array and count a new version.
+
+Every in-place op adds 1 to the tensor's ``_version`` (shared with its views and
+``detach()``ed aliases), so that backward() refuses a closure whose saved
+values changed after the forward pass. Outside a recorded graph (inside
+``no_grad``, or when nothing involved requires a gradient) that is all they do:
+the lab's ``W -= lr * W.grad`` is one ufunc call into W's array, and the count.
+
+Inside a graph an in-place op is recorded as its out-of-place twin, as PyTorch
+records ``add_`` as AddBackward: the twin runs on the tensor's node so far
+(``_split_history``), its result is written back into the same array, and the
+tensor becomes the twin's output (``_rebase_history``), so later ops and
+``backward()`` see the new value and its gradient. Refused, with an error: on a
+leaf that requires grad (PyTorch's error), and on a view or a tensor that has
+views (PyTorch rewrites the views' history; deepgrad does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from deepgrad.ops._common import unbroadcast
+from deepgrad.ops.arithmetic import add, clamp, div, mul, sub
+from deepgrad.ops.shape import index_key, index_put
+from deepgrad.tensor import (
+    Tensor,
+    _rebase_history,
+    _split_history,
+    _thread,
+    _threads_without_grad,
+    _View,
+    default_generator,
+    is_grad_enabled,
+)
+
+
+def _record(
+    tensor: Tensor,
+    op: str,
+    twin: Callable[..., Tensor],
+    args: tuple[Any, ...],
+    keep_values: bool = False,
+) -> Tensor:
+    """Do ``op`` in a recorded graph as ``twin(tensor, *args)``, written in place.
+
+    ``keep_values``: the twin's backward reads its input's values (mul, div,
+    clamp), so the node the tensor was keeps a copy of them.
+    """
+    _check_recordable(tensor, op)
+    previous = _split_history(tensor, keep_values)
+    output = twin(previous, *args)
+    if output.shape != tensor.shape:
+        raise ValueError(
+            f"in-place {op}: cannot write a result of shape {output.shape} into a "
+            f"tensor of shape {tensor.shape}"
+        )
+    np.copyto(tensor.data, output.data, casting="same_kind")  # int += float fails
+    _rebase_history(tensor, output, previous)
+    tensor._version += 1
+    return tensor
+
+
+def _check_recordable(tensor: Tensor, op: str) -> None:
+    if tensor._backward is None and tensor._requires_grad:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place "
+            f"operation. ({op} on a weight, say: wrap parameter updates in "
+            "`with dg.no_grad():`.)"
+        )
+    if isinstance(tensor, _View):
+        base = tensor._base
+        if base._backward is None and base._requires_grad:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an "
+                f"in-place operation. ({op}: apply it to the leaf inside "
+                "`with dg.no_grad():`, or to a clone() of the view.)"
+            )
+        raise RuntimeError(
+            f"in-place {op} on a view (reshape, view, transpose, permute, expand) "
+            "of a tensor in a recorded graph is not supported: the tensor it views "
+            "would change without its gradient knowing. Use the out-of-place form "
+            "(y = y + 1), or clone() the view first."
+        )
+    if getattr(tensor, "_viewed", False):  # set by the view ops only
+        raise RuntimeError(
+            f"in-place {op} on a tensor that has views (reshape, view, transpose, "
+            "permute, expand) in a recorded graph is not supported: the views "
+            "would change without their gradients knowing. Use the out-of-place "
+            "form (y = y + 1), or change a clone() of it."
+        )
+
+
+def _needs_recording(tensor: Tensor, other: Any) -> bool:
+    """Whether an in-place op of ``tensor`` with ``other`` belongs in the graph."""
+    return (
+        tensor._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+    ) and is_grad_enabled()
+
+
+def _arithmetic(op: str, ufunc: np.ufunc, twin: Callable[..., Tensor], keep: bool):
+    """The in-place form of a binary op: ``+=``, ``add_``, ``*=``, ..."""
+
+    def update(self: Tensor, other: Any) -> Tensor:
+        # _needs_recording, inline: `W -= lr * W.grad` runs six times a lab step
+        if isinstance(other, Tensor):
+            value = other.data
+            in_graph = self._requires_grad or other._requires_grad
+        else:
+            value = other
+            in_graph = self._requires_grad
+        if in_graph and (not _threads_without_grad or _thread.switches.grad):
+            return _record(self, op, twin, (other,), keep)
+        try:
+            ufunc(self.data, value, self.data)  # out= costs more; int += float fails
+        except ValueError as error:
+            raise _write_error(self, op, np.shape(value), error) from None
+        self._version += 1
+        return self
+
+    return update
+
+
+def _write_error(tensor: Tensor, op: str, shape: tuple[int, ...], error: Exception):
+    if not tensor.data.flags.writeable:
+        return ValueError(
+            f"in-place {op}: this tensor is read-only, an expand() of another "
+            "(one value stands for many elements); clone() it first"
+        )
+    return ValueError(
+        f"in-place {op}: cannot write the result for an operand of shape {shape} "
+        f"into a tensor of shape {tensor.shape} ({error})"
+    )
+
+
+_iadd = _arithmetic("+=", np.add, add, keep=False)
+_isub = _arithmetic("-=", np.subtract, sub, keep=False)
+_imul = _arithmetic("*=", np.multiply, mul, keep=True)
+_itruediv = _arithmetic("/=", np.divide, div, keep=True)
+_add = _arithmetic("add_", np.add, add, keep=False)
+_sub = _arithmetic("sub_", np.subtract, sub, keep=False)
+
+
+def add_(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
+    """``self += alpha * other``, in place."""
+    return _add(self, other if alpha == 1 else _scaled(other, alpha))
+
+
+def sub_(self: Tensor, other: Any, alpha: float = 1.0) -> Tensor:
+    """``self -= alpha * other``, in place."""
+    return _sub(self, other if alpha == 1 else _scaled(other, alpha))
+
+
+def _scaled(other: Any, alpha: float) -> Any:
+    return other * alpha if isinstance(other, Tensor) else np.multiply(other, alpha)
+
+
+mul_ = _arithmetic("mul_", np.multiply, mul, keep=True)
+div_ = _arithmetic("div_", np.divide, div, keep=True)
+
+
+def clamp_(self: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Limit the values to [min, max], in place."""
+    if self._requires_grad and is_grad_enabled():
+        return _record(self, "clamp_", clamp, (min, max), keep_values=True)
+    if min is None and max is None:
+        raise ValueError("clamp_: at least one of min and max must be given")
+    np.clip(self.data, min, max, out=self.data)
+    self._version += 1
+    return self
+
+
+def _overwritten(previous: Tensor, source: Any, op: str) -> Tensor:
+    """The out-of-place twin of the ops that overwrite every value: copy_, fill_,
+    zero_, uniform_, normal_. ``source`` broadcasts to ``previous``'s shape."""
+    out = np.empty_like(previous.data)
+    out[...] = source.data if isinstance(source, Tensor) else source
+    gets_gradient = isinstance(source, Tensor) and source._requires_grad
+
+    def backward(grad_output):
+        # the old values are gone: their gradient is 0; each source element
+        # gets the gradient of every place it was copied to
+        grad_source = (
+            unbroadcast(grad_output, source.shape).astype(source.dtype, copy=False)
+            if gets_gradient
+            else None
+        )
+        return np.zeros_like(previous.data), grad_source
+
+    parents = (previous, source) if isinstance(source, Tensor) else (previous,)
+    return Tensor._make(out, parents, backward, op)
+
+
+def _overwrite(self: Tensor, source: Any, op: str, name: str) -> Tensor:
+    """Write ``source``, or what the function ``source`` draws, into every element."""
+    in_graph = _needs_recording(self, source)
+    if in_graph:
+        _check_recordable(self, op)  # before random values are drawn, as PyTorch
+    if callable(source):
+        source = source()
+    if in_graph:
+        return _record(self, op, _overwritten, (source, name))
+    self.data[...] = source.data if isinstance(source, Tensor) else source
+    self._version += 1
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Set every value to 0, in place."""
+    if self._requires_grad and is_grad_enabled():
+        return _record(self, "zero_", _overwritten, (0, "ZeroBackward"))
+    self.data.fill(0)
+    self._version += 1
+    return self
+
+
+def fill_(self: Tensor, value: Any) -> Tensor:
+    """Set every value to ``value`` (a number, or a one-element tensor), in place."""
+    return _overwrite(self, value, "fill_", "FillBackward")
+
+
+def copy_(self: Tensor, source: Any) -> Tensor:
+    """Copy ``source`` (broadcast to this tensor's shape, cast to its dtype) in."""
+    shape = source.shape if isinstance(source, Tensor) else np.shape(source)
+    if np.broadcast_shapes(shape, self.shape) != self.shape:
+        raise ValueError(
+            f"copy_: cannot copy a source of shape {shape} into a tensor of "
+            f"shape {self.shape}"
+        )
+    return _overwrite(self, source, "copy_", "CopyBackwards")
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill with samples from U(a, b), drawn from the generator dg.manual_seed seeds."""
+
+    def draw() -> np.ndarray:  # looked up now: manual_seed replaces the generator
+        return default_generator().uniform(a, b, size=self.shape)
+
+    return _overwrite(self, draw, "uniform_", "UniformBackward")
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill with samples from N(mean, std^2), from the generator dg.manual_seed seeds."""
+
+    def draw() -> np.ndarray:
+        return default_generator().normal(mean, std, size=self.shape)
+
+    return _overwrite(self, draw, "normal_", "NormalBackward")
+
+
+def setitem(self: Tensor, key: Any, value: Any) -> None:
+    """``tensor[key] = value``: write the indexed elements, in place."""
+    if _needs_recording(self, value):
+        _record(self, "__setitem__", index_put, (key, value))
+        return
+    self.data[index_key(key)] = value.data if isinstance(value, Tensor) else value
+    self._version += 1
+
+
+METHODS = {
+    "__iadd__": _iadd,
+    "__isub__": _isub,
+    "__imul__": _imul,
+    "__itruediv__": _itruediv,
+    "__setitem__": setitem,
+    "add_": add_,
+    "sub_": sub_,
+    "mul_": mul_,
+    "div_": div_,
+    "clamp_": clamp_,
+    "zero_": zero_,
+    "fill_": fill_,
+    "copy_": copy_,
+    "uniform_": uniform_,
+    "normal_": normal_,
+}
