@@ -23,3 +23,20 @@ def error_line(result) -> str:
     assert lines[0].startswith("Error: ")
     assert "Traceback" not in result.output
     return lines[0]
+
+
+def interrupt_at_epoch(monkeypatch, epoch: int) -> None:
+    """Ctrl-C as the training DataLoader starts its ``epoch``-th pass (from 1)."""
+    from deepgrad.data import DataLoader
+
+    calls = {"count": 0}
+    batches = DataLoader.__iter__
+
+    def interrupted(self):
+        if self.shuffle:  # the training batches, not an evaluation's
+            calls["count"] += 1
+        if calls["count"] == epoch:
+            raise KeyboardInterrupt
+        return batches(self)
+
+    monkeypatch.setattr(DataLoader, "__iter__", interrupted)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import deepgrad as dg
-from cli_helpers import error_line, run
+from cli_helpers import error_line, interrupt_at_epoch, run
 from deepgrad.data import DataLoader
 from deepgrad.io import load_checkpoint
 
@@ -179,7 +179,7 @@ def test_gradcheck_exits_1_when_a_gradient_is_off(monkeypatch):
     monkeypatch.setattr(
         dg, "model_gradcheck", lambda *a, **k: {"0.weight": 3e-3, "0.bias": 1e-9}
     )
-    result = run("gradcheck", "--hidden", "", "--dataset", "and")
+    result = run("gradcheck", "and", "--hidden", "")
     assert result.exit_code == 1
     assert "FAIL" in result.stdout
     assert "0.weight" in error_line(result)
@@ -260,10 +260,7 @@ def test_ctrl_c_during_training_saves_a_checkpoint_and_exits_130(tmp_path, monke
 
 
 def test_ctrl_c_without_out_saves_nothing_and_exits_130(tmp_path, monkeypatch):
-    def interrupt(self):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(DataLoader, "__iter__", interrupt)
+    interrupt_at_epoch(monkeypatch, 2)  # before it, training has not started
     monkeypatch.chdir(tmp_path)
     result = run("train", "xor", "--epochs", "5")
     assert result.exit_code == 130

@@ -671,3 +671,20 @@ def test_cli_animate_refuses_a_dataset_that_is_not_2d_before_training(tmp_path):
     result = runner.invoke(cli.app, ["train", "xor", "--plot", str(tmp_path / "l.jpg")])
     assert result.exit_code == 2
     assert "give a .png file" in result.stderr
+
+
+def test_plot_lr_sweep_gives_every_curve_a_colour_of_its_own():
+    # the README's six rates: a sequential colour map drew the first two in
+    # nearly the same dark purple (RGB distance 0.27)
+    import itertools
+
+    from matplotlib.colors import to_rgb
+
+    results = [
+        {"label": f"lr={rate}", "loss": [0.7, 0.5, 0.3], "diverged": False}
+        for rate in (0.01, 0.1, 0.5, 1, 2, 20)
+    ]
+    lines = plots.plot_lr_sweep(results).axes[0].get_lines()
+    colours = [np.array(to_rgb(line.get_color())) for line in lines]
+    assert len(colours) == 6
+    assert min(np.linalg.norm(a - b) for a, b in itertools.combinations(colours, 2)) > 0.35

@@ -1,9 +1,10 @@
-"""Classification metrics: a thin layer over ``sklearn.metrics``.
+"""Classification metrics, a thin layer over ``sklearn.metrics``, and regression
+scores in NumPy.
 
-The functions take class indices (``0..C-1``), check them, and always report every
-class in ``range(num_classes)``, also those absent from a small batch, so tables
-keep their shape from one evaluation to the next. scikit-learn is imported inside
-the functions.
+The classification functions take class indices (``0..C-1``), check them, and always
+report every class in ``range(num_classes)``, also those absent from a small batch,
+so tables keep their shape from one evaluation to the next. scikit-learn is imported
+inside the functions.
 """
 
 from __future__ import annotations
@@ -183,4 +184,39 @@ def classification_report(
             for metric, score in value.items()
         }
         for key, value in report.items()
+    }
+
+
+def regression_scores(y_true: Any, y_pred: Any) -> dict[str, float]:
+    """MSE, RMSE, MAE and R² of predictions, in the targets' own units::
+
+        mse  = mean((y - y_hat)^2)          rmse = sqrt(mse)
+        mae  = mean(|y - y_hat|)            r2   = 1 - sum((y - y_hat)^2)
+                                                       / sum((y - mean(y))^2)
+
+    R² is scikit-learn's ``r2_score``: 1 for perfect predictions, 0 for always
+    predicting the mean; for constant targets, 1 when they are met exactly, else 0.
+
+    Example
+    -------
+    >>> scores = regression_scores([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+    >>> round(scores["mse"], 4), round(scores["mae"], 4), scores["r2"]
+    (0.3333, 0.3333, 0.5)
+    """
+    true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    pred = np.asarray(y_pred, dtype=np.float64).reshape(true.shape)
+    if len(true) == 0:
+        raise ValueError("regression_scores: expected at least one sample, received 0")
+    residual = float(np.sum((true - pred) ** 2))
+    spread = float(np.sum((true - true.mean(axis=0)) ** 2))
+    mse = residual / true.size
+    if spread > 0:
+        r2 = 1.0 - residual / spread
+    else:
+        r2 = 1.0 if residual == 0 else 0.0
+    return {
+        "mse": mse,
+        "rmse": float(np.sqrt(mse)),
+        "mae": float(np.mean(np.abs(true - pred))),
+        "r2": r2,
     }

@@ -885,11 +885,13 @@ def _check_weights(
 # deepgrad.train.Classifier); each may be null.
 _CLASSIFIER_EXTRAS: dict[str, type] = {
     "standardizer": dict,
+    "target_standardizer": dict,
     "class_names": list,
     "task": str,
     "loss": str,
     "feature_names": list,
     "target_name": str,
+    "training_data": dict,
 }
 
 
@@ -913,6 +915,25 @@ def _check_extras(extras: Any, path: Path) -> None:
             f"{path}: the classifier's class_names "
             f"{reprlib.repr(extras['class_names'])} are not all text"
         )
+    # the targets' scaling: a mean and a scale per output, for regression only
+    scaling = extras.get("target_standardizer")
+    if scaling is not None:
+        columns = [scaling.get(key) for key in ("mean", "scale")]
+        if (
+            extras.get("task") != "regression"
+            or not all(isinstance(column, list) and column for column in columns)
+            or len(columns[0]) != len(columns[1])
+            or not all(
+                isinstance(value, (int, float)) and not isinstance(value, bool)
+                for column in columns
+                for value in column
+            )
+        ):
+            raise ModelFileError(
+                f"{path}: the classifier's target_standardizer "
+                f"{reprlib.repr(scaling)} is not a mean and a scale per regression "
+                f"output (its task is {extras.get('task')!r})"
+            )
 
 
 def _is_index_list(value: Any) -> bool:

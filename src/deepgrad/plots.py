@@ -896,10 +896,12 @@ def plot_lr_sweep(
     from matplotlib import colormaps
 
     runs = _check_sweep_results(results)
-    palette = colormaps["plasma"]
+    # a qualitative palette: each curve its own hue (a sequential map made the
+    # first rates the same dark purple)
+    palette = colormaps["tab10" if len(runs) <= 10 else "tab20"]
     figure, ax = new_figure((8, 5))
     for index, run in enumerate(runs):
-        colour = palette(0.85 * index / max(1, len(runs) - 1))
+        colour = palette(index % palette.N)
         loss = np.asarray(run["loss"], dtype=np.float64)
         epochs = np.arange(1, len(loss) + 1)
         label = run["label"] + (" (diverged)" if run["diverged"] else "")

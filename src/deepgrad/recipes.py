@@ -97,17 +97,45 @@ def parse_batch_size(text: str) -> int | str:
 
 
 def load_data(
-    source: str, target: str | None, class_names: Sequence[str] | None = None
+    source: str,
+    target: str | None,
+    class_names: Sequence[str] | None = None,
+    task: str = "auto",
 ):
     """A built-in dataset by name, or a CSV/NPZ file (CSV needs ``target``).
+
+    ``task`` is :func:`deepgrad.data.load_csv`'s (``"auto"`` chooses regression
+    for a CSV target of many distinct numbers); a built-in set or an NPZ file
+    has its own task, which any other than ``"auto"`` must name.
 
     Raises
     ------
     ValueError
-        For an unknown dataset, a CSV without ``target``, or bad file content.
+        For an unknown dataset, a CSV without ``target``, bad file content, or a
+        ``task`` that is not the built-in set's or the NPZ file's.
     FileNotFoundError
         For a path that does not exist.
     """
+    if Path(source).suffix.lower() == ".csv" and Path(source).is_file():
+        if target is None and class_names is None:
+            raise ValueError(
+                f"{Path(source).name} is a CSV file: name its label column with "
+                "--target COLUMN"
+            )
+        from deepgrad import data
+
+        return data.load_csv(source, target, class_names=class_names, task=task)
+    dataset = _load_other_data(source, target)
+    if task not in ("auto", dataset.task):
+        raise ValueError(
+            f"--task {task}: {dataset.name!r} is a {dataset.task} dataset; --task "
+            "chooses what a CSV file's target column is"
+        )
+    return dataset
+
+
+def _load_other_data(source: str, target: str | None):
+    """A built-in dataset by name, or an NPZ file."""
     from deepgrad import data
 
     path = Path(source)
@@ -126,13 +154,7 @@ def load_data(
         return data.load_dataset(source)
     if not path.is_file():
         raise FileNotFoundError(2, "No such data file", str(path))
-    if path.suffix.lower() == ".npz":
-        return data.load_npz(path)
-    if target is None and class_names is None:
-        raise ValueError(
-            f"{path.name} is a CSV file: name its label column with --target COLUMN"
-        )
-    return data.load_csv(path, target, class_names=class_names)
+    return data.load_npz(path)
 
 
 def output_layers(
@@ -144,10 +166,15 @@ def output_layers(
     logit per class; mse (regression): 1 linear unit.
     """
     if (task == "regression") != (loss == "mse"):
+        numeric = "--task regression for a numeric target"
+        way_out = (
+            "--loss mse"
+            if task == "regression"
+            else f"--loss {DEFAULT_LOSS[task]}, or {numeric}"
+        )
         raise ValueError(
             "--loss mse is for numeric targets (regression), bce and ce for classes; "
-            f"this data's task is {task}: use --loss "
-            f"{'mse' if task == 'regression' else DEFAULT_LOSS[task]}"
+            f"this data's task is {task}: use {way_out}"
         )
     classes = n_classes or 2
     if loss in ("bce", "bce_logits") and classes != 2:

@@ -19,10 +19,29 @@ it.
 
 from __future__ import annotations
 
-from deepgrad.cli.app import app, main
+import sys
 
-# isort: off
-# importing a module registers its commands; --help lists them in this order
-from deepgrad.cli import train, models, datasets, backprop, sweep, serve  # noqa: F401
+try:
+    from deepgrad.cli.app import app, main
+
+    # isort: off
+    # importing a module registers its commands; --help lists them in this order
+    from deepgrad.cli import (  # noqa: F401
+        train, models, datasets, backprop, sweep, serve,
+    )  # fmt: skip
+except ModuleNotFoundError as missing:  # typer or rich: the command cannot start
+    if missing.name not in ("typer", "rich"):
+        raise
+    _MISSING = missing.name
+
+    def main() -> None:
+        """Say in one line which extra installs the command line; exit 2."""
+        print(
+            f"Error: the deepgrad command needs {_MISSING}, which is not installed: "
+            "pip install 'deepgrad[cli]'",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
 
 __all__ = ["app", "main"]

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 import deepgrad as dg
 from deepgrad.atomic import check_writable
@@ -37,6 +37,26 @@ EXIT_FAILED = 1  # the run began and then failed (a save after training, a full 
 EXIT_DIVERGED = 1  # training stopped on a NaN/inf loss (the last good weights are kept)
 EXIT_GRADIENTS_DIFFER = 1
 EXIT_INTERRUPTED = 130
+
+
+# the extra (pyproject's optional-dependencies) that installs each optional package
+EXTRA_OF_PACKAGE = {
+    "sklearn": "cli",
+    "safetensors": "cli",
+    "typer": "cli",
+    "rich": "cli",
+    "matplotlib": "plot",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+}
+
+
+def missing_package_line(package: str) -> str:
+    """One line naming the extra that installs a missing package."""
+    package = package.split(".")[0]
+    extra = EXTRA_OF_PACKAGE.get(package)
+    install = f"'deepgrad[{extra}]'" if extra else package
+    return f"this needs {package}, which is not installed: pip install {install}"
 
 
 class RunFailed(Exception):
@@ -82,6 +102,9 @@ def _report(error: Exception) -> int:
     if isinstance(error, RunFailed):
         typer.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_FAILED
+    if isinstance(error, ImportError) and error.name:  # an extra not installed
+        typer.echo(f"Error: {missing_package_line(error.name)}", err=True)
+        return EXIT_BAD_INPUT
     if isinstance(error, _USER_ERRORS):
         typer.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_BAD_INPUT
@@ -114,6 +137,30 @@ class _OneLineErrors(TyperGroup):
             sys.exit(code)
         return code
 
+
+def _usage_name(argument: TyperArgument) -> str:
+    """``DATA``, or ``[DATA]`` when optional, as click writes a usage line (typer
+    writes a required argument ``{DATA}``, which reads as a set)."""
+    name = argument.display_name_raw
+    name = name if argument.required else f"[{name}]"
+    return name + ("..." if argument.nargs != 1 else "")
+
+
+def _option_type(option: TyperOption, ctx: Any) -> str | None:
+    """The type column of an option's help: its metavar; nothing for a flag
+    (typer shows ``<bool>``, though a flag takes no value)."""
+    return None if option.is_flag else _typer_option_type(option, ctx)
+
+
+def _no_type(argument: TyperArgument, ctx: Any) -> None:
+    """An argument's help shows its metavar (DATA) already: no type column."""
+
+
+# help that reads well at 80 columns (see _usage_name, _option_type, _no_type)
+_typer_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _option_type  # type: ignore[method-assign,assignment]
+TyperArgument.display_type_rich = _no_type  # type: ignore[method-assign,assignment]
+setattr(TyperArgument, "_usage_display_name", _usage_name)  # noqa: B010
 
 app = typer.Typer(
     cls=_OneLineErrors,
@@ -197,6 +244,71 @@ def check_figure_paths(
 def resolve_loss(loss: Loss | None, task: str) -> str:
     """The ``--loss`` given, else the task's usual one."""
     return loss.value if loss is not None else DEFAULT_LOSS[task]
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes, read a megabyte at a time."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_record(data: str, val: float, seed: int) -> dict[str, Any]:
+    """What a model records of its training data: a built-in set's name, or a
+    file's sha256; the validation fraction split off it, and the split's seed."""
+    path = Path(data)
+    record: dict[str, Any] = {"val": val, "seed": seed}
+    if path.suffix.lower() in (".csv", ".npz") and path.is_file():
+        record["sha256"] = file_sha256(path)
+    else:
+        record["builtin"] = data
+    return record
+
+
+def is_training_data(record: dict[str, Any] | None, data: str) -> bool:
+    """Whether DATA is the data a model with this :func:`data_record` was
+    trained on (the same built-in set, or a file of the same content)."""
+    if not record:
+        return False
+    if "sha256" in record:
+        path = Path(data)
+        return path.is_file() and file_sha256(path) == record["sha256"]
+    return record.get("builtin") == data
+
+
+def format_number(value: float) -> str:
+    """A score with four significant digits, trailing zeros kept (``0.9500``)."""
+    return f"{value:#.4g}"
+
+
+def format_column(values: Sequence[float] | np.ndarray, digits: int = 6) -> list[str]:
+    """Numbers with the same decimals, enough for ``digits`` significant digits of
+    the largest: ``[123.456, 1.5]`` -> ``["123.456", "1.500"]``."""
+    array = np.asarray(values, dtype=np.float64)
+    largest = float(np.max(np.abs(array), initial=0.0))
+    magnitude = int(np.floor(np.log10(largest))) if largest > 0 else 0
+    decimals = min(max(0, digits - 1 - magnitude), 12)
+    return [f"{value:.{decimals}f}" for value in array]
+
+
+def task_text(dataset: Any) -> str:
+    """The header's ``task ...``: with why ``--task auto`` chose it, and the flag
+    that overrides it, when it chose from numbers."""
+    if not dataset.task_reason:
+        return f"task {dataset.task}"
+    whole = dataset.task != "regression" or bool(
+        np.all(dataset.y == np.round(dataset.y))
+    )
+    if not whole:  # numbers with fractions cannot be class labels
+        return f"task regression (auto: {dataset.task_reason})"
+    other = "multiclass" if dataset.task == "regression" else "regression"
+    return (
+        f"task {dataset.task} (auto: {dataset.task_reason}; --task {other} to override)"
+    )
 
 
 def wants_standardizing(standardize: bool | None, X: np.ndarray) -> bool:

@@ -65,11 +65,10 @@ def _exit_if_any_differ(failed: Sequence[str], tolerance: float) -> None:
 
 @app.command()
 def gradcheck(
+    data: DataArgument = "xor",
+    target: TargetOption = None,
     hidden: HiddenOption = "4,4",
     activation: ActivationOption = Activation.sigmoid,
-    dataset: Annotated[
-        str, typer.Option(help="The built-in dataset to check on.")
-    ] = "xor",
     loss: LossOption = None,
     samples: Annotated[
         int, typer.Option(min=1, help="Use at most this many samples.")
@@ -78,10 +77,11 @@ def gradcheck(
     tolerance: ToleranceOption = 1e-5,
     max_memory: MaxMemoryOption = None,
 ) -> None:
-    """Compare backprop's gradient with a numerical one, parameter by parameter."""
-    from deepgrad import data as dgdata
+    """Compare backprop's gradient with a numerical one, parameter by parameter.
 
-    loaded = dgdata.load_dataset(dataset)
+    DATA is the lab's xor when omitted.
+    """
+    loaded = load_data(data, target)
     loss_name = resolve_loss(loss, loaded.task)
     hidden_sizes = parse_hidden(hidden)
     # the check runs on a float64 copy of the network
@@ -99,7 +99,7 @@ def gradcheck(
     with failures_during_run():
         errors = dg.model_gradcheck(model, LOSSES[loss_name](), X, targets)
 
-    typer.echo(f"Gradient check on {dataset} ({len(X)} samples, loss {loss_name})")
+    typer.echo(f"Gradient check on {loaded.name} ({len(X)} samples, loss {loss_name})")
     table = Table()
     table.add_column("parameter")
     table.add_column("shape", justify="right")

@@ -21,7 +21,16 @@ from rich.table import Table
 
 from deepgrad import nn
 from deepgrad.atomic import atomic_write
-from deepgrad.cli.app import RunFailed, app, check_output_path, console, one_line
+from deepgrad.cli.app import (
+    RunFailed,
+    app,
+    check_output_path,
+    console,
+    format_column,
+    format_number,
+    is_training_data,
+    one_line,
+)
 from deepgrad.cli.options import DataArgument, ModelArgument, TargetOption
 from deepgrad.recipes import load_data
 
@@ -202,8 +211,29 @@ def _model_data(
         )
     from deepgrad.data import load_csv
 
-    dataset = load_csv(source, target, class_names=class_names)
+    task = "regression" if classifier.task == "regression" else "auto"
+    dataset = load_csv(source, target, class_names=class_names, task=task)
     return _match_columns(classifier, dataset, True, model_path)
+
+
+def _held_out_rows(classifier: Any, dataset: Any, record: dict[str, Any]) -> Any:
+    """The validation rows train's --val split off this data (the same seeded,
+    stratified split fit made), with labels as the model's class indices."""
+    from deepgrad.train.batches import split_off_validation
+
+    classes = classifier.class_names
+    is_classifier = classifier.task != "regression"
+    y = _true_indices(dataset, classes) if is_classifier else dataset.y
+    _, (X_val, y_val) = split_off_validation(
+        dataset.X, y, float(record["val"]), is_classifier, int(record["seed"])
+    )
+    return dataclasses.replace(
+        dataset,
+        name=f"{dataset.name}'s held-out rows",
+        X=X_val,
+        y=y_val,
+        class_names=classes if is_classifier else dataset.class_names,
+    )
 
 
 @app.command()
@@ -211,21 +241,48 @@ def evaluate(
     model: ModelArgument,
     data: DataArgument,
     target: TargetOption = None,
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            help="Score only the rows the model held out for validation (train's "
+            "--val) of the data it was trained on."
+        ),
+    ] = False,
 ) -> None:
-    """Print accuracy, precision/recall/F1 per class and the confusion matrix."""
+    """Score a model on DATA: precision/recall/F1 per class, or MSE, RMSE, MAE, R².
+
+    A classifier also gets its accuracy and confusion matrix.
+    """
     from deepgrad import metrics
 
     classifier = _load_classifier(model)
     dataset = _model_data(classifier, data, target, model, labelled=True)
+    record = classifier.training_data or {}
+    trained_on = is_training_data(record, data)
+    if held_out:
+        if not trained_on or not record.get("val"):
+            raise ValueError(
+                f"--held-out scores the rows {model.name} held out for validation: "
+                "give the data it was trained on, with a model trained with --val"
+            )
+        dataset = _held_out_rows(classifier, dataset, record)
     typer.echo(f"{model.name} on {dataset.name} ({dataset.n_samples} samples)")
+    if trained_on and not held_out:
+        typer.echo(
+            "these samples were used for training; the scores are not a test score"
+        )
+        if record.get("val"):
+            typer.echo(
+                f"{model.name} held out {record['val']:.0%} of them for validation: "
+                "--held-out scores those alone"
+            )
     if classifier.task == "regression":
-        predicted = np.asarray(classifier.predict(dataset.X), dtype=np.float64)
-        errors = predicted.reshape(-1) - dataset.y.astype(np.float64)
+        scores = classifier.evaluate(dataset.X, dataset.y)
         table = Table()
         table.add_column("metric")
         table.add_column("value", justify="right")
-        table.add_row("mse", f"{np.mean(errors**2):.4f}")
-        table.add_row("mae", f"{np.mean(np.abs(errors)):.4f}")
+        for name in ("mse", "rmse", "mae", "r2"):
+            table.add_row(name, format_number(scores[name]))
         console.print(table)
         return
     names = [str(name) for name in classifier.class_names]
@@ -268,7 +325,7 @@ def predict(
         Path | None, typer.Option(help="Write the CSV here instead of to stdout.")
     ] = None,
 ) -> None:
-    """Predict a class (in the training data's own labels) for every row of DATA."""
+    """Predict each row of DATA: a class in the training data's labels, or a number."""
     check_output_path("--output", output)
     classifier = _load_classifier(model)
     dataset = _model_data(classifier, data, target, model, labelled=False)
@@ -277,7 +334,7 @@ def predict(
     rows: list[list[str]]
     if classifier.task == "regression":
         values = np.asarray(classifier.predict(dataset.X)).reshape(-1)
-        rows = [[f"{value:.6g}"] for value in values]
+        rows = [[text] for text in format_column(values)]
     else:
         labels = _as_labels(classifier, dataset.X)
         probabilities = _probabilities(classifier, dataset.X)

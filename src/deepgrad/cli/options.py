@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,6 +55,13 @@ class Loss(str, Enum):
     mse = "mse"
 
 
+class Task(str, Enum):
+    auto = "auto"
+    binary = "binary"
+    multiclass = "multiclass"
+    regression = "regression"
+
+
 class OptimizerName(str, Enum):
     sgd = "sgd"
     adam = "adam"
@@ -71,76 +78,133 @@ class Init(str, Enum):
     default = "default"
 
 
+# train's --help groups its options in these panels
+DATA, NETWORK, OPTIMISATION, OUTPUT = "Data", "Network", "Optimisation", "Output"
+
+
+def choices(names: type[Enum]) -> str:
+    """``sgd, adam, ...`` for a help text, which wraps between them (a metavar
+    column breaks ``sgd|adam|...`` mid-word at 80 columns)."""
+    return ", ".join(str(name.value) for name in names)
+
+
+def _option(metavar: str, help: str, panel: str | None = None, **checks: Any) -> Any:
+    """A typer option with its metavar, help and --help panel (``checks``: a
+    callback, min, max)."""
+    return typer.Option(metavar=metavar, help=help, rich_help_panel=panel, **checks)
+
+
 DataArgument = Annotated[
     str,
-    typer.Argument(help="A built-in dataset (see `deepgrad datasets`) or a CSV file."),
+    typer.Argument(
+        metavar="DATA",
+        help="A built-in dataset (see `deepgrad datasets`) or a CSV file.",
+        show_default=False,
+    ),
 ]
 ModelArgument = Annotated[
-    Path, typer.Argument(help="A model file from `deepgrad train --out`.")
+    Path,
+    typer.Argument(metavar="MODEL", help="A model file from `deepgrad train --out`."),
 ]
 TargetOption = Annotated[
-    str | None, typer.Option(help="The label column of a CSV file.")
+    str | None,
+    _option("COLUMN", "The label column of a CSV file.", DATA),
+]
+TaskOption = Annotated[
+    Task,
+    _option(
+        "TASK",
+        f"{choices(Task)}. auto: regression for numbers not whole, "
+        "or more than 20 distinct whole numbers and more than 5% of the rows; "
+        "classes otherwise.",
+        DATA,
+    ),
 ]
 HiddenOption = Annotated[
-    str, typer.Option(help="Hidden layer sizes, comma-separated (e.g. 4,4).")
+    str,
+    _option("SIZES", "Hidden layer sizes, comma-separated (e.g. 4,4).", NETWORK),
 ]
 ActivationOption = Annotated[
-    Activation, typer.Option(help="Activation of the hidden layers.")
+    Activation,
+    _option("NAME", f"Hidden layers' activation: {choices(Activation)}.", NETWORK),
 ]
 LossOption = Annotated[
     Loss | None,
-    typer.Option(
-        help="Loss; default bce for two classes, ce for more, mse for numbers."
+    _option(
+        "LOSS",
+        f"{choices(Loss)}; default bce for two classes, ce for more, mse for numbers.",
+        NETWORK,
     ),
 ]
-OptimizerOption = Annotated[OptimizerName, typer.Option(help="Optimizer.")]
+OptimizerOption = Annotated[
+    OptimizerName,
+    _option("NAME", f"Optimizer: {choices(OptimizerName)}.", OPTIMISATION),
+]
 LrOption = Annotated[
     float | None,
-    typer.Option(
+    _option(
+        "RATE",
+        "Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise).",
+        OPTIMISATION,
         callback=positive,
-        help="Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise).",
     ),
 ]
 MomentumOption = Annotated[
-    float, typer.Option(callback=non_negative, help="Momentum (sgd, rmsprop).")
+    float,
+    _option("M", "Momentum (sgd, rmsprop).", OPTIMISATION, callback=non_negative),
 ]
-EpochsOption = Annotated[int, typer.Option(min=1, help="Passes over the training set.")]
+EpochsOption = Annotated[
+    int,
+    _option("N", "Passes over the training set.", OPTIMISATION, min=1),
+]
 BatchSizeOption = Annotated[
-    str, typer.Option(help="'full' (whole set per step) or samples per step.")
+    str,
+    _option("SIZE", "'full' (whole set per step) or samples per step.", OPTIMISATION),
 ]
 SeedOption = Annotated[
-    int, typer.Option(min=0, help="Seed of the weights and the shuffling (>= 0).")
+    int,
+    _option(
+        "SEED", "Seed of the weights and the shuffling (>= 0).", OPTIMISATION, min=0
+    ),
 ]
 InitOption = Annotated[
     Init,
-    typer.Option(
-        help="Weights: normal = the lab's N(0, 1) (learns XOR with seed 42), "
-        "he (ReLU), xavier, default (PyTorch's); auto = normal for xor/and/or, "
-        "default otherwise."
+    _option(
+        "INIT",
+        f"{choices(Init)}. normal: the lab's N(0, 1) (learns XOR with seed "
+        "42); he: for ReLU; default: PyTorch's; auto: normal for xor/and/or, "
+        "default otherwise.",
+        NETWORK,
     ),
 ]
 StandardizeOption = Annotated[
     bool | None,
-    typer.Option(
-        help="Scale features to mean 0, std 1 (fitted on the training split). "
-        "Default: on unless every feature is already within [-1, 1]."
+    _option(
+        "",
+        "Scale features to mean 0, std 1 (fitted on the training split). "
+        "Default: on unless every feature is already within [-1, 1].",
+        DATA,
     ),
 ]
 ToleranceOption = Annotated[
     float,
-    typer.Option(
-        callback=non_negative, help="Largest gradient-check relative error accepted."
+    _option(
+        "ERROR",
+        "Largest gradient-check relative error accepted.",
+        callback=non_negative,
     ),
 ]
 PlotOption = Annotated[
-    Path | None, typer.Option(help="Save the loss curves to this PNG file.")
+    Path | None,
+    _option("PNG", "Save the loss curves to this PNG file.", OUTPUT),
 ]
 MaxMemoryOption = Annotated[
     str | None,
-    typer.Option(
-        metavar="SIZE",
-        help="Refuse a network estimated to need more memory than SIZE (e.g. 500M, "
-        "8G; its weights, gradients, optimizer state and one batch's activations). "
+    _option(
+        "SIZE",
+        "Refuse a network estimated to need more memory than SIZE (e.g. 500M, "
+        "8G: weights, gradients, optimizer state, one batch's activations). "
         "Default: the memory available now; 'none' skips the check.",
+        NETWORK,
     ),
 ]

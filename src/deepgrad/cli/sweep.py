@@ -19,6 +19,7 @@ from deepgrad.cli.app import (
     check_network_memory,
     console,
     failures_during_run,
+    format_number,
 )
 from deepgrad.cli.options import (
     DataArgument,
@@ -30,12 +31,14 @@ from deepgrad.cli.options import (
     finite,
 )
 from deepgrad.recipes import DEFAULT_LOSS, OPTIMIZERS, load_data
+from deepgrad.train.console import format_duration
 
 
 def _check_every_run_fits(
     base: dict[str, Any], grid: dict[str, list[Any]], max_memory: str | None
-) -> None:
-    """Refuse, before any network is built, a run too large for memory."""
+) -> Any:
+    """Refuse, before any network is built, a run too large for memory; return
+    the dataset."""
     from deepgrad.sweep import DEFAULT_CONFIG
 
     dataset = load_data(base["data"], base["target"])
@@ -51,6 +54,42 @@ def _check_every_run_fits(
             momentum=config["momentum"],
             batchnorm=config["batchnorm"],
         )
+    return dataset
+
+
+def _fixed_options_line(
+    base: dict[str, Any], grid: dict[str, list[Any]], task: str
+) -> str:
+    """Every option the runs share, defaults included: sweep's defaults are the
+    lab's XOR network (4,4 sigmoid, full-batch SGD), not train's (8,8 relu, Adam,
+    batches of 32)."""
+    from deepgrad.sweep import DEFAULT_CONFIG, format_value
+
+    config = {**DEFAULT_CONFIG, **base}
+    config["loss"] = config["loss"] or DEFAULT_LOSS[task]
+    if config["lr"] is None:
+        config["lr"] = (
+            "each optimizer's default"
+            if "optimizer" in grid
+            else OPTIMIZERS[config["optimizer"]][1]
+        )
+    shown = [
+        f"{option.replace('_', ' ')} {format_value(config[option])}"
+        for option in (
+            "hidden",
+            "activation",
+            "loss",
+            "optimizer",
+            "lr",
+            "momentum",
+            "weight_decay",
+            "batch_size",
+            "init",
+            "dropout",
+        )  # fmt: skip
+        if option not in grid
+    ]
+    return f"Every run: {', '.join(shown)}"
 
 
 @app.command()
@@ -105,8 +144,11 @@ def sweep(
     plot: PlotOption = None,
     max_memory: MaxMemoryOption = None,
 ) -> None:
-    """Train one network from the same weights under every combination of the
-    options given several comma-separated values, in parallel; compare the runs."""
+    """Train one network under every combination of the options' values.
+
+    Options take several comma-separated values; the runs start from the same
+    weights, run in parallel and are compared in one table.
+    """
     import os
 
     check_figure_paths(plot, None, None)
@@ -136,7 +178,7 @@ def sweep(
                 base[option] = values[0]
     if not grid:  # a single run, labelled by its learning rate
         grid["lr"] = [base.pop("lr", None) or OPTIMIZERS.get(optimizer, ("", None))[1]]
-    _check_every_run_fits(base, grid, max_memory)
+    dataset = _check_every_run_fits(base, grid, max_memory)
     runs = dgsweep.plan_sweep(base, grid, seed)  # checks every value before training
     workers = min(jobs or os.cpu_count() or 1, len(runs))
     typer.echo(
@@ -145,6 +187,7 @@ def sweep(
         f"from the same initial weights (seed {seed}), "
         f"{workers} process{'es' if workers > 1 else ''}"
     )
+    typer.echo(_fixed_options_line(base, grid, dataset.task))
     with failures_during_run():
         results = dgsweep.run_sweep(
             base, grid, n_jobs=workers, threshold=threshold, seed=seed
@@ -162,11 +205,11 @@ def sweep(
         reached = result["epochs_to_threshold"]
         table.add_row(
             *(dgsweep.format_value(value) for value in result["options"].values()),
-            f"{result['final_loss']:.4g}",
-            "-" if accuracy is None else f"{accuracy:.2f}",
+            format_number(result["final_loss"]),
+            "-" if accuracy is None else format_number(accuracy),
             "never" if reached is None else str(reached),
             "[red]yes[/red]" if result["diverged"] else "no",
-            f"{result['time']:.1f}s",
+            format_duration(result["time"]),
         )
     console.print(table)
     converged = [result for result in results if result["epochs_to_threshold"]]

@@ -8,10 +8,11 @@ from it (or from the checkpoint Ctrl-C saves) as if the run had not stopped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,12 +27,18 @@ from deepgrad.cli.app import (
     check_figure_paths,
     check_network_memory,
     check_output_path,
+    data_record,
     failures_during_run,
     one_line,
     resolve_loss,
+    task_text,
     wants_standardizing,
 )
 from deepgrad.cli.options import (
+    DATA,
+    NETWORK,
+    OPTIMISATION,
+    OUTPUT,
     Activation,
     ActivationOption,
     BatchSizeOption,
@@ -50,6 +57,8 @@ from deepgrad.cli.options import (
     SeedOption,
     StandardizeOption,
     TargetOption,
+    Task,
+    TaskOption,
     fraction,
     non_negative,
     probability,
@@ -69,6 +78,7 @@ from deepgrad.recipes import (
 def train(
     data: DataArgument,
     target: TargetOption = None,
+    task: TaskOption = Task.auto,
     hidden: HiddenOption = "8,8",
     activation: ActivationOption = Activation.relu,
     loss: LossOption = None,
@@ -76,7 +86,13 @@ def train(
     lr: LrOption = None,
     momentum: MomentumOption = 0.0,
     weight_decay: Annotated[
-        float, typer.Option(callback=non_negative, help="L2 weight decay.")
+        float,
+        typer.Option(
+            metavar="L2",
+            callback=non_negative,
+            help="L2 weight decay.",
+            rich_help_panel=OPTIMISATION,
+        ),
     ] = 0.0,
     epochs: EpochsOption = 100,
     batch_size: BatchSizeOption = "32",
@@ -84,55 +100,83 @@ def train(
     val: Annotated[
         float,
         typer.Option(
+            metavar="FRACTION",
             callback=fraction,
             help="Fraction held out to validate, in (0, 1); 0: none.",
+            rich_help_panel=DATA,
         ),
     ] = 0.0,
     early_stopping: Annotated[
         int | None,
-        typer.Option(min=1, help="Stop after N epochs without improvement."),
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="Stop after N epochs without improvement.",
+            rich_help_panel=OPTIMISATION,
+        ),
     ] = None,
     init: InitOption = Init.auto,
     dropout: Annotated[
         float,
         typer.Option(
-            callback=probability, help="Dropout after each hidden layer, in [0, 1)."
+            metavar="P",
+            callback=probability,
+            help="Dropout after each hidden layer, in [0, 1).",
+            rich_help_panel=NETWORK,
         ),
     ] = 0.0,
     batchnorm: Annotated[
-        bool, typer.Option(help="BatchNorm1d after each hidden Linear.")
+        bool,
+        typer.Option(
+            help="BatchNorm1d after each hidden Linear.", rich_help_panel=NETWORK
+        ),
     ] = False,
     standardize: StandardizeOption = None,
     log_every: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Log every N epochs (default: ten lines for long runs)."
+            metavar="N",
+            min=1,
+            help="Log every N epochs (default: ten lines for long runs).",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
     verbose: Annotated[
-        int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line.")
+        int,
+        typer.Option(
+            metavar="0|1|2",
+            min=0,
+            max=2,
+            help="0 silent, 1 progress bar, 2 one line an epoch.",
+            rich_help_panel=OUTPUT,
+        ),
     ] = 2,
     out: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="Save the trained model here, with its optimizer and training "
-            "state (see --resume)."
+            "state (see --resume).",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
     plot: PlotOption = None,
     animate: Annotated[
         Path | None,
         typer.Option(
-            help="Save the decision boundary evolving through training to this GIF "
-            "file (2-D datasets only)."
+            metavar="GIF",
+            help="Save the decision boundary evolving through training to this "
+            "GIF file (2-D datasets only).",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(
-            help="Continue the run saved in this model file (by --out, or by Ctrl-C) "
-            "up to --epochs, with its weights, optimizer and training state; the "
-            "network and optimizer options must be the ones it was trained with."
+            metavar="FILE",
+            help="Continue the run saved in this model file (by --out or Ctrl-C) "
+            "up to --epochs, with the options it was trained with.",
+            rich_help_panel=OPTIMISATION,
         ),
     ] = None,
     max_memory: MaxMemoryOption = None,
@@ -141,89 +185,100 @@ def train(
     from deepgrad import data as dgdata
     from deepgrad import train as dgtrain
     from deepgrad.train.divergence import DivergenceWarning
+    from deepgrad.train.loop import INTERRUPTED_BEFORE_START
 
-    dataset = load_data(data, target)
-    hidden_sizes = parse_hidden(hidden)
-    batch = parse_batch_size(batch_size)
-    loss_name = resolve_loss(loss, dataset.task)
-    check_figure_paths(plot, animate, dataset)
-    check_output_path("--out", out)
-    check_network_memory(
-        dataset,
-        hidden_sizes,
-        loss_name,
-        batch,
-        max_memory,
-        optimizer=optimizer.value,
-        momentum=momentum,
-        batchnorm=batchnorm,
-    )
-
-    model, init_name = initialised_network(
-        dataset,
-        hidden_sizes,
-        activation.value,
-        loss_name,
-        init.value,
-        seed,
-        dropout,
-        batchnorm,
-    )
-    loss_fn = LOSSES[loss_name]()
-
-    def build_optimizer(parameters: Any) -> Any:
-        return make_optimizer(optimizer.value, parameters, lr, momentum, weight_decay)
-
-    optimizer_ = build_optimizer(model.parameters())
-
-    standardizer = None
-    if wants_standardizing(standardize, dataset.X):
-        standardizer = dgdata.Standardizer()  # fitted on the training split only
-    classifier = dgtrain.Classifier(
-        model,
-        loss_fn=loss_fn,
-        optimizer=optimizer_,
-        standardizer=standardizer,
-        class_names=dataset.class_names,
-        task=dataset.task,
-        feature_names=dataset.feature_names,
-        target_name=target,
-    )
-    training_state = None
-    if resume is not None:
-        classifier, training_state = _resumed(
-            resume, classifier, epochs, build_optimizer
+    with _interrupted_before_training():
+        dataset = load_data(data, target, task=task.value)
+        hidden_sizes = parse_hidden(hidden)
+        batch = parse_batch_size(batch_size)
+        loss_name = resolve_loss(loss, dataset.task)
+        check_figure_paths(plot, animate, dataset)
+        check_output_path("--out", out)
+        check_network_memory(
+            dataset,
+            hidden_sizes,
+            loss_name,
+            batch,
+            max_memory,
+            optimizer=optimizer.value,
+            momentum=momentum,
+            batchnorm=batchnorm,
         )
-        optimizer_ = classifier.optimizer
-    callbacks: list[dgtrain.Callback] = []
-    if early_stopping is not None:
-        monitor = "val_loss" if val > 0 else "loss"
-        callbacks.append(
-            dgtrain.EarlyStopping(
-                monitor=monitor, patience=early_stopping, restore_best_weights=True
+
+        model, init_name = initialised_network(
+            dataset,
+            hidden_sizes,
+            activation.value,
+            loss_name,
+            init.value,
+            seed,
+            dropout,
+            batchnorm,
+        )
+        loss_fn = LOSSES[loss_name]()
+
+        def build_optimizer(parameters: Any) -> Any:
+            return make_optimizer(
+                optimizer.value, parameters, lr, momentum, weight_decay
             )
-        )
-    recorder = None
-    if animate is not None:
-        from deepgrad.plots import BoundaryRecorder
 
-        # about 40 frames, whatever the number of epochs
-        recorder = BoundaryRecorder(
-            dataset.X,
-            dataset.y,
-            every=max(1, epochs // 40),
+        optimizer_ = build_optimizer(model.parameters())
+
+        standardizer = None
+        if wants_standardizing(standardize, dataset.X):
+            standardizer = dgdata.Standardizer()  # fitted on the training split only
+        classifier = dgtrain.Classifier(
+            model,
+            loss_fn=loss_fn,
+            optimizer=optimizer_,
+            standardizer=standardizer,
             class_names=dataset.class_names,
+            task=dataset.task,
+            feature_names=dataset.feature_names,
+            target_name=target,
+            training_data=data_record(data, val, seed),
+            # the network learns targets of mean 0 and std 1 whatever their units
+            target_standardizer=dgdata.Standardizer()
+            if dataset.task == "regression"
+            else None,
         )
-        callbacks.append(recorder)
-    if verbose:
-        typer.echo(
-            f"Training on {dataset.name}: {dataset.n_samples} samples, "
-            f"{dataset.n_features} features, task {dataset.task}, loss {loss_name}, "
-            f"optimizer {optimizer.value}, init {init_name}, "
-            f"standardize {'on' if classifier.standardizer else 'off'}"
-        )
-        if training_state is not None:
-            typer.echo(f"Resuming {resume} after epoch {training_state['epoch']}")
+        training_state = None
+        if resume is not None:
+            classifier, training_state = _resumed(
+                resume, classifier, epochs, build_optimizer
+            )
+            optimizer_ = classifier.optimizer
+        callbacks: list[dgtrain.Callback] = []
+        if early_stopping is not None:
+            monitor = "val_loss" if val > 0 else "loss"
+            callbacks.append(
+                dgtrain.EarlyStopping(
+                    monitor=monitor, patience=early_stopping, restore_best_weights=True
+                )
+            )
+        recorder = None
+        if animate is not None:
+            from deepgrad.plots import BoundaryRecorder
+
+            # about 40 frames, whatever the number of epochs
+            recorder = BoundaryRecorder(
+                dataset.X,
+                dataset.y,
+                every=max(1, epochs // 40),
+                class_names=dataset.class_names,
+            )
+            callbacks.append(recorder)
+        if verbose:
+            typer.echo(
+                f"Training on {dataset.name}: {dataset.n_samples} samples, "
+                f"{dataset.n_features} features, {task_text(dataset)}, "
+                f"loss {loss_name}, "
+                f"optimizer {optimizer.value}, init {init_name}, "
+                f"standardize {'on' if classifier.standardizer else 'off'}"
+                + (", target standardized" if classifier.target_standardizer else "")
+            )
+            if training_state is not None:
+                typer.echo(f"Resuming {resume} after epoch {training_state['epoch']}")
     with failures_during_run(), warnings.catch_warnings():
         # at --verbose 0 fit warns of a divergence; here it is one line, below
         warnings.simplefilter("ignore", DivergenceWarning)
@@ -241,6 +296,10 @@ def train(
         )
     if history.diverged and not verbose:
         typer.echo(history.stopped_reason, err=True)
+    if history.stopped_reason == INTERRUPTED_BEFORE_START:
+        if not verbose:  # fit said it at verbose >= 1
+            typer.echo(INTERRUPTED_BEFORE_START)
+        raise typer.Exit(EXIT_INTERRUPTED)  # nothing trained, nothing to save
     # the optimizer and training state go into every model file: --resume reads them
     state = {"optimizer": optimizer_, "training_state": history.training_state}
     if history.interrupted:
@@ -266,6 +325,18 @@ def train(
             )
     if history.diverged:
         raise typer.Exit(EXIT_DIVERGED)
+
+
+@contextlib.contextmanager
+def _interrupted_before_training() -> Iterator[None]:
+    """Ctrl-C while the data is read or the network built: one line, exit 130."""
+    from deepgrad.train.loop import INTERRUPTED_BEFORE_START
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(INTERRUPTED_BEFORE_START)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _save_keeping_the_model(classifier: Any, out: Path, state: dict[str, Any]) -> Path:

@@ -12,6 +12,14 @@ from deepgrad.data.loader import DataLoader
 from deepgrad.data.preprocessing import Standardizer, one_hot, train_val_test_split
 
 __all__ = [
-    "DataLoader", "Dataset", "Standardizer", "available_datasets", "load_csv",
-    "load_dataset", "load_idx", "load_npz", "one_hot", "train_val_test_split",
+    "DataLoader",
+    "Dataset",
+    "Standardizer",
+    "available_datasets",
+    "load_csv",
+    "load_dataset",
+    "load_idx",
+    "load_npz",
+    "one_hot",
+    "train_val_test_split",
 ]

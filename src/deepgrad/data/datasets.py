@@ -34,6 +34,10 @@ class Dataset:
         ``class_names[i]`` is the original label of class index ``i``.
     task : {"binary", "multiclass", "regression"}
     description : str
+    task_reason : str
+        Why a file's target was read as that task, when ``task="auto"`` chose it
+        from whole numbers (``"'age' holds 46 distinct whole numbers, ..."``);
+        empty otherwise.
 
     Raises
     ------
@@ -48,6 +52,7 @@ class Dataset:
     class_names: list[str] | None
     task: Task
     description: str = ""
+    task_reason: str = ""
 
     def __post_init__(self) -> None:
         if self.X.ndim != 2:

@@ -38,6 +38,11 @@ _BLOCK_ROWS = 4096
 # Distinct labels a target column keeps as text while they may be class names;
 # past this many, a column of numbers keeps only the numbers (a regression target).
 _MAX_TEXT_LABELS = 65536
+# task="auto": a column of whole numbers with more distinct values than both of
+# these is a quantity (ages, counts), read as a regression target, not classes
+AUTO_REGRESSION_MIN_VALUES = 20
+AUTO_REGRESSION_MIN_FRACTION = 0.05
+TASKS = ("auto", "binary", "multiclass", "regression")
 _CHUNK_SIZE = 1 << 20
 
 
@@ -189,17 +194,64 @@ def _checked_classes(
     return y.reshape(-1).astype(np.int64), class_names
 
 
-def _is_regression_target(labels: np.ndarray) -> bool:
-    """True for finite numbers that are not all integers (prices, not classes)."""
+def _as_numbers(labels: np.ndarray) -> np.ndarray | None:
+    """The labels as float64 when every one is a number (also written as text)."""
     if labels.dtype.kind in "US":
         try:
-            labels = labels.astype(np.float64)
+            return labels.astype(np.float64)
         except ValueError:
-            return False
+            return None
+    return labels.astype(np.float64) if labels.dtype.kind in "iubf" else None
+
+
+def _is_regression_target(labels: np.ndarray) -> bool:
+    """True for finite numbers that are not all integers (prices, not classes)."""
+    numbers = _as_numbers(labels)
     return (
-        labels.dtype.kind == "f"
-        and bool(np.all(np.isfinite(labels)))
-        and bool(np.any(labels != np.round(labels)))
+        numbers is not None
+        and labels.dtype.kind in "USf"
+        and bool(np.all(np.isfinite(numbers)))
+        and bool(np.any(numbers != np.round(numbers)))
+    )
+
+
+def choose_task(labels: np.ndarray, rows: int, column: str) -> tuple[str, str]:
+    """What ``task="auto"`` reads a target column as: ``("regression", why)`` or
+    ``("classes", why)``; ``why`` is empty for text labels.
+
+    Numbers that are not all whole are a regression target. Whole numbers are
+    one too (ages, counts, prices in dollars) when they take more than
+    AUTO_REGRESSION_MIN_VALUES distinct values and more than
+    AUTO_REGRESSION_MIN_FRACTION of the rows; fewer are class labels.
+
+    Parameters
+    ----------
+    labels : ndarray
+        The column's labels, each distinct one at least once (text or numbers).
+    rows : int
+        The number of rows the column has.
+    column : str
+        Its name, for ``why``.
+
+    Example
+    -------
+    >>> choose_task(np.arange(46), 300, "age")[0]
+    'regression'
+    """
+    numbers = _as_numbers(labels)
+    if numbers is None or not np.all(np.isfinite(numbers)):
+        return "classes", ""
+    if np.any(numbers != np.round(numbers)):
+        return "regression", f"{column!r} holds numbers that are not whole"
+    distinct = len(np.unique(numbers))
+    values = f"{column!r} holds {distinct} distinct whole numbers"
+    share = f"{AUTO_REGRESSION_MIN_FRACTION:.0%} of the {rows} rows"
+    if distinct > max(AUTO_REGRESSION_MIN_VALUES, AUTO_REGRESSION_MIN_FRACTION * rows):
+        return "regression", (
+            f"{values}, more than {AUTO_REGRESSION_MIN_VALUES} and more than {share}"
+        )
+    return "classes", (
+        f"{values}, not more than {AUTO_REGRESSION_MIN_VALUES} or not more than {share}"
     )
 
 
@@ -216,6 +268,7 @@ def load_csv(
     path: PathLike,
     target: str | None,
     class_names: Sequence[str] | None = None,
+    task: str = "auto",
 ) -> Dataset:
     """Read a CSV file: a header row, numeric feature columns and a label column.
 
@@ -231,14 +284,20 @@ def load_csv(
         to evaluate or predict: labels are mapped to these indices instead of being
         collected from the file. Without it, labels become indices ``0..C-1`` in
         sorted order (integers numerically) and ``class_names`` keeps them as text.
+    task : {"auto", "binary", "multiclass", "regression"}
+        What the target column is. ``"auto"`` (see :func:`choose_task`): a
+        regression target when it holds numbers that are not whole, or more than
+        20 distinct whole numbers and more than 5% of the rows; class labels
+        otherwise (binary for two). Ignored when ``class_names`` is given.
 
     Returns
     -------
     Dataset
         ``task`` is ``"binary"`` or ``"multiclass"`` for class labels and
-        ``"regression"`` (float32 ``y``) when the target holds non-integer numbers.
-        Unlabelled data without ``class_names`` gets ``task="multiclass"`` as a
-        placeholder: the model decides.
+        ``"regression"`` (float32 ``y``) for a numeric target; ``task_reason``
+        says why ``"auto"`` chose it for numbers. Unlabelled data without
+        ``class_names`` gets ``task="multiclass"`` as a placeholder (or
+        ``"regression"`` when asked for): the model decides.
 
     Raises
     ------
@@ -247,7 +306,8 @@ def load_csv(
         a row with the wrong number of cells; a missing or non-numeric feature value
         (naming the column and the 1-based line); a missing label; one class only;
         a label not among ``class_names``; text after more than 65,536 different
-        numbers in the target column; data that does not fit in memory. The file
+        numbers in the target column; text in a ``"regression"`` target, other
+        than two classes for ``"binary"``; data that does not fit in memory. The file
         is parsed a block of rows at a time, into float32 as it goes.
 
     Examples
@@ -260,6 +320,8 @@ def load_csv(
     ([0, 1, 0], ['cat', 'dog'], ['weight', 'height'])
     """
     path = Path(path)
+    if task not in TASKS:
+        raise ValueError(f"load_csv: task must be one of {TASKS}, received: {task!r}")
     known = None if class_names is None else [str(name) for name in class_names]
     # utf-8-sig drops the byte-order mark Excel writes in front of the header.
     with open(path, newline="", encoding="utf-8-sig") as file:
@@ -302,11 +364,16 @@ def load_csv(
     if X.size == 0:
         raise ValueError(f"{path.name} has a header row but no data rows")
 
+    reason = ""
     if labels is None:
         y = np.zeros(0, dtype=np.int64)
-        task: Task = _task(known) if known is not None else "multiclass"
+        found: Task = "regression" if task == "regression" else "multiclass"
+        if known is not None:
+            found = _task(known)
+    elif isinstance(labels, _KnownLabels):
+        y, found = labels.codes.result(), _task(known)
     else:
-        y, known, task = labels.encode()
+        y, known, found, reason = labels.encode(task)
     description = f"{path.name}: {X.size} rows, {len(feature_names)} features"
     if target is not None:
         description += f", target {target!r}"
@@ -316,8 +383,9 @@ def load_csv(
         y=y,
         feature_names=feature_names,
         class_names=known,
-        task=task,
+        task=found,
         description=description,
+        task_reason=reason,
     )
 
 
@@ -497,9 +565,6 @@ class _KnownLabels(_LabelColumn):
             )
         return self.index[key]
 
-    def encode(self) -> tuple[np.ndarray, list[str] | None, Task]:
-        return self.codes.result(), self.class_names, _task(self.class_names)
-
 
 class _Labels(_LabelColumn):
     """A CSV's target column, read block by block without a string per row.
@@ -548,20 +613,41 @@ class _Labels(_LabelColumn):
             f"{line}; a numeric target needs a number on every row: fix or drop it"
         )
 
-    def encode(self) -> tuple[np.ndarray, list[str] | None, Task]:
-        """(y, class_names, task), as if every label had been kept as text."""
+    def encode(self, task: str) -> tuple[np.ndarray, list[str] | None, Task, str]:
+        """(y, class_names, task, why auto chose it), as if every label had been
+        kept as text; ``task`` is load_csv's."""
         codes: np.ndarray | None = None
         if self.texts is None:
             values = self.numbers.result()
         else:  # each distinct label once, and a code per row
             values, codes = np.array(list(self.texts)), self.codes.result()
-        if _is_regression_target(values):
-            y = values.astype(np.float32)
-            return (y if codes is None else y[codes]), None, "regression"
-        y, class_names = _encode_labels(
-            values, f"{self.path.name}: column {self.target!r}"
-        )
-        return (y if codes is None else y[codes]), class_names, _task(class_names)
+        rows = len(values) if codes is None else len(codes)
+        reason = ""
+        if task == "auto":
+            chosen, reason = choose_task(values, rows, self.target)
+        else:
+            chosen = "regression" if task == "regression" else "classes"
+        what = f"{self.path.name}: column {self.target!r}"
+        if chosen == "regression":
+            numbers = _as_numbers(values)
+            if numbers is None:
+                text = next(str(label) for label in values if not _is_number(label))
+                raise ValueError(
+                    f"{what} holds the text {text!r}; a regression target needs a "
+                    "number on every row"
+                )
+            y = numbers.astype(np.float32)
+            return (y if codes is None else y[codes]), None, "regression", reason
+        y, class_names = _encode_labels(values, what)
+        found = _task(class_names)
+        if task == "binary" and found != "binary":
+            raise ValueError(
+                f"{what} holds {len(class_names)} classes; task binary needs two "
+                "(use multiclass)"
+            )
+        if task == "multiclass":
+            found = "multiclass"
+        return (y if codes is None else y[codes]), class_names, found, reason
 
 
 # ---------------------------------------------------------------------------- NPZ

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,10 @@ from deepgrad.train.targets import LOSSES, LossKind, has_accuracy, loss_kind
 _TASKS = ("binary", "multiclass", "regression")
 
 
+def _is_fitted(scaler: Any) -> bool:
+    return getattr(scaler, "mean_", None) is not None
+
+
 def _last_leaf(model: Module) -> Module:
     leaves = [module for module in model.modules() if not module._modules]
     return leaves[-1] if leaves else model
@@ -45,6 +49,36 @@ def _forward_all(model: Module, X: np.ndarray) -> Tensor:
     finally:
         model.train(was_training)
     return Tensor(np.concatenate(outputs))
+
+
+class _RegressionScores:
+    """MAE and R² in the targets' own units, on the training data and the
+    validation data, for every epoch's logs (``mae``, ``r2``, ``val_mae``,
+    ``val_r2``): the loss of standardized targets does not say how far off the
+    predictions are."""
+
+    def __init__(
+        self,
+        predict: Callable[[np.ndarray], np.ndarray],
+        train: tuple[np.ndarray, np.ndarray],
+        validation: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        self.predict = predict
+        self.sets = [("", train)] + (
+            [] if validation is None else [("val_", validation)]
+        )
+        self.keys = [
+            f"{prefix}{name}" for prefix, _ in self.sets for name in ("mae", "r2")
+        ]
+
+    def __call__(self) -> dict[str, float]:
+        from deepgrad.metrics import regression_scores
+
+        logs = {}
+        for prefix, (features, targets) in self.sets:
+            scores = regression_scores(targets, self.predict(features))
+            logs[f"{prefix}mae"], logs[f"{prefix}r2"] = scores["mae"], scores["r2"]
+        return logs
 
 
 class Classifier:
@@ -68,6 +102,14 @@ class Classifier:
     standardizer : Standardizer, optional
         Feature scaling, fitted on the training split only at the first fit
         (an already fitted one is kept), and applied before every forward.
+    training_data : dict, optional
+        What it was trained on, as ``deepgrad train`` records it (the built-in
+        set's name or the file's sha256, the validation fraction and seed), so
+        that ``deepgrad evaluate`` can tell training rows from unseen ones.
+    target_standardizer : Standardizer, optional
+        Regression only: the targets' scaling, fitted like ``standardizer``; the
+        model learns standardized targets (mean 0, std 1, so the usual learning
+        rates suit any units) and ``predict`` maps its outputs back.
     class_names : list of str, optional
         The label of each class index. Taken from a Dataset, or from string
         labels given to fit (sorted), when omitted.
@@ -98,6 +140,8 @@ class Classifier:
         task: str | None = None,
         feature_names: Sequence[str] | None = None,
         target_name: str | None = None,
+        target_standardizer: Any = None,
+        training_data: dict[str, Any] | None = None,
     ) -> None:
         # the training data's column names, so that predicting on a CSV that
         # still holds the label column can leave it out
@@ -123,6 +167,8 @@ class Classifier:
         self.loss_fn = loss_fn
         self.optimizer = optimizer
         self.standardizer = standardizer
+        self.target_standardizer = target_standardizer
+        self.training_data = training_data
         self.class_names = (
             None if class_names is None else [str(c) for c in class_names]
         )
@@ -142,15 +188,20 @@ class Classifier:
         A model file keeps it beside the model's architecture and weights, and
         :meth:`from_config` rebuilds the Classifier from the two.
         """
-        standardizer = self.standardizer
+
+        def state(scaler: Any) -> dict[str, Any] | None:
+            return None if scaler is None else scaler.to_dict()
+
         return {
             "kind": "classifier",
-            "standardizer": None if standardizer is None else standardizer.to_dict(),
+            "standardizer": state(self.standardizer),
+            "target_standardizer": state(self.target_standardizer),
             "class_names": None if self.class_names is None else list(self.class_names),
             "task": self.task,
             "loss": self.loss_name,
             "feature_names": self.feature_names,
             "target_name": self.target_name,
+            "training_data": self.training_data,
         }
 
     @classmethod
@@ -164,17 +215,20 @@ class Classifier:
         """
         from deepgrad.data import Standardizer
 
-        standardizer = config.get("standardizer")
+        def scaler(key: str) -> Standardizer | None:
+            state = config.get(key)
+            return None if state is None else Standardizer.from_dict(state)
+
         return cls(
             model,
             loss_fn=config.get("loss"),  # its name in LOSSES
-            standardizer=None
-            if standardizer is None
-            else Standardizer.from_dict(standardizer),
+            standardizer=scaler("standardizer"),
+            target_standardizer=scaler("target_standardizer"),
             class_names=config.get("class_names"),
             task=config.get("task"),
             feature_names=config.get("feature_names"),
             target_name=config.get("target_name"),
+            training_data=config.get("training_data"),
         )
 
     def __repr__(self) -> str:
@@ -203,15 +257,22 @@ class Classifier:
             )
         return array if array.dtype.kind == "f" else array.astype(np.float32)
 
-    def _standardizer_fitted(self) -> bool:
-        return getattr(self.standardizer, "mean_", None) is not None
-
     def _features(self, X: Any) -> np.ndarray:
         """The model's input: X as floats, standardized when a standardizer is set."""
         array = self._as_float(X)
-        if self.standardizer is None or not self._standardizer_fitted():
+        if not _is_fitted(self.standardizer):
             return array
         return np.asarray(self.standardizer.transform(array), dtype=array.dtype)
+
+    def _scaled_targets(self, y: np.ndarray, inverse: bool = False) -> np.ndarray:
+        """Regression targets as the model learns them (or, ``inverse``, the
+        model's outputs in the targets' units); unchanged without scaling."""
+        scaler = self.target_standardizer
+        if self._is_classifier() or not _is_fitted(scaler):
+            return y
+        transform = scaler.inverse_transform if inverse else scaler.transform
+        columns = np.asarray(y).reshape(len(y), -1)
+        return np.asarray(transform(columns), dtype=y.dtype).reshape(y.shape)
 
     def _is_classifier(self) -> bool:
         return self.task in ("binary", "multiclass")
@@ -343,14 +404,26 @@ class Classifier:
             X_val, y_val = xy_arrays(validation, "validation")
             validation = (self._as_float(X_val), self._encode(y_val))
             check_values(*validation, "validation", dtype, names)
-        if self.standardizer is not None and not self._standardizer_fitted():
+        if self.standardizer is not None and not _is_fitted(self.standardizer):
             self.standardizer.fit(X_train)
+        regression = not self._is_classifier()
+        if regression and self.target_standardizer is not None:
+            if not _is_fitted(self.target_standardizer):
+                self.target_standardizer.fit(y_train.reshape(len(y_train), -1))
         X_train = self._features(X_train)
         self._input_shape = tuple(X_train.shape[1:])
         if validation is not None:
             validation = (self._features(validation[0]), validation[1])
         if self.loss_fn is None:
             self.loss_fn = self._default_loss(X_train)
+        scores = None
+        if regression and loss_kind(self.loss_fn) is not None:
+            scores = _RegressionScores(
+                self._predict_values, (X_train, y_train), validation
+            )
+        y_train = self._scaled_targets(y_train)
+        if validation is not None:
+            validation = (validation[0], self._scaled_targets(validation[1]))
         if self.optimizer is None:
             from deepgrad.optim import Adam
 
@@ -377,6 +450,7 @@ class Classifier:
             accuracy=has_accuracy(loss_kind(self.loss_fn)),
             training_state=training_state,
             save_target=self,
+            scores=scores,
         )
         return self.history
 
@@ -404,14 +478,19 @@ class Classifier:
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels: class names when ``class_names`` is set, else indices;
         the model's outputs for regression (one column raveled)."""
-        output = _forward_all(self.model, self._features(X))
         if not self._is_classifier():
-            values = output.data
-            return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
+            return self._predict_values(self._features(X))
+        output = _forward_all(self.model, self._features(X))
         indices = self._predict_indices(output)
         if self.class_names is None:
             return indices
         return np.asarray(self.class_names)[indices]
+
+    def _predict_values(self, features: np.ndarray) -> np.ndarray:
+        """A regression model's outputs for model inputs, in the targets' units
+        (one column raveled)."""
+        values = self._scaled_targets(_forward_all(self.model, features).data, True)
+        return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), as scikit-learn's.
@@ -440,14 +519,18 @@ class Classifier:
         return probabilities
 
     def evaluate(self, X: Any, y: Any = None) -> dict[str, Any]:
-        """Loss, accuracy, the per-class report and the confusion matrix on (X, y).
+        """Loss, accuracy, the per-class report and the confusion matrix on (X, y);
+        for regression the loss, MSE, RMSE, MAE and R².
 
         Returns
         -------
         dict
-            ``loss``; for classification also ``accuracy``, ``report``
-            (``deepgrad.metrics.classification_report``) and
-            ``confusion_matrix``.
+            ``loss`` (of the targets as the model learns them, standardized when
+            ``target_standardizer`` is set); for classification also
+            ``accuracy``, ``report`` (``deepgrad.metrics.classification_report``)
+            and ``confusion_matrix``; for regression ``mse``, ``rmse``, ``mae``
+            and ``r2`` in the targets' own units
+            (``deepgrad.metrics.regression_scores``).
         """
         X, y, _ = self._unpack(X, y)
         if y is None:
@@ -459,13 +542,15 @@ class Classifier:
             self.model,
             self.loss_fn,
             kind,
-            evaluation_loader(features, targets),
+            evaluation_loader(features, self._scaled_targets(targets)),
             has_accuracy(kind),
         )
         result: dict[str, Any] = {"loss": loss}
-        if not self._is_classifier():
-            return result
         from deepgrad import metrics
+
+        if not self._is_classifier():
+            scores = metrics.regression_scores(targets, self._predict_values(features))
+            return result | scores
 
         predicted = self._predict_indices(_forward_all(self.model, features))
         n_classes = None if self.class_names is None else len(self.class_names)

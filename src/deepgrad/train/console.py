@@ -25,7 +25,16 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.1f}s"
 
 
-_LOGGED_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+_LOGGED_KEYS = (
+    "loss",
+    "accuracy",
+    "mae",
+    "r2",
+    "val_loss",
+    "val_accuracy",
+    "val_mae",
+    "val_r2",
+)
 
 
 def format_epoch_line(epoch: int, epochs: int, logs: dict[str, float]) -> str:
@@ -38,8 +47,9 @@ def format_epoch_line(epoch: int, epochs: int, logs: dict[str, float]) -> str:
     epochs : int
         The last epoch.
     logs : dict
-        The epoch's values; ``loss``, ``accuracy``, ``val_loss``,
-        ``val_accuracy`` are shown when present, then ``time`` (seconds).
+        The epoch's values; ``loss``, ``accuracy``, ``mae``, ``r2`` (a
+        regression's) and their ``val_`` twins are shown when present, then
+        ``time`` (seconds).
 
     Example
     -------

@@ -12,7 +12,8 @@ class History:
     ----------
     history : dict of str to list of float
         ``loss``, ``accuracy`` (classification losses), ``val_loss`` and
-        ``val_accuracy`` (with validation data), ``lr`` (of param group 0,
+        ``val_accuracy`` (with validation data), ``mae`` and ``r2`` (and their
+        ``val_`` twins) for a Classifier's regression, ``lr`` (of param group 0,
         during the epoch) and ``time`` (seconds), one entry per epoch.
     grad_norms : dict of str to list of float
         The L2 norm of each parameter's gradient (by its ``state_dict`` name),

@@ -52,6 +52,9 @@ from deepgrad.train.targets import (
     target_array,
 )
 
+# why a run stopped when Ctrl-C came before its first epoch was complete
+INTERRUPTED_BEFORE_START = "Interrupted before training started"
+
 
 def _tracks_accuracy(metrics: Any, kind: LossKind | None) -> bool:
     if metrics == "auto":
@@ -274,9 +277,12 @@ def fit_loop(
     training_state: dict[str, Any] | None,
     save_target: Any,
     fast: bool = True,
+    scores: Any = None,
 ) -> History:
     """The epochs of ``fit`` over ready loaders; ``save_target`` is what checkpoints
-    save (the model, or the Classifier that wraps it)."""
+    save (the model, or the Classifier that wraps it). ``scores``, when given,
+    is called after each epoch for more logs (a Classifier's regression MAE and
+    R²), with the names of those logs as its ``keys``."""
     if len(loader) == 0:
         raise ValueError(
             f"fit: the training data gives no batches ({loader!r}); use a smaller "
@@ -290,6 +296,8 @@ def fit_loop(
     log_keys = ["loss"] + (["accuracy"] if accuracy else [])
     if validation_loader is not None:
         log_keys += ["val_loss"] + (["val_accuracy"] if accuracy else [])
+    if scores is not None:
+        log_keys += scores.keys
     run = FitRun(
         model,
         optimizer,
@@ -320,9 +328,12 @@ def fit_loop(
     model.train()
     progress = ProgressBar(verbose, len(loader))
     run.console = progress.console
-    block = BackToBack.create(
-        step, loader, kind, recorder, callbacks, validation_loader, progress, accuracy
-    )
+    block = None
+    if scores is None:  # scores are computed between epochs
+        block = BackToBack.create(
+            step, loader, kind, recorder, callbacks, validation_loader, progress,
+            accuracy,
+        )  # fmt: skip
 
     def _log_due(epoch: int) -> bool:
         return verbose > 0 and (
@@ -505,6 +516,8 @@ def fit_loop(
                 logs["val_loss"] = val_loss
                 if val_accuracy is not None:
                     logs["val_accuracy"] = val_accuracy
+            if scores is not None:
+                logs.update(scores())
             logs["lr"] = lr
             logs["time"] = time.perf_counter() - started
             grad_norms, weight_norms, update_ratios = recorder.record()
@@ -540,7 +553,11 @@ def fit_loop(
                 break
     except KeyboardInterrupt:
         history.interrupted = True
-        run.stopped_reason = f"Epoch {epoch + 1}: training interrupted (Ctrl-C)."
+        run.stopped_reason = (
+            INTERRUPTED_BEFORE_START
+            if epoch == initial_epoch
+            else f"Epoch {epoch + 1}: training interrupted (Ctrl-C)."
+        )
         run.return_to_epoch_boundary()
     finally:
         np.seterr(**numpy_errors)

@@ -86,8 +86,9 @@ class MonitorCallback(Callback):
 
     @property
     def _maximize(self) -> bool:
-        # Keras' "auto": accuracies go up, everything else (losses) goes down
-        return self.mode == "max" or (self.mode == "auto" and "acc" in self.monitor)
+        # Keras' "auto": accuracies (and R²) go up, everything else (losses) down
+        rising = "acc" in self.monitor or self.monitor.endswith("r2")
+        return self.mode == "max" or (self.mode == "auto" and rising)
 
     def _resolve_monitor(self) -> None:
         """Choose the logged key to watch; without validation, val_x falls back to x."""

@@ -34,7 +34,9 @@ class EarlyStopping(MonitorCallback):
     patience : int
         Epochs without improvement after which training stops.
     verbose : int
-        1 prints when it stops and when it restores weights.
+        1 prints when it stops and when it restores weights even when fit is
+        silent (``verbose=0``); at fit's ``verbose >= 1`` fit prints the stop
+        and this callback the restore, each once, whatever this value.
     mode : {"auto", "min", "max"}
         Whether the value should go down or up.
     restore_best_weights : bool
@@ -103,12 +105,18 @@ class EarlyStopping(MonitorCallback):
             )
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self.stopped_epoch > 0 and self.verbose > 0:
-            self._active_run().echo(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        run = self._active_run()
+        # fit prints why it stopped at verbose >= 1; at verbose 0, verbose=1 here
+        # says it, so that the stop is said once either way
+        speaks = run.verbose > 0 or self.verbose > 0
+        if self.stopped_epoch > 0 and self.verbose > 0 and run.verbose == 0:
+            run.echo(
+                run.stopped_reason or f"Epoch {self.stopped_epoch + 1}: early stopping"
+            )
         if self.restore_best_weights and self.best_weights is not None:
-            if self.verbose > 0:
-                self._active_run().echo(
-                    "Restoring model weights from the end of the best epoch: "
-                    f"{self.best_epoch + 1}."
+            if speaks:
+                run.echo(
+                    f"Restored the weights of epoch {self.best_epoch + 1} "
+                    f"({self._key} {self.best:.4f})"
                 )
             self.model.load_state_dict(self.best_weights)
