@@ -745,3 +745,18 @@ def test_at_verbose_0_a_divergence_is_one_line_not_a_warning_with_a_source_line(
     (line,) = result.stderr.splitlines()
     assert line.startswith("Epoch 1: the weights' norm") and "try a lower one" in line
     assert "Warning" not in result.stderr
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly():
+    # `deepgrad train ... | head -1`: no "Error: Broken pipe", no traceback
+    import subprocess
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deepgrad", "train", "xor", "--epochs", "5000",
+         "--log-every", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout.readline().startswith("Training on xor")
+    process.stdout.close()
+    assert process.stderr.read() == ""
+    assert process.wait(timeout=60) == 1

@@ -9,6 +9,7 @@ large for memory before training, and the steps from options to a network that
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -82,6 +83,8 @@ def failures_during_run() -> Iterator[None]:
     bad input (exit 2): the disk filled up or memory ran out while working."""
     try:
         yield
+    except BrokenPipeError:
+        raise  # the reader of the output went away: not a failure to report
     except (OSError, MemoryError) as error:
         raise RunFailed(one_line(error)) from error
 
@@ -99,6 +102,11 @@ def _report(error: Exception) -> int:
         message = " ".join(str(error.format_message()).split())
         typer.echo(f"Error: {message}{hint}", err=True)
         return int(error.exit_code)
+    if isinstance(error, BrokenPipeError):
+        # the reader went away (`deepgrad train ... | head`): stop quietly, and
+        # point stdout at nothing so that Python's exit does not fail flushing it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     if isinstance(error, RunFailed):
         typer.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_FAILED
