@@ -201,15 +201,12 @@ def starting_loss(
     """The loss at the current weights on the loader's first rows (up to
     EVAL_BATCH_SIZE), in eval mode, without iterating the loader: no generator
     is drawn from, so training goes on exactly as without it."""
-    X, y = loader.X[:EVAL_BATCH_SIZE], loader.y[:EVAL_BATCH_SIZE]
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            output = model(Tensor(X))
-            return scalar_loss(loss_fn(output, match_target(kind, output, Tensor(y))))
-    finally:
-        model.train(was_training)
+    first_rows = (
+        Tensor(loader.X[:EVAL_BATCH_SIZE]),
+        Tensor(loader.y[:EVAL_BATCH_SIZE]),
+    )
+    loss, _ = evaluate_loader(model, loss_fn, kind, [first_rows], accuracy=False)
+    return loss
 
 
 def evaluate_loader(

@@ -52,6 +52,13 @@ class Callback:
         """Stop after the current epoch; ``reason`` becomes history.stopped_reason."""
         self._active_run().stop(reason)
 
+    def _stop_after_failure(self, reason: str) -> None:
+        """Stop training because this callback failed (a full disk): said at the
+        end of fit's log, or as a RuntimeWarning when fit runs at verbose=0."""
+        self.stop_training(reason)
+        if self._active_run().verbose == 0:
+            warnings.warn(reason, RuntimeWarning, stacklevel=3)
+
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Called once before the first epoch."""
 

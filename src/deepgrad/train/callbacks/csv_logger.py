@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +79,11 @@ class CSVLogger(Callback):
         try:
             self._write(data)
         except OSError as error:
-            run = self._active_run()
-            self.stop_training(
+            self._stop_after_failure(
                 f"CSVLogger: could not write epoch {epoch + 1}'s row to "
                 f"{self.filename} ({error.strerror or error}); training stopped. "
                 "The file holds the rows of the epochs before it."
             )
-            if run.verbose == 0:
-                warnings.warn(run.stopped_reason or "", RuntimeWarning, stacklevel=2)
             return
         self._write_header = False
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +106,9 @@ class ModelCheckpoint(MonitorCallback):
                 else "no checkpoint was written"
             )
             cause = error.strerror or str(error)
-            self.stop_training(
+            self._stop_after_failure(
                 f"ModelCheckpoint: could not save {path} ({cause}); training stopped "
                 f"and {kept}."
             )
-            if run.verbose == 0:
-                warnings.warn(run.stopped_reason or "", RuntimeWarning, stacklevel=2)
             return
         self.saved.append(path)
