@@ -391,3 +391,40 @@ def test_version_prints_the_package_version():
     result = run("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"deepgrad {dg.__version__}"
+
+
+def test_nesterov_trains_what_sgd_with_nesterov_trains(tmp_path):
+    """--nesterov is PyTorch's SGD(nesterov=True): the model file's weights equal
+    those of the same run in Python, and they differ from plain momentum's."""
+    from deepgrad.recipes import initialised_network
+
+    out = tmp_path / "nesterov.dg"
+    common = ("train", "xor", "--hidden", "4", "--activation", "tanh",
+              "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
+              "--batch-size", "full", "--epochs", "30", "--no-standardize")  # fmt: skip
+    result = run(*common, "--nesterov", "--out", out)
+    assert result.exit_code == 0, result.output
+    plain = tmp_path / "plain.dg"
+    assert run(*common, "--out", plain).exit_code == 0
+
+    dataset = dg.data.load_dataset("xor")
+    model, _ = initialised_network(dataset, [4], "tanh", "bce", "auto", 42)
+    optimizer = dg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    loss_fn = dg.nn.BCELoss()
+    X, y = dg.tensor(dataset.X), dg.tensor(dataset.y.reshape(-1, 1).astype(np.float32))
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss_fn(model(X), y).backward()
+        optimizer.step()
+    trained = dg.load(out).model.state_dict()
+    for name, value in model.state_dict().items():
+        np.testing.assert_allclose(trained[name].data, value.data, rtol=1e-5, atol=1e-6)
+    other = dg.load(plain).model.state_dict()
+    assert not np.allclose(other["0.weight"].data, trained["0.weight"].data)
+
+
+def test_nesterov_without_momentum_or_with_adam_is_one_error_line():
+    line = error_line(run("train", "xor", "--optimizer", "adam", "--nesterov"))
+    assert "--nesterov does not apply to --optimizer adam" in line
+    line = error_line(run("train", "xor", "--optimizer", "sgd", "--nesterov"))
+    assert "--nesterov needs a momentum: add --momentum 0.9" in line

@@ -202,7 +202,22 @@ def test_a_bad_config_gets_one_line_naming_the_field(app_client, config, message
         ('{"type": "fly"}', "unknown message type 'fly'"),
         ('{"type": "inspect", "layer": 9, "unit": 0}', "inspect: layer must be 1 to 3"),
         ('{"type": "inspect", "layer": 1, "unit": 99}', "layer 1 has units 0 to 3"),
-        ('{"type": "race", "rates": []}', "race: expected 1 to 6 learning rates"),
+        (
+            '{"type": "race", "rates": []}',
+            "race: expected 1 to 6 different learning rates",
+        ),
+        (
+            '{"type": "race", "option": "optimizer", "values": ["sgd", "lbfgs"]}',
+            "race: expected 1 to 6 different optimizers among sgd, adam",
+        ),
+        (
+            '{"type": "race", "option": "batch_size", "values": [0]}',
+            "race: expected 1 to 6 different batch sizes",
+        ),
+        (
+            '{"type": "race", "option": "seed", "values": [1]}',
+            "race: option must be one of",
+        ),
         ('{"type": "step", "unit": "week"}', "step: unit must be epoch or batch"),
     ],
 )
@@ -298,6 +313,44 @@ def test_the_inspector_shows_explains_numbers_for_the_same_weights(app_client):
     np.testing.assert_allclose(
         quantities["Z"]["values"], trace.layers[1].Z[:8, 5], rtol=1e-6
     )
+
+
+def test_a_clicked_weight_shows_its_chain_rule_sum_and_numeric_check(app_client):
+    """Clicking weight W2[5, 3] shows dL/dW2[5, 3] as the sum over samples of
+    dL/dZ2[n, 5] * A1[n, 3]: the terms add up to backprop's value, which equals
+    explain's dW for the same weights and the central difference of the loss
+    (float64) in that one weight."""
+    with app_client.websocket_connect("/ws") as ws:
+        session = receive(ws, "hello")["session"]
+        start(ws, {**MOONS, "test_ratio": 0})
+        for _ in range(2):
+            ws.send_json({"type": "step"})
+            receive(ws, "frame")
+        ws.send_json({"type": "inspect", "layer": 2, "unit": 5, "weight": 3})
+        answer = receive(ws, "inspect")
+        ws.send_json({"type": "inspect", "layer": 2, "unit": 5, "weight": 8})
+        too_far = error_of(ws)
+        model_file = app_client.get(f"/api/sessions/{session}/model")
+    detail = answer["weight"]
+    assert detail["symbol"] == "W2[5, 3]" and detail["count"] == 300
+    assert detail["formula"] == "dL/dW2[5, 3] = Σₙ dL/dZ2[n, 5] · A1[n, 3]"
+    assert len(detail["terms"]) == 8
+    np.testing.assert_allclose(detail["sum"], detail["backprop"], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        detail["numeric"], detail["backprop"], rtol=1e-3, atol=1e-6
+    )
+    assert "incoming weights 0 to 7, received: 8" in too_far
+
+    classifier = dg.load(_write(model_file.content))
+    dataset = dg.data.load_dataset("moons", n_samples=300, noise=0.1, seed=0)
+    features = classifier.standardizer.transform(dataset.X).astype(np.float32)
+    trace = explain.trace(classifier.model, features, dataset.y, classifier.loss_fn)
+    assert detail["value"] == pytest.approx(
+        float(classifier.model[2].weight.data[5, 3])
+    )
+    np.testing.assert_allclose(detail["backprop"], trace.layers[1].dW[5, 3], rtol=1e-6)
+    terms = trace.layers[1].dZ[:, 5].astype(np.float64) * trace.layers[0].A[:, 3]
+    np.testing.assert_allclose(detail["terms"], terms[:8], rtol=1e-6)
 
 
 def _write(content: bytes, suffix: str = ".dg") -> str:
@@ -473,6 +526,60 @@ def test_a_race_trains_each_rate_from_the_same_weights(app_client):
     assert slow["loss"][0] == pytest.approx(fast["loss"][0], abs=1e-6)  # same start
     assert fast["final_loss"] < slow["final_loss"]
     assert huge["diverged"] and not slow["diverged"]
+
+
+def race_with_progress(ws, race: dict[str, Any]) -> tuple[list[dict], dict]:
+    """Send a race; (the race-run messages in arrival order, the final answer)."""
+    ws.send_json({"type": "race", **race})
+    progress = []
+    while True:
+        message = ws.receive_json()
+        assert message["type"] != "error", message["message"]
+        if message["type"] == "race-run":
+            progress.append(message)
+        elif message["type"] == "race":
+            return progress, message
+
+
+def test_a_race_of_optimizers_posts_each_run_as_it_finishes(app_client):
+    """Optimizers race from the same first weights (equal first losses), each at
+    its default rate; each run reaches the page before the race ends, equal to
+    its row of the final answer, which run_sweep computed."""
+    from deepgrad.sweep import run_sweep
+
+    with app_client.websocket_connect("/ws") as ws:
+        start(ws, {"dataset": "xor", "init": "normal", "epochs": 300, "momentum": 0.9})
+        progress, race = race_with_progress(
+            ws, {"option": "optimizer", "values": ["sgd", "adam", "rmsprop"]}
+        )
+    labels = ["optimizer=sgd", "optimizer=adam", "optimizer=rmsprop"]
+    assert [run["label"] for run in race["runs"]] == labels
+    assert [(m["index"], m["of"]) for m in progress] == [(0, 3), (1, 3), (2, 3)]
+    for message, row in zip(progress, race["runs"], strict=True):
+        assert message["loss"] == row["loss"]
+    first = {run["loss"][0] for run in race["runs"]}
+    assert max(first) - min(first) < 1e-6  # same initial weights
+    assert "default learning rate" in race["note"]
+    expected = run_sweep(
+        {"data": "xor", "init": "normal", "epochs": 300, "loss": "bce"},
+        {"optimizer": ["adam"]},
+        n_jobs=1,
+        seed=42,
+    )[0]
+    np.testing.assert_allclose(race["runs"][1]["loss"], expected["loss"], rtol=1e-6)
+
+
+def test_a_race_of_batch_sizes_takes_more_steps_for_smaller_batches(app_client):
+    """Per-sample SGD (batch 1) takes 4 steps an epoch on xor and gets ahead of
+    full-batch SGD at the same rate after the same number of epochs."""
+    with app_client.websocket_connect("/ws") as ws:
+        start(ws, {"dataset": "xor", "init": "normal", "epochs": 400, "lr": 0.5})
+        _, race = race_with_progress(
+            ws, {"option": "batch_size", "values": [1, "full"]}
+        )
+    one, full = race["runs"]
+    assert [one["label"], full["label"]] == ["batch_size=1", "batch_size=full"]
+    assert one["final_loss"] < full["final_loss"]
 
 
 def test_inspecting_a_network_with_dropout_says_why_not(app_client):

@@ -134,7 +134,7 @@ def test_spirals_train_and_the_neurons_show_their_maps(page):
     open_page(page, {"dataset": "spirals", "noise": 0.05, "hidden": "8,8,8",
                      "activation": "tanh", "optimizer": "adam", "lr": 0.03,
                      "batch_size": 32, "test_ratio": 0.2, "epochs": 400})  # fmt: skip
-    play_until(page, "() => window.playground.frame.state === 'finished'")
+    play_until(page, "() => window.playground.frame?.state === 'finished'")
     assert page.locator(".neuron").count() == 2 + 8 + 8 + 8 + 1
     assert number(page, "test-loss") < 0.5
     shoot(page, "spirals.png")
@@ -225,7 +225,7 @@ def test_a_shared_url_gives_the_same_configuration(page, browser):
 def test_the_copied_python_gives_the_pages_loss_curve(page, tmp_path, monkeypatch):
     open_page(page, {"dataset": "moons", "samples": 200, "hidden": "8",
                      "activation": "relu", "test_ratio": 0.25, "epochs": 150})  # fmt: skip
-    play_until(page, "() => window.playground.frame.state === 'finished'")
+    play_until(page, "() => window.playground.frame?.state === 'finished'")
     by_testid(page, "copy-code").click()
     page.wait_for_function(
         "() => document.querySelector('[data-testid=code-text]').textContent"
@@ -261,9 +261,117 @@ def test_clicked_points_train(page):
 def test_racing_learning_rates_marks_the_divergent_one(page):
     open_page(page, {"dataset": "xor", "init": "normal", "epochs": 2000})
     page.locator("#race-panel summary").click()
-    by_testid(page, "race-rates").fill("0.1,1,5,80")
+    by_testid(page, "race-values").fill("0.1,1,5,80")
     by_testid(page, "race").click()
-    page.wait_for_function("() => document.querySelector('#race-legend').textContent")
+    page.wait_for_function(
+        "() => document.querySelector('#race-legend').textContent.includes('epochs each')"
+    )
     legend = page.locator("#race-legend").text_content()
     assert "lr=80: diverged" in legend and "lr=5: loss" in legend
     shoot(page, "race.png")
+
+
+def test_racing_optimizers_draws_each_run_as_it_finishes(page):
+    """The legend grows run by run ('still training') before the race ends;
+    each optimizer then has its final loss and the note says how they were set."""
+    open_page(page, {"dataset": "xor", "init": "normal", "epochs": 2000})
+    page.locator("#race-panel summary").click()
+    by_testid(page, "race-option").select_option("optimizer")
+    assert by_testid(page, "race-values").input_value() == "sgd,adam,rmsprop,adagrad"
+    page.evaluate(
+        """() => { window.legends = [];
+        new MutationObserver(() => window.legends.push(
+          document.querySelector('#race-legend').textContent))
+        .observe(document.querySelector('#race-legend'),
+                 {childList: true, characterData: true, subtree: true}); }"""
+    )
+    by_testid(page, "race").click()
+    page.wait_for_function(
+        "() => document.querySelector('#race-legend').textContent.includes('epochs each')"
+    )
+    legends = page.evaluate("() => window.legends")
+    assert any("3 still training" in text for text in legends)
+    legend = page.locator("#race-legend").text_content()
+    for name in ("sgd", "adam", "rmsprop", "adagrad"):
+        assert f"optimizer={name}: loss" in legend
+    assert "default learning rate" in legend
+    shoot(page, "race-optimizers.png")
+
+
+def test_clicking_a_weight_shows_its_gradient_as_explain_computes_it(page, tmp_path):
+    """A click on the line from neuron 0 of layer 1 to neuron 1 of layer 2 opens
+    W2[1, 0]: its dL/dW equals explain's for the session's weights, and the
+    sum of its terms and the central difference agree with it."""
+    open_page(page, {"dataset": "xor", "init": "normal", "epochs": 5000})
+    for epoch in (1, 2):
+        by_testid(page, "step").click()
+        page.wait_for_function("n => window.playground.frame.epoch === n", arg=epoch)
+    source, target = page.evaluate(
+        "() => [window.playground.positions[1][0], window.playground.positions[2][1]]"
+    )
+    # a quarter of the way along: the middle is where W2[0, 1] crosses it
+    x = source["x"] + source["size"] + (target["x"] - source["x"] - source["size"]) / 4
+    y = source["y"] + source["size"] / 2 + (target["y"] - source["y"]) / 4
+    by_testid(page, "network-lines").click(position={"x": x, "y": y})
+    detail = by_testid(page, "weight-detail")
+    detail.wait_for(state="visible")
+    assert "W2[1, 0]" in detail.text_content()
+    assert "Σₙ dL/dZ2[n, 1] · A1[n, 0]" in detail.text_content()
+    shown = float(by_testid(page, "weight-grad").text_content())
+
+    session = page.evaluate("() => window.playground.session")
+    model = page.request.get(f"{page.base_url}/api/sessions/{session}/model")
+    path = tmp_path / "model.dg"
+    path.write_bytes(model.body())
+    classifier = dg.load(path)
+    dataset = dg.data.load_dataset("xor")
+    trace = explain.trace(classifier.model, dataset.X, dataset.y, classifier.loss_fn)
+    assert shown == pytest.approx(float(trace.layers[1].dW[1, 0]), rel=1e-5)
+    shoot(page, "inspector-weight.png")
+
+
+def test_iris_trains_as_three_classes_drawn_on_its_principal_components(page):
+    """A multiclass set through a 2-D projection: 4 inputs, 3 outputs, the
+    plane labelled PC1/PC2, the loss falls and the log's title names it."""
+    open_page(page, {"dataset": "iris", "hidden": "8", "activation": "relu",
+                     "optimizer": "adam", "lr": 0.02, "batch_size": 16,
+                     "test_ratio": 0.3, "epochs": 100})  # fmt: skip
+    assert page.evaluate("() => window.playground.network.widths") == [4, 8, 3]
+    assert page.evaluate("() => window.playground.data.axes[0]").startswith("PC1")
+    assert "iris" in by_testid(page, "log-title").text_content()
+    play_until(page, "() => window.playground.frame?.state === 'finished'")
+    assert number(page, "test-loss") < 0.3
+    assert float(page.locator("#accuracy").text_content()) > 0.9
+    shoot(page, "iris.png")
+
+
+def test_a_regression_csv_trains_to_its_noise_floor(page, tmp_path):
+    """A numeric target with many values is a regression: one output, no
+    accuracy, and the test loss (MSE in the target's units) falls from the
+    target's variance (about 17) to within 1.5x of the noise variance 0.25."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2, 2, size=(300, 2))
+    y = 3 * X[:, 0] - 2 * X[:, 1] + rng.normal(scale=0.5, size=300)
+    rows = [f"{a:.4f},{b:.4f},{t:.4f}" for (a, b), t in zip(X, y, strict=True)]
+    path = tmp_path / "prices.csv"
+    path.write_text("size,age,price\n" + "\n".join(rows) + "\n")
+    open_page(page)
+    by_testid(page, "csv-upload").set_input_files(str(path))
+    page.wait_for_function("() => window.playground.data.name === 'prices'")
+    assert page.evaluate("() => window.playground.data.task") == "regression"
+    assert page.evaluate("() => window.playground.network.widths")[-1] == 1
+    page.locator("#activation").select_option("tanh")
+    page.locator("#optimizer").select_option("adam")
+    for field, value in (
+        ("batch_size", "32"),
+        ("test_ratio", "0.2"),
+        ("epochs", "200"),
+    ):
+        page.locator(f"#{field}").fill(value)
+        page.locator(f"#{field}").press("Enter")
+    page.wait_for_function("() => window.playground.config.epochs === 200")
+    play_until(page, "() => window.playground.frame?.state === 'finished'")
+    first = page.evaluate("() => window.playground.history.val_loss[0]")
+    assert first > 5 and number(page, "test-loss") < 1.5 * 0.25
+    assert page.locator("#accuracy").text_content() == ""
+    shoot(page, "regression.png")

@@ -40,7 +40,7 @@ LOSSES: dict[str, type[nn.Module]] = {
 
 # Each optimizer with its default learning rate and the options it accepts.
 OPTIMIZERS: dict[str, tuple[str, float, tuple[str, ...]]] = {
-    "sgd": ("SGD", 0.1, ("momentum", "weight_decay")),
+    "sgd": ("SGD", 0.1, ("momentum", "nesterov", "weight_decay")),
     "adam": ("Adam", 0.01, ("weight_decay",)),
     "adamw": ("AdamW", 0.01, ("weight_decay",)),
     "rmsprop": ("RMSprop", 0.01, ("momentum", "weight_decay")),
@@ -254,17 +254,34 @@ def initialise(model: nn.Module, init: str, seed: int) -> None:
 
 
 def make_optimizer(
-    name: str, params: Any, lr: float | None, momentum: float, weight_decay: float
+    name: str,
+    params: Any,
+    lr: float | None,
+    momentum: float,
+    weight_decay: float,
+    nesterov: bool = False,
 ):
-    """The optimizer ``name`` with the options it takes (momentum only for some)."""
+    """The optimizer ``name`` with the options it takes (momentum only for some,
+    Nesterov's momentum only for SGD with momentum)."""
     class_name, default_lr, accepted = OPTIMIZERS[name]
-    options: dict[str, float] = {"lr": default_lr if lr is None else lr}
+    options: dict[str, Any] = {"lr": default_lr if lr is None else lr}
     if momentum and "momentum" not in accepted:
         raise ValueError(
             f"--momentum does not apply to --optimizer {name}; use sgd or rmsprop"
         )
+    if nesterov and "nesterov" not in accepted:
+        raise ValueError(
+            f"--nesterov does not apply to --optimizer {name}; use sgd with --momentum"
+        )
+    if nesterov and not momentum:
+        raise ValueError(
+            "--nesterov needs a momentum: add --momentum 0.9 (Nesterov's look-ahead "
+            "is a correction of the momentum step)"
+        )
     if "momentum" in accepted:
         options["momentum"] = momentum
+    if nesterov:
+        options["nesterov"] = True
     if weight_decay:
         options["weight_decay"] = weight_decay
     return getattr(dg.optim, class_name)(params, **options)

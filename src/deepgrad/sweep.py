@@ -40,6 +40,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "optimizer": "sgd",
     "lr": None,
     "momentum": 0.0,
+    "nesterov": False,
     "weight_decay": 0.0,
     "batch_size": "full",
     "epochs": 1000,
@@ -158,6 +159,7 @@ def _checkers() -> dict[str, Callable[[Any], Any]]:
         ),
         "momentum": lambda value: _number("momentum", value, 0.0, strict=False),
         "weight_decay": lambda value: _number("weight_decay", value, 0.0, strict=False),
+        "nesterov": lambda value: _check_flag("nesterov", value, optional=False),
         "batch_size": _check_batch_size,
         "epochs": _check_epochs,
         "init": lambda value: _choice("init", value, list(INITS)),
@@ -355,6 +357,7 @@ def _plan(
                     config["lr"],
                     config["momentum"],
                     config["weight_decay"],
+                    config["nesterov"],
                 )
             except ValueError as error:
                 raise ValueError(f"sweep: run {label!r}: {error}") from None
@@ -397,6 +400,7 @@ def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str,
         config["lr"],
         config["momentum"],
         config["weight_decay"],
+        config["nesterov"],
     )
     standardize = config["standardize"]
     if standardize is None:

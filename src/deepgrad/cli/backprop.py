@@ -36,6 +36,7 @@ from deepgrad.cli.options import (
     LrOption,
     MaxMemoryOption,
     MomentumOption,
+    NesterovOption,
     OptimizerName,
     OptimizerOption,
     SeedOption,
@@ -128,6 +129,7 @@ def explain(
     optimizer: OptimizerOption = OptimizerName.sgd,
     lr: LrOption = None,
     momentum: MomentumOption = 0.0,
+    nesterov: NesterovOption = False,
     # unlike train's --epochs, 0 is allowed: it traces the untrained network
     epochs: Annotated[
         int,
@@ -199,7 +201,7 @@ def explain(
             model,
             loss_fn=loss_fn,
             optimizer=make_optimizer(
-                optimizer.value, model.parameters(), lr, momentum, 0.0
+                optimizer.value, model.parameters(), lr, momentum, 0.0, nesterov
             ),
             class_names=dataset.class_names,
             task=dataset.task,

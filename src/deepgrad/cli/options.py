@@ -153,6 +153,14 @@ MomentumOption = Annotated[
     float,
     _option("M", "Momentum (sgd, rmsprop).", OPTIMISATION, callback=non_negative),
 ]
+NesterovOption = Annotated[
+    bool,
+    typer.Option(
+        "--nesterov",
+        help="Nesterov's momentum (sgd with --momentum).",
+        rich_help_panel=OPTIMISATION,
+    ),
+]
 EpochsOption = Annotated[
     int,
     _option("N", "Passes over the training set.", OPTIMISATION, min=1),

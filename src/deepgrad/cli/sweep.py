@@ -25,6 +25,7 @@ from deepgrad.cli.options import (
     DataArgument,
     EpochsOption,
     MaxMemoryOption,
+    NesterovOption,
     PlotOption,
     SeedOption,
     TargetOption,
@@ -89,6 +90,13 @@ def _fixed_options_line(
         )  # fmt: skip
         if option not in grid
     ]
+    if config["nesterov"]:
+        shown.insert(
+            shown.index(f"momentum {format_value(config['momentum'])}") + 1
+            if "momentum" not in grid
+            else len(shown),
+            "nesterov",
+        )
     return f"Every run: {', '.join(shown)}"
 
 
@@ -116,6 +124,7 @@ def sweep(
         ),
     ] = None,
     momentum: Annotated[str, typer.Option(help="Momentum value(s), e.g. 0,0.9.")] = "0",
+    nesterov: NesterovOption = False,
     weight_decay: Annotated[str, typer.Option(help="L2 weight decay value(s).")] = "0",
     batch_size: Annotated[
         str,
@@ -167,7 +176,12 @@ def sweep(
         "init": init,
         "dropout": dropout,
     }
-    base: dict[str, Any] = {"data": data, "target": target, "epochs": epochs}
+    base: dict[str, Any] = {
+        "data": data,
+        "target": target,
+        "epochs": epochs,
+        "nesterov": nesterov,
+    }
     grid: dict[str, list[Any]] = {}
     for option, text in given.items():
         if text is not None:

@@ -51,6 +51,7 @@ from deepgrad.cli.options import (
     LrOption,
     MaxMemoryOption,
     MomentumOption,
+    NesterovOption,
     OptimizerName,
     OptimizerOption,
     PlotOption,
@@ -85,6 +86,7 @@ def train(
     optimizer: OptimizerOption = OptimizerName.adam,
     lr: LrOption = None,
     momentum: MomentumOption = 0.0,
+    nesterov: NesterovOption = False,
     weight_decay: Annotated[
         float,
         typer.Option(
@@ -219,7 +221,7 @@ def train(
 
         def build_optimizer(parameters: Any) -> Any:
             return make_optimizer(
-                optimizer.value, parameters, lr, momentum, weight_decay
+                optimizer.value, parameters, lr, momentum, weight_decay, nesterov
             )
 
         optimizer_ = build_optimizer(model.parameters())
@@ -423,6 +425,7 @@ def _layers_text(model: nn.Sequential) -> str:
 _OPTION_OF_SETTING = {
     "lr": "--lr",
     "momentum": "--momentum",
+    "nesterov": "--nesterov",
     "weight_decay": "--weight-decay",
 }
 

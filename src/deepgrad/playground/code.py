@@ -42,6 +42,8 @@ def _optimizer_options(config: RunConfig) -> str:
     options = [f"lr={config.lr!r}"]
     if config.momentum:
         options.append(f"momentum={config.momentum!r}")
+    if config.nesterov:
+        options.append("nesterov=True")
     if config.weight_decay:
         options.append(f"weight_decay={config.weight_decay!r}")
     return ", ".join(options)
@@ -168,6 +170,8 @@ def train_command(
     ]
     if config.momentum:
         words += ["--momentum", repr(config.momentum)]
+    if config.nesterov:
+        words.append("--nesterov")
     if config.weight_decay:
         words += ["--weight-decay", repr(config.weight_decay)]
     words += [

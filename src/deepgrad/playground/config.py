@@ -88,6 +88,7 @@ class RunConfig:
     optimizer: str = "sgd"
     lr: float = 0.1
     momentum: float = 0.0
+    nesterov: bool = False
     weight_decay: float = 0.0
     batch_size: int | str = "full"
     epochs: int = 5000
@@ -231,6 +232,7 @@ def parse_config(values: Mapping[str, Any], limits: Limits) -> RunConfig:
         optimizer=_choice("optimizer", value["optimizer"], OPTIMIZERS),
         lr=_number("lr", value["lr"], 1e-7, 100.0, integer=False),
         momentum=_number("momentum", value["momentum"], 0.0, 0.999, integer=False),
+        nesterov=bool(_flag("nesterov", value["nesterov"], optional=False)),
         weight_decay=_number("weight_decay", value["weight_decay"], 0.0, 1.0, False),
         batch_size=_batch_size(value["batch_size"]),
         epochs=_number("epochs", value["epochs"], 1, limits.max_epochs, True),
@@ -241,6 +243,11 @@ def parse_config(values: Mapping[str, Any], limits: Limits) -> RunConfig:
         raise ValueError(
             f"momentum: {config.optimizer} takes no momentum; use sgd or rmsprop, "
             "or set momentum to 0"
+        )
+    if config.nesterov and (config.optimizer != "sgd" or not config.momentum):
+        raise ValueError(
+            "nesterov: Nesterov's momentum is a correction of SGD's momentum step; "
+            "choose sgd with a momentum above 0, or untick nesterov"
         )
     return config
 

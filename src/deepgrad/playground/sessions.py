@@ -19,6 +19,7 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import copy
 import io
 import math
 import queue
@@ -33,6 +34,7 @@ from typing import Any, cast
 
 import numpy as np
 
+import deepgrad as dg
 from deepgrad import explain, nn
 from deepgrad.data import Standardizer
 from deepgrad.data.datasets import Dataset
@@ -54,11 +56,13 @@ from deepgrad.playground.frames import Painter, weights
 from deepgrad.recipes import (
     DEFAULT_LOSS,
     LOSSES,
+    OPTIMIZERS,
     default_log_every,
     initialised_network,
     make_optimizer,
     needs_standardizing,
 )
+from deepgrad.sweep import format_value
 from deepgrad.train import Callback, Classifier, format_epoch_line
 from deepgrad.train.batches import split_off_validation
 
@@ -68,9 +72,10 @@ SEED_LOCK = threading.Lock()
 FRAME_INTERVAL = 1 / 30  # seconds between two frames while playing
 SPEEDS = (1, 5, 20, 100, 500, 0)  # epochs per second; 0: as fast as it goes
 RACE_EPOCHS = 2000  # the longest race, per rate
-RACE_RATES = 6  # the most rates in one race
+RACE_RUNS = 6  # the most runs in one race
 # the numeric gradient check of the inspector: 2 forward passes per parameter
 GRADCHECK_WORK = 2_000_000  # parameters x training rows, at most
+WEIGHT_STEP = 1e-6  # the central difference of one clicked weight (float64)
 SHOWN_SAMPLES = 8  # per-sample values the inspector lists
 _HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -232,6 +237,7 @@ class _Run:
                 config.lr,
                 config.momentum,
                 config.weight_decay,
+                config.nesterov,
             ),
             standardizer=Standardizer() if self.standardize else None,
             class_names=dataset.class_names,
@@ -297,6 +303,7 @@ class _Run:
                 "n_train": int(len(self.train_rows)),
                 "n_test": int(self.test.sum()),
             },
+            "log_every": default_log_every(self.config.epochs),
             "network": {
                 "widths": widths,
                 "activation": self.config.activation,
@@ -723,6 +730,16 @@ def _inspect(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, 
     ]
     linear = [m for m in classifier.model.children() if isinstance(m, nn.Linear)]
     weight = linear[layer_number - 1].weight.data
+    source = command.get("weight")
+    detail = None
+    if source is not None:
+        source = _integer(source, "inspect: weight")
+        if not 0 <= source < weight.shape[1]:
+            raise ValueError(
+                f"inspect: layer {layer_number} has incoming weights 0 to "
+                f"{weight.shape[1] - 1}, received: {source}"
+            )
+        detail = _weight_detail(trace, classifier, run, layer_number, unit, source)
     return {
         "layer": layer_number,
         "unit": unit,
@@ -743,6 +760,56 @@ def _inspect(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, 
         else f"numeric check skipped: {parameters:,} parameters x {len(rows):,} "
         "rows is too much work for the page",
         "tolerance": trace.tolerance,
+        "weight": detail,
+    }
+
+
+def _weight_detail(
+    trace: explain.Trace,
+    classifier: Any,
+    run: _Run,
+    layer_number: int,
+    unit: int,
+    source: int,
+) -> dict[str, Any]:
+    """One weight W_l[j, i]: its value, dL/dW_l[j, i] = sum over samples of
+    dL/dZ_l[n, j] * A_(l-1)[n, i] term by term, and the same derivative by
+    central differences (float64, the loss over the same rows)."""
+    layer = trace.layers[layer_number - 1]
+    dZ = next(q.value for q in layer.backward if q.key == "dZ")[:, unit]
+    if layer_number == 1:
+        previous = trace.inputs[:, source]
+    else:
+        previous = trace.layers[layer_number - 2].forward[-1].value[:, source]
+    terms = dZ.astype(np.float64) * previous.astype(np.float64)
+    backprop = next(q.value for q in layer.backward if q.key == "dW")[unit, source]
+
+    checked = copy.deepcopy(classifier.model).double()
+    linear = [m for m in checked.children() if isinstance(m, nn.Linear)]
+    parameter = linear[layer_number - 1].weight.data
+    x = dg.tensor(trace.inputs.astype(np.float64))
+    y = trace.targets
+    y = dg.tensor(y.astype(np.float64) if y.dtype.kind == "f" else y)
+    loss_fn = copy.deepcopy(run.loss_fn)
+    original = float(parameter[unit, source])
+    losses = []
+    with dg.no_grad():
+        for shift in (WEIGHT_STEP, -WEIGHT_STEP):
+            parameter[unit, source] = original + shift
+            losses.append(float(loss_fn(checked(x), y).item()))
+    numeric = (losses[0] - losses[1]) / (2 * WEIGHT_STEP)
+    previous_symbol = "X" if layer_number == 1 else f"A{layer_number - 1}"
+    return {
+        "index": source,
+        "symbol": f"W{layer_number}[{unit}, {source}]",
+        "value": float(original),
+        "formula": f"dL/dW{layer_number}[{unit}, {source}] = Σₙ "
+        f"dL/dZ{layer_number}[n, {unit}] · {previous_symbol}[n, {source}]",
+        "terms": [float(v) for v in terms[:SHOWN_SAMPLES]],
+        "count": int(terms.size),
+        "sum": float(terms.sum()),
+        "backprop": float(backprop),
+        "numeric": numeric,
     }
 
 
@@ -791,24 +858,62 @@ def _data_csv(session: Session, run: _Run, command: dict[str, Any]) -> str:
     return dataset_csv(run.dataset)
 
 
-def _race(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, Any]:
-    """The run's network from the same first weights at several learning rates
-    (:func:`deepgrad.sweep.run_sweep`), for at most :data:`RACE_EPOCHS` epochs."""
-    from deepgrad.sweep import run_sweep
-
-    rates = command.get("rates")
-    if (
-        not isinstance(rates, list)
-        or not 1 <= len(rates) <= RACE_RATES
-        or not all(
-            isinstance(r, (int, float)) and not isinstance(r, bool) and 0 < r <= 100
-            for r in rates
+def _race_values(command: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The raced option and its values, checked: learning rates, optimizers or
+    batch sizes (``{"option": "lr", "values": [...]}``; ``{"rates": [...]}`` is
+    the older form of a race of rates)."""
+    option = command.get("option", "lr")
+    values = command.get("values", command.get("rates"))
+    if option not in RACE_OPTIONS:
+        raise ValueError(
+            f"race: option must be one of {', '.join(RACE_OPTIONS)}, "
+            f"received: {option!r}"
         )
+    what, good = RACE_OPTIONS[option]
+    if (
+        not isinstance(values, list)
+        or not 1 <= len(values) <= RACE_RUNS
+        or len(set(map(str, values))) != len(values)
+        or not all(good(value) for value in values)
     ):
         raise ValueError(
-            f"race: expected 1 to {RACE_RATES} learning rates in (0, 100], "
-            f"received: {rates!r}"
+            f"race: expected 1 to {RACE_RUNS} different {what}, received: {values!r}"
         )
+    if option == "lr":
+        values = [float(value) for value in values]
+    return option, values
+
+
+def _is_rate(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (0 < value <= 100)
+    )
+
+
+def _is_batch_size(value: Any) -> bool:
+    return value == "full" or (
+        isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    )
+
+
+# option -> (its values in an error message, the check of one value)
+RACE_OPTIONS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "lr": ("learning rates in (0, 100]", _is_rate),
+    "optimizer": (f"optimizers among {', '.join(OPTIMIZERS)}", OPTIMIZERS.__contains__),
+    "batch_size": ("batch sizes (whole numbers >= 1, or 'full')", _is_batch_size),
+}
+
+
+def _race(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, Any]:
+    """The run's network from the same first weights under several learning
+    rates, optimizers or batch sizes (:func:`deepgrad.sweep.run_sweep`), for at
+    most :data:`RACE_EPOCHS` epochs. Each finished run is posted at once
+    (``race-run``), so the chart fills in while the others train."""
+    from deepgrad.sweep import run_sweep
+
+    option, values = _race_values(command)
     config = run.config
     epochs = min(config.epochs, RACE_EPOCHS)
     base = {
@@ -817,7 +922,9 @@ def _race(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, Any
         "activation": config.activation,
         "loss": run.loss,
         "optimizer": config.optimizer,
+        "lr": config.lr,
         "momentum": config.momentum,
+        "nesterov": config.nesterov,
         "weight_decay": config.weight_decay,
         "batch_size": config.batch_size,
         "epochs": epochs,
@@ -826,22 +933,46 @@ def _race(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, Any
         "batchnorm": config.batchnorm,
         "standardize": run.standardize,
     }
+    note = ""
+    if option == "optimizer":
+        # each optimizer at its own default rate, and without SGD's momentum
+        # (Adam and Adagrad take none): a race of the update rules themselves
+        base.update(lr=None, momentum=0.0, nesterov=False)
+        note = "each optimizer at its default learning rate, no momentum"
+    if option == "batch_size":
+        train_rows = len(run.train_rows)
+        note = f"{train_rows} training rows: 'full' is one step an epoch"
+    labels = [f"{option}={format_value(value)}" for value in values]
+
+    def finished(result: dict[str, Any]) -> None:
+        session._post(
+            {
+                "type": "race-run",
+                "index": labels.index(result["label"]),
+                "of": len(labels),
+                **_race_run(result),
+            }
+        )
+
     with SEED_LOCK:
         results = run_sweep(
-            base, {"lr": [float(r) for r in rates]}, n_jobs=1, seed=config.seed
+            base, {option: values}, n_jobs=1, seed=config.seed, on_result=finished
         )
     return {
+        "option": option,
         "epochs": epochs,
-        "runs": [
-            {
-                "label": result["label"],
-                "loss": [_number(v) for v in result["loss"]],
-                "diverged": bool(result["diverged"]),
-                "stopped_reason": result["stopped_reason"],
-                "final_loss": _number(result["final_loss"]),
-            }
-            for result in results
-        ],
+        "note": note,
+        "runs": [_race_run(result) for result in results],
+    }
+
+
+def _race_run(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "label": result["label"],
+        "loss": [_number(v) for v in result["loss"]],
+        "diverged": bool(result["diverged"]),
+        "stopped_reason": result["stopped_reason"],
+        "final_loss": _number(result["final_loss"]),
     }
 
 

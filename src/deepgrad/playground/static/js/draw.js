@@ -121,6 +121,33 @@ export function drawWeights(canvas, positions, weights) {
   });
 }
 
+// the weight line nearest to (x, y), within `reach` pixels: {layer, unit, weight}
+// (layer counted from 1, as W1; unit j and weight i of W[j, i]), or null
+export function weightAt(positions, weights, x, y, reach = 5) {
+  let best = null;
+  let bestDistance = reach;
+  weights.forEach((layer, l) => {
+    const from = positions[l];
+    const to = positions[l + 1];
+    if (!from || !to) return;
+    layer.weight.forEach((row, j) => row.forEach((_, i) => {
+      if (!from[i] || !to[j]) return;
+      const ax = from[i].x + from[i].size;
+      const ay = from[i].y + from[i].size / 2;
+      const bx = to[j].x;
+      const by = to[j].y + to[j].size / 2;
+      const length = (bx - ax) ** 2 + (by - ay) ** 2;
+      const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / length));
+      const distance = Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay));
+      if (distance < bestDistance) {
+        bestDistance = distance;
+        best = { layer: l + 1, unit: j, weight: i };
+      }
+    }));
+  });
+  return best;
+}
+
 // line charts: series = [{values, colour, dash}], log-scale y when asked
 export function drawChart(canvas, series, { log = false, marks = [] } = {}) {
   const context = canvas.getContext("2d");

@@ -3,7 +3,7 @@
 
 import { LAB, fromQuery, toQuery } from "./config.js";
 import {
-  boundaryImage, drawChart, drawPlane, drawWeights, neuronImage, planePoint,
+  boundaryImage, drawChart, drawPlane, drawWeights, neuronImage, planePoint, weightAt,
 } from "./draw.js";
 import { renderInspector, renderRace } from "./panels.js";
 
@@ -25,6 +25,14 @@ const state = {
   positions: [],
   inspected: null,
   socket: null,
+  race: { runs: [] },
+};
+
+// what each race starts with, and how its values are read
+const RACES = {
+  lr: { values: "0.01,0.1,0.5,1,2", read: Number },
+  optimizer: { values: "sgd,adam,rmsprop,adagrad", read: String },
+  batch_size: { values: "1,32,full", read: (v) => (v === "full" ? v : Number(v)) },
 };
 window.playground = state; // for the browser tests and the curious
 
@@ -69,6 +77,8 @@ const HANDLERS = {
     state.history = {};
     state.frame = null;
     $("lab-log").textContent = "";
+    $("log-title").textContent = `Training log: ${message.data.name}, every ${message.log_every} `
+      + `epoch${message.log_every === 1 ? "" : "s"}, in the lab's format`;
     $("inspector").hidden = true;
     state.inspected = null;
     if (message.config.dataset === "csv") {
@@ -90,11 +100,14 @@ const HANDLERS = {
     state.dirty = true;
     updateNumbers(message);
     if (state.inspected && message.state !== "playing" && message.epoch !== state.inspected.epoch) {
-      inspect(state.inspected.layer, state.inspected.unit);
+      inspect(state.inspected.layer, state.inspected.unit, state.inspected.weight);
     }
   },
   inspect(message) {
-    state.inspected = { layer: message.layer, unit: message.unit, epoch: message.epoch };
+    state.inspected = {
+      layer: message.layer, unit: message.unit, weight: message.weight ? message.weight.index : null,
+      epoch: message.epoch,
+    };
     renderInspector($("inspector"), message);
   },
   code(message) {
@@ -104,7 +117,15 @@ const HANDLERS = {
     $("code-command").textContent = fetchData + message.command;
     if (navigator.clipboard) navigator.clipboard.writeText(message.python).catch(() => {});
   },
+  "race-run"(message) {
+    // one finished run of a race: draw what has finished so far
+    state.race.runs[message.index] = message;
+    renderRace($("race-chart"), $("race-legend"), {
+      runs: state.race.runs.filter(Boolean), running: message.of - state.race.runs.filter(Boolean).length,
+    });
+  },
   race(message) {
+    state.race.runs = message.runs;
     renderRace($("race-chart"), $("race-legend"), message);
   },
   error(message) {
@@ -140,6 +161,7 @@ function writeForm() {
   for (const key of FIELDS) $(key).value = config[key];
   $("batch_size").value = config.batch_size;
   $("batchnorm").checked = Boolean(config.batchnorm);
+  $("nesterov").checked = Boolean(config.nesterov);
   const kind = datasetKind();
   $("generated-options").hidden = !["generated", "function"].includes(kind);
   $("custom-options").hidden = kind !== "custom";
@@ -156,6 +178,7 @@ function readForm() {
   const batch = $("batch_size").value.trim();
   config.batch_size = batch === "full" || batch === "" ? "full" : Number(batch);
   config.batchnorm = $("batchnorm").checked;
+  config.nesterov = $("nesterov").checked;
   if (!$("target-label").hidden && $("target").value) config.target = $("target").value;
 }
 
@@ -281,11 +304,12 @@ function drawInputRamp(node, feature) {
   node.getContext("2d").drawImage(neuronImage(encoded, NEURON_GRID), 0, 0);
 }
 
-function inspect(layer, unit) {
-  state.inspected = { layer, unit, epoch: null };
+// a neuron, or with `weight` one of its incoming weights W[unit, weight]
+function inspect(layer, unit, weight = null) {
+  state.inspected = { layer, unit, weight, epoch: null };
   document.querySelectorAll(".neuron.selected").forEach((n) => n.classList.remove("selected"));
   document.querySelector(`.neuron[data-layer="${layer}"][data-unit="${unit}"]`)?.classList.add("selected");
-  send({ type: "inspect", layer, unit });
+  send(weight === null ? { type: "inspect", layer, unit } : { type: "inspect", layer, unit, weight });
 }
 
 // -- each frame ----------------------------------------------------------------------
@@ -386,7 +410,7 @@ async function download(kind, filename) {
 function wire() {
   document.querySelectorAll("#data-panel select, #data-panel input:not([type=file]), .grid-form input, .grid-form select")
     .forEach((input) => {
-      if (["click-class", "target", "race-rates"].includes(input.id)) return;
+      if (["click-class", "target", "race-option", "race-values"].includes(input.id)) return;
       input.addEventListener("change", onFormChange);
     });
   $("target").addEventListener("change", () => { state.config.target = $("target").value; sendConfig(); });
@@ -417,9 +441,22 @@ function wire() {
   $("download-model").addEventListener("click", (e) => { e.preventDefault(); download("model", "playground-model.dg"); });
   $("download-history").addEventListener("click", (e) => { e.preventDefault(); download("history.csv", "playground-history.csv"); });
   $("download-data").addEventListener("click", (e) => { e.preventDefault(); download("data.csv", "playground-data.csv"); });
+  $("race-option").addEventListener("change", () => {
+    $("race-values").value = RACES[$("race-option").value].values;
+  });
   $("race").addEventListener("click", () => {
-    const rates = $("race-rates").value.split(",").map(Number).filter((r) => r > 0);
-    send({ type: "race", rates });
+    const option = $("race-option").value;
+    const values = $("race-values").value.split(",").map((v) => v.trim()).filter(Boolean)
+      .map(RACES[option].read);
+    state.race.runs = [];
+    $("race-legend").textContent = `racing ${values.length} runs…`;
+    send({ type: "race", option, values });
+  });
+  $("network-lines").addEventListener("click", (event) => {
+    if (!state.frame) return;
+    const box = $("network-lines").getBoundingClientRect();
+    const hit = weightAt(state.positions, state.frame.weights, event.clientX - box.left, event.clientY - box.top);
+    if (hit) inspect(hit.layer, hit.unit, hit.weight);
   });
   $("inspector").addEventListener("click", (event) => {
     if (event.target.classList.contains("close")) {

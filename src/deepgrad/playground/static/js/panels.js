@@ -1,5 +1,6 @@
-// The inspector (backprop at one neuron, from deepgrad.explain) and the race of
-// learning rates (deepgrad.sweep), rendered from the server's answers.
+// The inspector (backprop at one neuron or one weight, from deepgrad.explain) and
+// the race of learning rates, optimizers or batch sizes (deepgrad.sweep), rendered
+// from the server's answers.
 
 import { CLASS_COLOURS, drawChart } from "./draw.js";
 
@@ -30,11 +31,23 @@ export function renderInspector(panel, answer) {
       <td>${row.backprop_norm.toPrecision(6)}</td><td>${row.numeric_norm.toPrecision(6)}</td>
       <td class="${row.ok ? "ok" : "fail"}">${row.rel_error.toExponential(2)}</td></tr>`).join("");
   const dW = answer.quantities.find((q) => q.key === "dW");
+  const weight = answer.weight;
+  const weightPart = weight ? `<section data-testid="weight-detail" class="weight">
+    <h3>Weight <code>${escape(weight.symbol)}</code> = ${weight.value.toPrecision(6)}</h3>
+    <p><code>${escape(weight.formula)}</code></p>
+    <p>terms for the first samples: [${numbers(weight.terms)}${weight.count > weight.terms.length ? ", …" : ""}]
+      (${weight.count} terms)</p>
+    <table><tr><th>sum of the terms</th><th>backprop</th><th>numeric (float64)</th></tr>
+      <tr><td>${weight.sum.toPrecision(6)}</td><td data-testid="weight-grad">${weight.backprop.toPrecision(6)}</td>
+      <td>${weight.numeric.toPrecision(6)}</td></tr></table>
+    <p class="hint">The next step moves it by −lr × ${weight.backprop.toPrecision(4)} (plain SGD).</p>
+  </section>` : "";
   panel.innerHTML = `
     <button class="close" title="Close">×</button>
     <h3>Layer ${answer.layer}, neuron ${answer.unit}${answer.activation ? ` (${escape(answer.activation)})` : ""}</h3>
     <p>${escape(answer.loss_name)} L = ${answer.loss.toPrecision(6)} after epoch ${answer.epoch},
       on ${escape(answer.batch_note)} (N = ${answer.samples}); values for the first samples.</p>
+    ${weightPart}
     <table><tr><th>quantity</th><th>chain rule</th><th>values</th><th>check</th></tr>${rows}</table>
     <p>Incoming weights W${answer.layer}[${answer.unit}, :] = [${numbers(answer.weights)}]</p>
     <h3>Numeric check (float64, central differences)</h3>
@@ -59,7 +72,8 @@ export function renderRace(canvas, legend, answer) {
     { log: true, marks });
   const outcome = (run) => (run.diverged ? "diverged"
     : `loss ${run.final_loss === null ? "-" : run.final_loss.toPrecision(3)}`);
+  const tail = answer.running ? ` (${answer.running} still training…)`
+    : ` (${answer.epochs} epochs each${answer.note ? `; ${escape(answer.note)}` : ""})`;
   legend.innerHTML = answer.runs.map((run, i) => `<span style="color:${colours[i]}">`
-    + `■ ${escape(run.label)}: ${outcome(run)}</span>`).join(" · ")
-    + ` (${answer.epochs} epochs each)`;
+    + `■ ${escape(run.label)}: ${outcome(run)}</span>`).join(" · ") + tail;
 }
