@@ -380,6 +380,15 @@ def _history_loss(csv_text: str) -> list[float]:
             "epochs": 20,
             "test_ratio": 0.25,
         },  # fmt: skip
+        {
+            "dataset": "circles",
+            "hidden": [6],
+            "activation": "tanh",
+            "momentum": 0.9,
+            "nesterov": True,
+            "l1": 0.01,
+            "epochs": 40,
+        },  # Nesterov and L1: train and the copied code take them too
     ],
 )
 def test_copied_python_and_command_give_the_pages_loss_curve(

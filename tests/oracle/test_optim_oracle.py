@@ -538,3 +538,58 @@ def test_reduce_lr_on_plateau_matches_torch(mode, threshold_mode, threshold, opt
             theirs.cooldown_counter,
         ), f"step {step}"
     assert ours.get_last_lr() != [0.1, 0.03], "the metric sequence never plateaued"
+
+
+@pytest.mark.parametrize("batch_size", ["full", 2])
+def test_fit_with_l1_descends_the_penalised_loss_as_a_torch_loop_does(batch_size):
+    """fit(l1=λ) steps on BCE + λ·Σ|W| over the weight matrices (biases not
+    penalised): the weights after 25 epochs equal a PyTorch loop that adds the
+    same penalty by hand, and the logged loss is the data loss alone."""
+    torch = pytest.importorskip("torch")
+    import deepgrad as dg
+    from deepgrad import nn
+    from deepgrad.train import fit
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(8, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.float64)
+    dg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1), nn.Sigmoid())
+    model.double()
+    reference = torch.nn.Sequential(
+        torch.nn.Linear(3, 5),
+        torch.nn.Tanh(),
+        torch.nn.Linear(5, 1),
+        torch.nn.Sigmoid(),
+    ).double()
+    with torch.no_grad():
+        for (_, ours), theirs in zip(
+            model.state_dict().items(), reference.state_dict().values(), strict=True
+        ):
+            theirs.copy_(torch.from_numpy(ours.data.copy()))
+    before = nn.BCELoss()(model(dg.tensor(X)), dg.tensor(y[:, None])).item()
+
+    l1 = 0.05
+    optimizer = dg.optim.SGD(model.parameters(), lr=0.3, momentum=0.5)
+    history = fit(model, nn.BCELoss(), optimizer, (X, y), epochs=25,
+                  batch_size=batch_size, shuffle=False, verbose=0, l1=l1)  # fmt: skip
+
+    torch_optimizer = torch.optim.SGD(reference.parameters(), lr=0.3, momentum=0.5)
+    size = len(X) if batch_size == "full" else batch_size
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y[:, None])
+    for _ in range(25):
+        for start in range(0, len(X), size):
+            torch_optimizer.zero_grad()
+            output = reference(Xt[start : start + size])
+            loss = torch.nn.functional.binary_cross_entropy(
+                output, yt[start : start + size]
+            )
+            penalty = reference[0].weight.abs().sum() + reference[2].weight.abs().sum()
+            (loss + l1 * penalty).backward()
+            torch_optimizer.step()
+    for ours, theirs in zip(
+        model.state_dict().values(), reference.state_dict().values(), strict=True
+    ):
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-10, atol=1e-12)
+    if batch_size == "full":
+        assert history.history["loss"][0] == pytest.approx(before, rel=1e-12)

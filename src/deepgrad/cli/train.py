@@ -96,6 +96,16 @@ def train(
             rich_help_panel=OPTIMISATION,
         ),
     ] = 0.0,
+    l1: Annotated[
+        float,
+        typer.Option(
+            "--l1",
+            metavar="L1",
+            callback=non_negative,
+            help="L1 penalty: descend loss + L1·sum(|W|) over the weights.",
+            rich_help_panel=OPTIMISATION,
+        ),
+    ] = 0.0,
     epochs: EpochsOption = 100,
     batch_size: BatchSizeOption = "32",
     seed: SeedOption = 42,
@@ -295,6 +305,7 @@ def train(
             log_every=log_every or default_log_every(epochs),
             seed=seed,
             training_state=training_state,
+            l1=l1,
         )
     if history.diverged and not verbose:
         typer.echo(history.stopped_reason, err=True)

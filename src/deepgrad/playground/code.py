@@ -94,6 +94,7 @@ def python_code(
     loss = LOSSES[_loss(config, dataset)].__name__
     layers = "".join(f"    {_layer(module)},\n" for module in model.children())
     validation = f"    validation={config.test_ratio!r},\n" if config.test_ratio else ""
+    penalty = f"    l1={config.l1!r},\n" if config.l1 else ""
     standardizer = "Standardizer()" if standardize else "None"
     return (
         f"# deepgrad playground: {DATASETS[config.dataset][0]}, {epochs} epochs\n"
@@ -127,6 +128,7 @@ def python_code(
         f"{validation}"
         f"    seed={config.seed},\n"
         f"    log_every={default_log_every(config.epochs)},\n"
+        f"{penalty}"
         ")\n"
         'print(history.history["loss"][-1])\n'
     )
@@ -174,6 +176,8 @@ def train_command(
         words.append("--nesterov")
     if config.weight_decay:
         words += ["--weight-decay", repr(config.weight_decay)]
+    if config.l1:
+        words += ["--l1", repr(config.l1)]
     words += [
         "--epochs",
         str(epochs),

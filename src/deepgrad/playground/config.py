@@ -90,6 +90,7 @@ class RunConfig:
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0
+    l1: float = 0.0
     batch_size: int | str = "full"
     epochs: int = 5000
     seed: int = 42
@@ -234,6 +235,7 @@ def parse_config(values: Mapping[str, Any], limits: Limits) -> RunConfig:
         momentum=_number("momentum", value["momentum"], 0.0, 0.999, integer=False),
         nesterov=bool(_flag("nesterov", value["nesterov"], optional=False)),
         weight_decay=_number("weight_decay", value["weight_decay"], 0.0, 1.0, False),
+        l1=_number("l1", value["l1"], 0.0, 1.0, integer=False),
         batch_size=_batch_size(value["batch_size"]),
         epochs=_number("epochs", value["epochs"], 1, limits.max_epochs, True),
         seed=_number("seed", value["seed"], 0, 2**31 - 1, True),

@@ -506,6 +506,7 @@ class Session:
                 callbacks=[self._hook],
                 verbose=0,
                 seed=config.seed,
+                l1=config.l1,
             )
         except (TypeError, ValueError) as error:
             run.finished, run.stopped_reason = True, str(error)

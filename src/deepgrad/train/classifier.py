@@ -369,6 +369,7 @@ class Classifier:
         *,
         training_state: dict[str, Any] | None = None,
         live: bool = False,
+        l1: float = 0.0,
     ) -> History:
         """Train on (X, y), a Dataset as X, with labels in the user's own names.
 
@@ -451,6 +452,7 @@ class Classifier:
             training_state=training_state,
             save_target=self,
             scores=scores,
+            l1=l1,
         )
         return self.history
 

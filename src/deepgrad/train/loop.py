@@ -116,6 +116,7 @@ def fit(
     training_state: dict[str, Any] | None = None,
     fast: bool = True,
     live: bool = False,
+    l1: float = 0.0,
 ) -> History:
     """Train a model by mini-batch gradient descent, printing Keras-style logs.
 
@@ -182,6 +183,12 @@ def fit(
         In a Jupyter notebook, redraw the loss curve in place while training
         (:class:`deepgrad.plots.LivePlot`, a few redraws a second at most);
         elsewhere it warns once and does nothing.
+    l1 : float
+        L1 regularisation: each step descends ``loss + l1 * sum(|W|)`` over the
+        weight matrices (:func:`l1_penalty`; biases are not penalised), which
+        pushes small weights to exactly 0. The logged ``loss`` stays the data
+        loss, comparable with ``val_loss``, as TensorFlow Playground shows it.
+        L2 is the optimizer's ``weight_decay``. Runs the eager step.
 
     Returns
     -------
@@ -230,6 +237,7 @@ def fit(
         training_state=training_state,
         save_target=model,
         fast=fast,
+        l1=l1,
     )
 
 
@@ -261,6 +269,20 @@ def _stop_diverged(
         warnings.warn(text, divergence.DivergenceWarning, stacklevel=4)
 
 
+def l1_penalty(model: Module) -> Any:
+    """sum(|W|) over the model's weight matrices: parameters named ``weight``
+    with two or more dimensions (Linear's; not biases or BatchNorm's scale), as
+    Keras' ``kernel_regularizer=l1``. Its gradient is sign(W)."""
+    weights = [
+        parameter
+        for name, parameter in model.named_parameters()
+        if name.rsplit(".", 1)[-1] == "weight" and parameter.ndim >= 2
+    ]
+    if not weights:
+        raise ValueError("fit: l1 penalises weight matrices, and this model has none")
+    return sum(weight.abs().sum() for weight in weights)
+
+
 def fit_loop(
     model: Module,
     loss_fn: Any,
@@ -278,6 +300,7 @@ def fit_loop(
     save_target: Any,
     fast: bool = True,
     scores: Any = None,
+    l1: float = 0.0,
 ) -> History:
     """The epochs of ``fit`` over ready loaders; ``save_target`` is what checkpoints
     save (the model, or the Classifier that wraps it). ``scores``, when given,
@@ -317,7 +340,10 @@ def fit_loop(
     # a healthy stretch ends (the other rules go back to it)
     last_good, epoch_start = Snapshot(model, optimizer), Snapshot(model, optimizer)
     healthy_state = Snapshot(model, optimizer)
-    step = compile_step(model, loss_fn, optimizer) if fast else None
+    if isinstance(l1, bool) or not isinstance(l1, (int, float)) or not l1 >= 0:
+        raise ValueError(f"fit: l1 must be a number >= 0, received: {l1!r}")
+    # the compiled step knows no penalty: with one, every step is the eager one
+    step = compile_step(model, loss_fn, optimizer) if fast and not l1 else None
     recorder = ParameterRecorder(model)
     history.loss_name = getattr(loss_fn, "full_name", None) or getattr(
         loss_fn, "__name__", type(loss_fn).__name__
@@ -476,6 +502,8 @@ def fit_loop(
                     loss = loss_fn(output, target)
                     loss_value = scalar_loss(loss)
                     if math.isfinite(loss_value):
+                        if l1:
+                            loss = loss + l1 * l1_penalty(model)
                         loss.backward()
                         optimizer.step()
                     output_values, target_values = output.data, target.data

@@ -6,7 +6,7 @@ export const DEFAULTS = {
   dataset: "xor", samples: 200, noise: 0.1, data_seed: 0, test_ratio: 0,
   points: [], target: null, file: null,
   hidden: [4, 4], activation: "sigmoid", init: "auto", dropout: 0, batchnorm: false,
-  loss: "auto", optimizer: "sgd", lr: 0.1, momentum: 0, nesterov: false, weight_decay: 0,
+  loss: "auto", optimizer: "sgd", lr: 0.1, momentum: 0, nesterov: false, weight_decay: 0, l1: 0,
   batch_size: "full", epochs: 5000, seed: 42, standardize: "auto",
 };
 
@@ -14,11 +14,11 @@ export const DEFAULTS = {
 export const LAB = {
   ...DEFAULTS, dataset: "xor", hidden: [4, 4], activation: "sigmoid", init: "normal",
   loss: "bce", optimizer: "sgd", lr: 0.1, batch_size: "full", seed: 42, epochs: 5000,
-  test_ratio: 0, momentum: 0, nesterov: false, weight_decay: 0, dropout: 0, batchnorm: false,
+  test_ratio: 0, momentum: 0, nesterov: false, weight_decay: 0, l1: 0, dropout: 0, batchnorm: false,
 };
 
 const NUMBERS = ["samples", "noise", "data_seed", "test_ratio", "dropout", "lr",
-  "momentum", "weight_decay", "epochs", "seed"];
+  "momentum", "weight_decay", "l1", "epochs", "seed"];
 
 // config -> query string: every option, readable (hidden=8,8; points=x:y:c;...)
 export function toQuery(config) {

@@ -153,7 +153,7 @@ function fillChoices(message) {
 }
 
 const FIELDS = ["dataset", "samples", "noise", "data_seed", "test_ratio", "activation",
-  "init", "loss", "optimizer", "lr", "momentum", "weight_decay", "dropout", "epochs",
+  "init", "loss", "optimizer", "lr", "momentum", "weight_decay", "l1", "dropout", "epochs",
   "seed", "standardize"];
 
 function writeForm() {
