@@ -72,7 +72,8 @@ export function renderRace(canvas, legend, answer) {
     { log: true, marks });
   const outcome = (run) => (run.diverged ? "diverged"
     : `loss ${run.final_loss === null ? "-" : run.final_loss.toPrecision(3)}`);
-  const tail = answer.running ? ` (${answer.running} still training…)`
+  // a race still running has no epochs yet, only how many runs are left
+  const tail = answer.epochs === undefined ? ` (${answer.running} still training…)`
     : ` (${answer.epochs} epochs each${answer.note ? `; ${escape(answer.note)}` : ""})`;
   legend.innerHTML = answer.runs.map((run, i) => `<span style="color:${colours[i]}">`
     + `■ ${escape(run.label)}: ${outcome(run)}</span>`).join(" · ") + tail;
