@@ -96,6 +96,7 @@ __version__ = "0.1.0"
 clip = clamp
 
 _LAZY_SUBMODULES = ("data", "io", "metrics", "train")
+_LAZY_SUBMODULES += ("export", "interop")
 
 
 def __getattr__(name: str) -> object:

@@ -29,6 +29,7 @@ try:
     from deepgrad.cli import (  # noqa: F401
         train, models, datasets, backprop, sweep, serve,
     )  # fmt: skip
+    from deepgrad.cli import export  # noqa: F401
 except ModuleNotFoundError as missing:  # typer or rich: the command cannot start
     if missing.name not in ("typer", "rich"):
         raise

@@ -49,6 +49,7 @@ EXTRA_OF_PACKAGE = {
     "matplotlib": "plot",
     "fastapi": "serve",
     "uvicorn": "serve",
+    "onnx": "onnx",
 }
 
 
