@@ -49,6 +49,8 @@ EXTRA_OF_PACKAGE = {
     "matplotlib": "plot",
     "fastapi": "serve",
     "uvicorn": "serve",
+    "dask": "dask",
+    "distributed": "dask",
 }
 
 
