@@ -5,7 +5,10 @@ speed", is one call away: :func:`run_sweep` trains the lab's XOR network once pe
 learning rate (or per point of any grid of training options), every run of one
 architecture from the same initial weights, in a process pool across the
 machine's cores, and returns one plain dict per run (its loss curve, the epoch at
-which the loss first fell below a threshold, whether it diverged).
+which the loss first fell below a threshold, whether it diverged). A sweep that
+outgrows one machine runs on a Dask cluster: ``run_sweep(..., executor=client)``
+with a ``dask.distributed`` Client (:func:`dask_client` connects one, or starts a
+local cluster), or any ``concurrent.futures.Executor``.
 ``deepgrad.plots.plot_lr_sweep(results, path)`` draws the curves and
 ``deepgrad sweep`` prints them as a table.
 
@@ -21,10 +24,12 @@ import itertools
 import math
 import multiprocessing
 import os
+import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -70,6 +75,14 @@ _THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
+
+# A run reseeds deepgrad's process-wide generator (dropout draws from it), so two
+# runs must not train at once in one process: the threads of one Dask worker, or
+# of a ThreadPoolExecutor, take turns.
+_ONE_RUN_A_PROCESS = threading.Lock()
+
+# How long the command line's --scheduler waits for a scheduler to answer.
+DASK_CONNECT_TIMEOUT = 5.0
 
 
 # -- checking options ------------------------------------------------------------------
@@ -382,7 +395,17 @@ def epochs_to_threshold(losses: Sequence[float], threshold: float) -> int | None
 
 
 def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str, Any]:
-    """Train one planned run from its initial weights; its result dict."""
+    """Train one planned run from its initial weights; its result dict.
+
+    This is the task a process pool, a Dask worker or any executor runs: one run at
+    a time in a process, on one BLAS thread (OpenBLAS sums a product in another
+    order on more threads, and the last bits of the losses change with it).
+    """
+    with _ONE_RUN_A_PROCESS, _one_blas_thread():
+        return _train(run, dataset, threshold)
+
+
+def _train(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str, Any]:
     from deepgrad import data as dgdata
     from deepgrad.recipes import LOSSES, make_optimizer, needs_standardizing
     from deepgrad.train import Classifier
@@ -451,6 +474,20 @@ def _train_run(run: dict[str, Any], dataset: Any, threshold: float) -> dict[str,
 
 
 @contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Limit BLAS to one thread while a run trains, wherever it runs (threadpoolctl,
+    which scikit-learn installs; without it the thread variables decide, which the
+    local pool's and Dask's worker processes set to 1)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@contextlib.contextmanager
 def _single_threaded_children() -> Iterator[None]:
     """Set the thread variables while worker processes start, then restore them.
 
@@ -477,6 +514,7 @@ def run_sweep(
     threshold: float = 0.1,
     seed: int | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | Any | None = None,
 ) -> list[dict[str, Any]]:
     """Train one network per point of ``grid``, in parallel, from the same weights.
 
@@ -485,7 +523,9 @@ def run_sweep(
     from ``seed``, as ``deepgrad train --seed`` builds it, and its ``state_dict``
     copied into each run; runs of another architecture are built from the same
     seed. Each run also shuffles with ``seed``, so its numbers do not depend on
-    where it ran: serial and parallel sweeps give the same results.
+    where it ran: serial and parallel sweeps, in a local pool or on a Dask
+    cluster, give the same results, bit for bit (each run trains on one BLAS
+    thread, one run at a time in a process).
 
     Parameters
     ----------
@@ -514,6 +554,14 @@ def run_sweep(
         ``base_config["seed"]`` (default 42).
     on_result : callable, optional
         Called with each result as its run finishes (in finishing order).
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Where the runs train instead of a local process pool (then ``n_jobs``
+        must be left out): each run is one task. With a ``dask.distributed``
+        Client (see :func:`dask_client`), a worker that dies mid-run has its task
+        run again by the scheduler on another worker (up to Dask's
+        ``distributed.scheduler.allowed-failures`` times, then the task's
+        ``KilledWorker`` is raised); the cluster's workers need deepgrad
+        installed. The executor is left open.
 
     Returns
     -------
@@ -531,7 +579,8 @@ def run_sweep(
     ------
     ValueError, TypeError
         For an option or value that cannot be used, naming it, before any
-        run starts.
+        run starts; for ``n_jobs`` given with an ``executor``, or an executor
+        that is neither an Executor nor a Dask Client.
 
     Example
     -------
@@ -545,8 +594,13 @@ def run_sweep(
         isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1
     ):
         raise ValueError(f"sweep: n_jobs must be an integer >= 1, received: {n_jobs!r}")
+    _check_executor(executor, n_jobs)
     _number("threshold", threshold, 0.0, strict=True)
     runs, dataset = _plan(base_config, grid, seed)
+    if _is_dask_client(executor):
+        return _run_on_dask(executor, runs, dataset, threshold, on_result)
+    if executor is not None:
+        return _run_on_executor(executor, runs, dataset, threshold, on_result)
     workers = min(n_jobs or os.cpu_count() or 1, len(runs))
     if workers == 1:
         with _restoring_random_state():
@@ -555,7 +609,6 @@ def run_sweep(
                 for run in runs
             ]
 
-    results: list[dict[str, Any]] = [{}] * len(runs)
     # "spawn": fresh workers that import NumPy after the thread variables are set,
     # and no fork of a process that already runs BLAS threads
     context = multiprocessing.get_context("spawn")
@@ -563,17 +616,150 @@ def run_sweep(
         _single_threaded_children(),
         ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
     ):
-        futures = {
-            pool.submit(_train_run, run, dataset, threshold): index
-            for index, run in enumerate(runs)
-        }
-        try:
-            for future in as_completed(futures):
-                results[futures[future]] = _finished(future.result(), on_result)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        return _run_on_executor(pool, runs, dataset, threshold, on_result)
+
+
+def _run_on_executor(
+    executor: Executor,
+    runs: list[dict[str, Any]],
+    dataset: Any,
+    threshold: float,
+    on_result: Callable[[dict[str, Any]], None] | None,
+) -> list[dict[str, Any]]:
+    """Every run as a task of ``executor``; the results in the grid's order."""
+    results: list[dict[str, Any]] = [{}] * len(runs)
+    futures = {
+        executor.submit(_train_run, run, dataset, threshold): index
+        for index, run in enumerate(runs)
+    }
+    try:
+        for future in as_completed(futures):
+            results[futures[future]] = _finished(future.result(), on_result)
+    except BaseException:
+        for future in futures:  # those not started; running ones finish
+            future.cancel()
+        raise
     return results
+
+
+def _run_on_dask(
+    client: Any,
+    runs: list[dict[str, Any]],
+    dataset: Any,
+    threshold: float,
+    on_result: Callable[[dict[str, Any]], None] | None,
+) -> list[dict[str, Any]]:
+    """Every run as a task of a Dask cluster; the results in the grid's order.
+
+    The scheduler keeps each task's function and arguments (the dataset goes
+    with every task rather than scattered once, since scattered data dies with
+    its worker), so it can run the task again on another worker when the one
+    running it dies. ``pure=False``: each run is a task of its own, whatever
+    its arguments hash to.
+    """
+    from distributed import as_completed as finishing_order
+
+    results: list[dict[str, Any]] = [{}] * len(runs)
+    futures = [
+        client.submit(_train_run, run, dataset, threshold, pure=False) for run in runs
+    ]
+    index_of = {future.key: index for index, future in enumerate(futures)}
+    try:
+        for future in finishing_order(futures):
+            results[index_of[future.key]] = _finished(future.result(), on_result)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return results
+
+
+def _is_dask_client(executor: Any) -> bool:
+    """Whether ``executor`` is a ``distributed.Client`` (only possible once the
+    program has imported distributed, so this never imports it)."""
+    distributed = sys.modules.get("distributed")
+    return distributed is not None and isinstance(executor, distributed.Client)
+
+
+def _check_executor(executor: Any, n_jobs: int | None) -> None:
+    if executor is None:
+        return
+    if not isinstance(executor, Executor) and not _is_dask_client(executor):
+        raise TypeError(
+            "sweep: executor must be a concurrent.futures.Executor or a "
+            f"dask.distributed Client, received: {type(executor).__name__}"
+        )
+    if n_jobs is not None:
+        raise ValueError(
+            "sweep: n_jobs sizes the local process pool, and an executor was "
+            f"given (n_jobs={n_jobs!r}): leave n_jobs out, the executor's workers "
+            "decide how many runs train at once"
+        )
+
+
+@contextlib.contextmanager
+def dask_client(
+    scheduler: str,
+    n_workers: int | None = None,
+    timeout: float | None = None,
+) -> Iterator[Any]:
+    """A ``dask.distributed`` Client to pass to :func:`run_sweep` as ``executor``.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``"local"`` starts a ``LocalCluster`` on this machine, of ``n_workers``
+        processes with one thread each, closed on leaving the ``with`` block; an
+        address such as ``"tcp://HOST:8786"`` connects to a running cluster's
+        scheduler (started by ``dask scheduler``; its workers by ``dask worker
+        tcp://HOST:8786``, each with deepgrad installed). The cluster is left
+        running.
+    n_workers : int, optional
+        The local cluster's worker processes; default one per CPU core.
+    timeout : float, optional
+        Seconds to wait for the scheduler at an address to answer; default
+        :data:`DASK_CONNECT_TIMEOUT` (5).
+
+    Raises
+    ------
+    ImportError
+        When dask.distributed is not installed: ``pip install 'deepgrad[dask]'``.
+    ValueError
+        For an address with no ``://``, or a scheduler that did not answer.
+
+    Example
+    -------
+    >>> with dask_client("local", n_workers=2) as client:  # doctest: +SKIP
+    ...     results = run_sweep({"epochs": 200}, {"lr": [0.5, 2.0]}, executor=client)
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        with (
+            LocalCluster(
+                n_workers=n_workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port: sweeps may run side by side
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    if "://" not in scheduler:
+        raise ValueError(
+            "sweep: a Dask scheduler is 'local' or an address such as "
+            f"tcp://HOST:8786, received: {scheduler!r}"
+        )
+    try:
+        client = Client(scheduler, timeout=timeout or DASK_CONNECT_TIMEOUT)
+    except OSError as error:  # TimeoutError and refused connections
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(
+            f"sweep: no Dask scheduler answered at {scheduler} ({detail}); start "
+            "one with `dask scheduler`, or use 'local' for a cluster on this machine"
+        ) from None
+    with client:
+        yield client
 
 
 def _finished(

@@ -50,6 +50,8 @@ EXTRA_OF_PACKAGE = {
     "fastapi": "serve",
     "uvicorn": "serve",
     "onnx": "onnx",
+    "dask": "dask",
+    "distributed": "dask",
 }
 
 

@@ -2,18 +2,22 @@
 
 Its network options take several comma-separated values (``--lr 0.01,0.1,1``), so
 they are plain strings here, declared with the command rather than shared:
-``deepgrad.sweep`` parses and checks them.
+``deepgrad.sweep`` parses and checks them. ``--scheduler`` runs the sweep on a Dask
+cluster instead of the local process pool (the ``dask`` extra).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from deepgrad.cli.app import (
+    RunFailed,
     app,
     check_figure_paths,
     check_network_memory,
@@ -100,6 +104,46 @@ def _fixed_options_line(
     return f"Every run: {', '.join(shown)}"
 
 
+def _progress(total: int) -> Callable[[dict[str, Any]], None]:
+    """One line per finished run, in finishing order: ``[2/5] lr=0.5: loss ...``."""
+    finished = itertools.count(1)
+
+    def show(result: dict[str, Any]) -> None:
+        outcome = (
+            "diverged"
+            if result["diverged"]
+            else f"loss {format_number(result['final_loss'])}"
+        )
+        typer.echo(
+            f"[{next(finished)}/{total}] {result['label']}: {outcome} "
+            f"({format_duration(result['time'])})"
+        )
+
+    return show
+
+
+@contextlib.contextmanager
+def _executor(scheduler: str | None, workers: int) -> Iterator[Any]:
+    """None (the local process pool), or a Client of the Dask cluster
+    ``--scheduler`` names; a run that kept killing its workers fails the sweep."""
+    if scheduler is None:
+        yield None
+        return
+    from deepgrad.sweep import dask_client
+
+    with dask_client(scheduler, n_workers=workers) as client:
+        from distributed import KilledWorker
+
+        try:
+            yield client
+        except KilledWorker as error:
+            raise RunFailed(
+                f"sweep: {error.allowed_failures + 1} Dask workers died in turn while "
+                f"training one run (the last at {error.last_worker.address}); their "
+                "logs say why (out of memory?)"
+            ) from error
+
+
 @app.command()
 def sweep(
     data: DataArgument,
@@ -143,6 +187,13 @@ def sweep(
     jobs: Annotated[
         int | None,
         typer.Option(min=1, help="Worker processes (default: one per CPU core)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on Dask: 'local' starts a cluster of --jobs processes here, "
+            "tcp://HOST:8786 uses a running one (pip install 'deepgrad[dask]')."
+        ),
     ] = None,
     threshold: Annotated[
         float,
@@ -194,18 +245,33 @@ def sweep(
         grid["lr"] = [base.pop("lr", None) or OPTIMIZERS.get(optimizer, ("", None))[1]]
     dataset = _check_every_run_fits(base, grid, max_memory)
     runs = dgsweep.plan_sweep(base, grid, seed)  # checks every value before training
-    workers = min(jobs or os.cpu_count() or 1, len(runs))
-    typer.echo(
-        f"Sweeping {' x '.join(grid)} on {data}: {len(runs)} run"
-        f"{'s' if len(runs) > 1 else ''} of {epochs} epochs "
-        f"from the same initial weights (seed {seed}), "
-        f"{workers} process{'es' if workers > 1 else ''}"
-    )
-    typer.echo(_fixed_options_line(base, grid, dataset.task))
-    with failures_during_run():
-        results = dgsweep.run_sweep(
-            base, grid, n_jobs=workers, threshold=threshold, seed=seed
+    if jobs is not None and scheduler not in (None, "local"):
+        raise ValueError(
+            f"--jobs sizes the local pool or a --scheduler local cluster; the cluster "
+            f"at {scheduler} has its own workers: leave --jobs out"
         )
+    workers = min(jobs or os.cpu_count() or 1, len(runs))
+    processes = f"{workers} process{'es' if workers > 1 else ''}"
+    where = {None: processes, "local": f"a local Dask cluster of {processes}"}.get(
+        scheduler, f"the Dask cluster at {scheduler}"
+    )
+    with _executor(scheduler, workers) as executor:
+        typer.echo(
+            f"Sweeping {' x '.join(grid)} on {data}: {len(runs)} run"
+            f"{'s' if len(runs) > 1 else ''} of {epochs} epochs "
+            f"from the same initial weights (seed {seed}), {where}"
+        )
+        typer.echo(_fixed_options_line(base, grid, dataset.task))
+        with failures_during_run():
+            results = dgsweep.run_sweep(
+                base,
+                grid,
+                n_jobs=None if executor is not None else workers,
+                threshold=threshold,
+                seed=seed,
+                on_result=_progress(len(runs)),
+                executor=executor,
+            )
 
     table = Table()
     for option in grid:
