@@ -95,7 +95,7 @@ __version__ = "0.1.0"
 
 clip = clamp
 
-_LAZY_SUBMODULES = ("data", "io", "metrics", "train")
+_LAZY_SUBMODULES = ("data", "io", "metrics", "train", "utils")
 
 
 def __getattr__(name: str) -> object:
