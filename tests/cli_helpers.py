@@ -28,12 +28,13 @@ def error_line(result) -> str:
 def interrupt_at_epoch(monkeypatch, epoch: int) -> None:
     """Ctrl-C as the training DataLoader starts its ``epoch``-th pass (from 1)."""
     from deepgrad.data import DataLoader
+    from deepgrad.train.batches import EVAL_BATCH_SIZE
 
     calls = {"count": 0}
     batches = DataLoader.__iter__
 
     def interrupted(self):
-        if self.shuffle:  # the training batches, not an evaluation's
+        if self.batch_size != EVAL_BATCH_SIZE:  # training, not an evaluation
             calls["count"] += 1
         if calls["count"] == epoch:
             raise KeyboardInterrupt

@@ -15,6 +15,7 @@ import deepgrad as dg
 from cli_helpers import error_line, interrupt_at_epoch, run
 from deepgrad.data import DataLoader
 from deepgrad.io import load_checkpoint
+from deepgrad.train.batches import EVAL_BATCH_SIZE
 
 LAB_XOR = (
     "train xor --hidden 4,4 --activation sigmoid --loss bce --optimizer sgd --lr 0.1 "
@@ -241,7 +242,7 @@ def test_ctrl_c_during_training_saves_a_checkpoint_and_exits_130(tmp_path, monke
     batches = DataLoader.__iter__
 
     def interrupt_in_third_epoch(self):  # Ctrl-C as the third epoch starts
-        if self.shuffle:  # the training batches, not an evaluation's
+        if self.batch_size != EVAL_BATCH_SIZE:  # training, not an evaluation
             calls["count"] += 1
         if calls["count"] == 3:
             raise KeyboardInterrupt

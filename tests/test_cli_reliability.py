@@ -26,6 +26,7 @@ from deepgrad import nn
 from deepgrad.data import DataLoader, load_dataset
 from deepgrad.recipes import estimate_memory, estimate_network_memory
 from deepgrad.train import Classifier
+from deepgrad.train.batches import EVAL_BATCH_SIZE
 
 
 def _predictions(text: str) -> list[str]:
@@ -481,7 +482,7 @@ def test_resuming_after_ctrl_c_mid_epoch_ends_as_one_unbroken_run(
     batches = DataLoader.__iter__
 
     def interrupt_in_epoch_11(self):
-        if not self.shuffle:  # an evaluation's batches
+        if self.batch_size == EVAL_BATCH_SIZE:  # an evaluation's batches
             return batches(self)
         epochs["started"] += 1
         if epochs["started"] != 11:

@@ -18,7 +18,7 @@ import pytest
 
 import deepgrad as dg
 from deepgrad import nn
-from deepgrad.data.loader import DataLoader
+from deepgrad.data.loader import DataLoader, TensorDataset
 from deepgrad.fast import CompiledStep
 from deepgrad.train import Callback, fit
 from training_helpers import interrupt_compiled_step
@@ -252,7 +252,9 @@ def test_a_loader_that_drops_its_last_samples_runs_back_to_back(count_blocks):
     for callbacks in ([], [Callback()]):
         model = lab_network()
         optimizer = dg.optim.SGD(model.parameters(), lr=0.5)
-        loader = DataLoader(X, y, batch_size=5, shuffle=False, drop_last=True)
+        loader = DataLoader(
+            TensorDataset(X, y), batch_size=5, shuffle=False, drop_last=True
+        )
         history = fit(
             model, nn.BCELoss(), optimizer, loader, epochs=40, verbose=0,
             callbacks=callbacks,

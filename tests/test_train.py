@@ -13,7 +13,7 @@ import pytest
 
 import deepgrad as dg
 from deepgrad import nn
-from deepgrad.data.loader import DataLoader
+from deepgrad.data.loader import DataLoader, TensorDataset
 from deepgrad.train import (
     Callback,
     Classifier,
@@ -515,7 +515,12 @@ def test_fit_takes_a_dataset_or_a_data_loader():
         batch_size="full",
         verbose=0,
     )
-    loader = DataLoader(XOR_X, XOR_Y, batch_size=1, seed=0)
+    loader = DataLoader(
+        TensorDataset(XOR_X, XOR_Y),
+        batch_size=1,
+        shuffle=True,
+        generator=np.random.default_rng(0),
+    )
     history_from_loader = fit(
         model,
         nn.BCELoss(),
@@ -1226,7 +1231,7 @@ def test_a_validation_fraction_with_a_data_loader_is_a_value_error():
             model,
             nn.MSELoss(),
             dg.optim.SGD(model.parameters(), lr=0.1),
-            DataLoader(LINE_X, LINE_Y),
+            DataLoader(TensorDataset(LINE_X, LINE_Y)),
             validation=0.5,
             verbose=0,
         )

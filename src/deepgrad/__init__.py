@@ -95,8 +95,7 @@ __version__ = "0.1.0"
 
 clip = clamp
 
-_LAZY_SUBMODULES = ("data", "io", "metrics", "train")
-_LAZY_SUBMODULES += ("export", "interop")
+_LAZY_SUBMODULES = ("data", "export", "interop", "io", "metrics", "train", "utils")
 
 
 def __getattr__(name: str) -> object:

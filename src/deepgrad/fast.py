@@ -581,7 +581,11 @@ def _loss_kind(loss_fn: Any, last_activation: type) -> str | None:
         if loss_fn.weight is None and loss_fn.pos_weight is None:
             return "bce_logits"
     if type(loss_fn) is CrossEntropyLoss and last_activation is Identity:
-        if loss_fn.weight is None and loss_fn.ignore_index == -100:
+        if (
+            loss_fn.weight is None
+            and loss_fn.ignore_index == -100
+            and loss_fn.label_smoothing == 0.0
+        ):
             return "cross_entropy"
     if type(loss_fn) is MSELoss:
         return "mse"

@@ -332,7 +332,11 @@ def _layers(node: Any, where: str, prefix: str, path: Path) -> list[_Layer]:
                 child, f"layer {prefix + name!r}", f"{prefix}{name}.", path
             )
         return layers
+    checks = _ARGUMENTS[class_name]
+    unknown = sorted(set(config) - set(checks))
     try:
+        if unknown:  # also what *args/**kwargs (Identity's) would swallow
+            raise TypeError(f"unexpected argument(s) {', '.join(map(str, unknown))}")
         bound = inspect.signature(LAYERS[class_name][0]).bind(**config)
     except TypeError as error:
         raise ModelFileError(
@@ -340,13 +344,14 @@ def _layers(node: Any, where: str, prefix: str, path: Path) -> list[_Layer]:
             f"{error}"
         ) from None
     bound.apply_defaults()
-    for name, value in bound.arguments.items():
-        if not _ARGUMENTS[class_name][name](value):
+    arguments = {name: v for name, v in bound.arguments.items() if name in checks}
+    for name, value in arguments.items():
+        if not checks[name](value):
             raise ModelFileError(
                 f"{path}: {where}, a {class_name}, has {name}={reprlib.repr(value)}, "
                 f"which is not a valid {name}"
             )
-    return [_Layer(where, prefix, class_name, dict(bound.arguments))]
+    return [_Layer(where, prefix, class_name, arguments)]
 
 
 def _build(node: dict[str, Any], path: Path) -> Module:

@@ -157,7 +157,7 @@ NesterovOption = Annotated[
     bool,
     typer.Option(
         "--nesterov",
-        help="Nesterov's momentum (sgd with --momentum).",
+        help="Nesterov momentum (sgd).",
         rich_help_panel=OPTIMISATION,
     ),
 ]
@@ -172,7 +172,7 @@ BatchSizeOption = Annotated[
 SeedOption = Annotated[
     int,
     _option(
-        "SEED", "Seed of the weights and the shuffling (>= 0).", OPTIMISATION, min=0
+        "SEED", "Seed of the weights and shuffling.", OPTIMISATION, min=0
     ),
 ]
 InitOption = Annotated[

@@ -102,7 +102,7 @@ def train(
             "--l1",
             metavar="L1",
             callback=non_negative,
-            help="L1 penalty: descend loss + L1·sum(|W|) over the weights.",
+            help="L1 weight penalty.",
             rich_help_panel=OPTIMISATION,
         ),
     ] = 0.0,

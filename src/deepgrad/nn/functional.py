@@ -21,7 +21,7 @@ from deepgrad.ops import (
     softmax,
     tanh,
 )
-from deepgrad.ops._common import lift, saved
+from deepgrad.ops._common import lift, require_float, saved, unbroadcast
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
 from deepgrad.tensor import Tensor, constant, default_generator
 
@@ -32,17 +32,28 @@ __all__ = [
     "relu",
     "leaky_relu",
     "gelu",
+    "elu",
+    "silu",
+    "softplus",
+    "hardtanh",
+    "mish",
+    "prelu",
     "softmax",
     "log_softmax",
     "dropout",
     "one_hot",
     "batch_norm",
+    "layer_norm",
+    "embedding",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "nll_loss",
     "mse_loss",
     "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -384,14 +395,25 @@ def cross_entropy(
     weight: Tensor | None = None,
     ignore_index: int = -100,
     reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
     """Softmax cross-entropy on raw scores (logits), fused.
 
     Targets are class indices (integers, shape (N,)) or class probabilities
     (floats, the input's shape). With indices, ``dL/dz = softmax(z) - onehot(y)``
     per sample (times its class weight, divided by the weights' sum for 'mean').
+
+    ``label_smoothing`` = e mixes the target with the uniform distribution over
+    the C classes, as torch: with indices, each row's loss is
+    (1 - e) w[y] (-log p[y]) + (e / C) sum_c w[c] (-log p[c]), reduced with the
+    same denominator; with probabilities, the target becomes t (1 - e) + e / C.
     """
     _check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            "cross_entropy: label_smoothing must be between 0.0 and 1.0, "
+            f"received: {label_smoothing}"
+        )
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
     logits = input.data
     if logits.ndim == 0:
@@ -411,13 +433,20 @@ def cross_entropy(
         losses, row_weight, denominator = _nll_from_rows(
             log_probs, labels, valid, w, reduction
         )
+        if label_smoothing:
+            losses, smoothed_backward = _smoothed_rows(
+                losses, log_probs, valid, w, label_smoothing, reduction, denominator
+            )
         out = _reduce_rows(losses, reduction, denominator, logits.shape)
 
         def backward(grad_output):
             coef = _row_coefficients(grad_output, reduction, denominator, row_weight)
             grad_rows = np.exp(log_probs)
             grad_rows[np.arange(labels.shape[0]), np.where(valid, labels, 0)] -= 1
-            return (_class_first(grad_rows * coef[:, None], logits.shape), None)
+            grad_rows *= coef[:, None]
+            if label_smoothing:
+                grad_rows = smoothed_backward(grad_rows, grad_output)
+            return (_class_first(grad_rows, logits.shape), None)
 
         # the labels pick the rows' gradients
         return Tensor._make(
@@ -426,6 +455,8 @@ def cross_entropy(
 
     _check_same_shape(input, target, "cross_entropy")
     probs = _class_last(target.data.astype(logits.dtype, copy=False))
+    if label_smoothing:
+        probs = probs * (1 - label_smoothing) + label_smoothing / num_classes
     weighted = probs if w is None else probs * w
     losses = -(weighted * log_probs).sum(axis=1)
     denominator = float(losses.shape[0]) if reduction == "mean" else 1.0
@@ -439,8 +470,9 @@ def cross_entropy(
         if input._requires_grad:  # dL/dz = softmax(z) * sum(w t) - w t
             grad = np.exp(log_probs) * weighted.sum(axis=1, keepdims=True) - weighted
             grad_z = _class_first(grad * coef[:, None], logits.shape)
-        if target._requires_grad:  # dL/dt = -w log softmax(z)
+        if target._requires_grad:  # dL/dt = -(1 - e) w log softmax(z)
             grad = -log_probs if w is None else -log_probs * w
+            grad *= 1 - label_smoothing
             grad_t = _class_first(grad * coef[:, None], logits.shape)
         return grad_z, grad_t
 
@@ -451,6 +483,37 @@ def cross_entropy(
         "CrossEntropyBackward",
         saved(target, weight),
     )
+
+
+def _smoothed_rows(
+    losses: np.ndarray,
+    log_probs: np.ndarray,
+    valid: np.ndarray,
+    class_weight: np.ndarray | None,
+    smoothing: float,
+    reduction: str,
+    denominator: float,
+) -> tuple[np.ndarray, Any]:
+    """Label smoothing on class-index rows: the losses, and the gradient's change.
+
+    smooth = -sum_c w[c] log p[c] per valid row, d smooth / dz = (sum_c w[c]) p - w.
+    """
+    num_classes = log_probs.shape[1]
+    weights = (
+        np.ones(num_classes, log_probs.dtype) if class_weight is None else class_weight
+    )
+    smooth = -(log_probs * weights).sum(axis=1) * valid
+    share = smoothing / num_classes
+    mixed = (1 - smoothing) * losses + share * smooth
+
+    def backward(grad_rows: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
+        coef = _row_coefficients(
+            grad_output, reduction, denominator, valid.astype(log_probs.dtype)
+        )
+        smooth_grad = np.exp(log_probs) * weights.sum() - weights
+        return (1 - smoothing) * grad_rows + share * smooth_grad * coef[:, None]
+
+    return mixed, backward
 
 
 def _reduce_rows(
@@ -549,4 +612,307 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 
     return Tensor._make(
         _reduce(np.abs(diff), reduction), (input, target), backward, "L1LossBackward"
+    )
+
+
+# ---------------------------------------------------------------------------
+# More activations: each forward with its derivative (torch's kernels' formulas)
+# ---------------------------------------------------------------------------
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """ELU(x) = x for x > 0, alpha (e^x - 1) otherwise."""
+    require_float(input, "elu")
+    x = input.data
+    positive = x > 0
+    negative_part = alpha * np.expm1(np.minimum(x, 0))
+    out = np.where(positive, x, negative_part)
+
+    def backward(grad_output):  # 1 for x > 0, else alpha e^x = ELU(x) + alpha
+        return (np.where(positive, grad_output, grad_output * (negative_part + alpha)),)
+
+    return Tensor._make(out, (input,), backward, "EluBackward", saved(input))
+
+
+def silu(input: Tensor) -> Tensor:
+    """SiLU (swish): x * sigmoid(x)."""
+    require_float(input, "silu")
+    x = input.data
+    s = stable_sigmoid(x)
+
+    def backward(grad_output):  # s + x s (1 - s) = s (1 + x (1 - s))
+        return (grad_output * s * (1 + x * (1 - s)),)
+
+    return Tensor._make(x * s, (input,), backward, "SiluBackward", saved(input))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(beta x)) / beta; x itself where beta x > threshold (as torch)."""
+    require_float(input, "softplus")
+    x = input.data
+    scaled = x * beta
+    linear_part = scaled > threshold
+    # exp of the clipped value: no overflow where the linear part is taken
+    out = np.where(
+        linear_part, x, np.log1p(np.exp(np.minimum(scaled, threshold))) / beta
+    )
+
+    def backward(grad_output):  # sigmoid(beta x), 1 on the linear part
+        return (
+            np.where(linear_part, grad_output, grad_output * stable_sigmoid(scaled)),
+        )
+
+    return Tensor._make(out, (input,), backward, "SoftplusBackward", saved(input))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError(
+            f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
+        )
+    x = input.data
+    inside = (x > min_val) & (x < max_val)
+    out = np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+    def backward(grad_output):  # 1 strictly inside the interval, 0 at and beyond
+        return (grad_output * inside,)
+
+    return Tensor._make(out, (input,), backward, "HardtanhBackward", saved(input))
+
+
+def mish(input: Tensor) -> Tensor:
+    """Mish: x tanh(softplus(x))."""
+    require_float(input, "mish")
+    x = input.data
+    tanh_softplus = np.tanh(np.logaddexp(0, x))
+
+    def backward(grad_output):  # tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2)
+        s = stable_sigmoid(x)
+        return (
+            grad_output * (tanh_softplus + x * s * (1 - tanh_softplus * tanh_softplus)),
+        )
+
+    return Tensor._make(
+        x * tanh_softplus, (input,), backward, "MishBackward", saved(input)
+    )
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x for x > 0, a x otherwise, with a learnable slope a per channel (dim 1).
+
+    ``weight`` holds one slope, or one per channel (``input.shape[1]``).
+    """
+    x, a = input.data, weight.data
+    if a.ndim != 1 or (a.size != 1 and (x.ndim < 2 or a.size != x.shape[1])):
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        raise ValueError(
+            f"prelu: weight must hold 1 slope or one per channel ({channels} for "
+            f"input of shape {x.shape}), received weight of shape {a.shape}"
+        )
+    shape = (1, a.size) + (1,) * (x.ndim - 2) if a.size > 1 else ()
+    slope = a.reshape(shape)
+    positive = x > 0
+    out = np.where(positive, x, slope * x)
+
+    def backward(grad_output):  # dx: 1 or a; da: x where x <= 0, summed
+        grad_x = np.where(positive, grad_output, slope * grad_output)
+        grad_a = unbroadcast(np.where(positive, 0, x * grad_output), slope.shape)
+        return grad_x, grad_a.reshape(a.shape)
+
+    return Tensor._make(
+        out, (input, weight), backward, "PreluBackward", saved(input, weight)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Layer normalisation and embeddings
+# ---------------------------------------------------------------------------
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last dims of each sample.
+
+    The mean and (biased) variance are taken over the trailing
+    ``normalized_shape`` dims; written with differentiable ops, so its backward
+    is the chain rule through them.
+    """
+    shape = (
+        (normalized_shape,)
+        if isinstance(normalized_shape, int)
+        else tuple(normalized_shape)
+    )
+    if not shape or input.shape[input.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} must equal the last dimensions "
+            f"of the input, received input of shape {input.shape}; pass the "
+            "trailing dims to normalise, e.g. LayerNorm(input.shape[-1])"
+        )
+    require_float(input, "layer_norm")
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    mean = input.mean(dim=dims, keepdim=True)
+    centered = input - mean
+    variance = (centered * centered).mean(dim=dims, keepdim=True)
+    out = centered / (variance + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """The rows of ``weight`` at the integer indices ``input``: shape input.shape + (dim,).
+
+    The gradient of a row is the sum of the gradients of every place it was
+    picked; the ``padding_idx`` row gets none.
+    """
+    indices = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding: expected integer indices (int64, dg.long), received dtype "
+            f"{indices.dtype}; convert them with .long()"
+        )
+    rows = weight.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        bad = indices[(indices < 0) | (indices >= rows)][0]
+        raise IndexError(
+            f"embedding: index {bad} is out of range for an Embedding of "
+            f"{rows} rows (num_embeddings={rows}); indices must lie in "
+            f"[0, {rows - 1}]"
+        )
+    out = weight.data[indices]
+
+    def backward(grad_output):  # scatter-add each picked row's gradient
+        grad_weight = np.zeros_like(weight.data)
+        np.add.at(grad_weight, indices, grad_output)
+        if padding_idx is not None:
+            grad_weight[padding_idx] = 0
+        return (grad_weight,)
+
+    return Tensor._make(out, (weight,), backward, "EmbeddingBackward")
+
+
+# ---------------------------------------------------------------------------
+# More losses
+# ---------------------------------------------------------------------------
+def smooth_l1_loss(
+    input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, received: {beta}")
+    if beta == 0:  # torch: plain L1
+        return l1_loss(input, target, reduction)
+    return _piecewise_quadratic(
+        input, target, reduction, beta, 1 / beta, "smooth_l1_loss"
+    )
+
+
+def huber_loss(
+    input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): smooth_l1 times delta."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, received: {delta}")
+    return _piecewise_quadratic(input, target, reduction, delta, 1.0, "huber_loss")
+
+
+def _piecewise_quadratic(
+    input: Tensor,
+    target: Any,
+    reduction: str,
+    width: float,
+    curvature: float,
+    op: str,
+) -> Tensor:
+    """Quadratic c d^2 / 2 for |d| < width, linear beyond with the same slope.
+
+    smooth_l1: width = beta, c = 1/beta; huber: width = delta, c = 1.
+    """
+    target = _as_target(target, input)
+    _check_reduction(reduction, op)
+    _check_same_shape(input, target, op)
+    diff = input.data - target.data.astype(input.dtype, copy=False)
+    size = np.abs(diff)
+    quadratic = size < width
+    edge_slope = curvature * width  # 1 for smooth_l1, delta for huber
+    loss = np.where(
+        quadratic, 0.5 * curvature * diff * diff, edge_slope * (size - 0.5 * width)
+    )
+
+    def backward(grad_output):  # c d inside, c width sign(d) outside
+        slope = np.where(quadratic, curvature * diff, edge_slope * np.sign(diff))
+        grad = slope * _unreduce(grad_output, reduction, diff.size)
+        return (
+            grad if input._requires_grad else None,
+            -grad if target._requires_grad else None,
+        )
+
+    name = "SmoothL1LossBackward" if op == "smooth_l1_loss" else "HuberLossBackward"
+    return Tensor._make(
+        _reduce(loss, reduction).astype(diff.dtype, copy=False),
+        (input, target),
+        backward,
+        name,
+        saved(input, target),
+    )
+
+
+def kl_div(
+    input: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """KL(target || q) pointwise from log-probabilities ``input`` = log q.
+
+    loss = t (log t - input), 0 where t = 0; with ``log_target`` the target is
+    log t: e^t (t - input). ``reduction='batchmean'`` divides the sum by the
+    batch size, the true KL divergence per sample ('mean' divides by every
+    element, as torch).
+    """
+    target = _as_target(target, input)
+    if reduction not in (*_REDUCTIONS, "batchmean"):
+        raise ValueError(
+            "kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', "
+            f"received: {reduction!r}"
+        )
+    _check_same_shape(input, target, "kl_div")
+    x = input.data
+    t = target.data.astype(x.dtype, copy=False)
+    if log_target:
+        probability = np.exp(t)
+        loss = probability * (t - x)
+    else:
+        probability = t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_t = np.log(t)
+            # xlogy(t, t) - t x: t log t is 0 at t = 0 (nan below 0, as torch)
+            loss = np.where(t == 0, 0, t * log_t) - t * x
+    batch = x.shape[0] if x.ndim else 1
+    if reduction == "batchmean":
+        out = np.asarray(loss.sum() / x.dtype.type(batch))
+    else:
+        out = _reduce(loss, reduction)
+
+    def backward(grad_output):
+        if reduction == "batchmean":
+            g = grad_output / x.dtype.type(batch)
+        else:
+            g = _unreduce(grad_output, reduction, x.size)
+        grad_x = -probability * g if input._requires_grad else None
+        grad_t = None
+        if target._requires_grad:  # d/dt: log t + 1 - x, or e^t (t - x + 1)
+            grad_t = g * (loss + probability if log_target else log_t + 1 - x)
+        return grad_x, grad_t
+
+    return Tensor._make(
+        out.astype(x.dtype, copy=False),
+        (input, target),
+        backward,
+        "KlDivBackward",
+        saved(target),
     )

@@ -1,4 +1,5 @@
-"""Layers as modules: Linear, Sequential, activations, Dropout, BatchNorm1d, Flatten."""
+"""Layers as modules: Linear, Sequential, activations, Dropout, BatchNorm1d, Flatten,
+LayerNorm, Embedding."""
 
 from __future__ import annotations
 
@@ -94,6 +95,11 @@ class Sequential(Module):
 
 
 class Identity(Module):
+    """Returns its input; accepts (and ignores) any arguments, as torch."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
     def forward(self, input: Tensor) -> Tensor:
         return input
 
@@ -257,3 +263,207 @@ class BatchNorm1d(Module):
             f"affine={self.affine}, bias={self.bias is not None}, "
             f"track_running_stats={self.track_running_stats}"
         )
+
+
+class ELU(Module):
+    """ELU(x) = x for x > 0, alpha (e^x - 1) otherwise."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    """SiLU (swish): x * sigmoid(x)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+
+class Mish(Module):
+    """Mish: x tanh(softplus(x))."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input)
+
+
+class Softplus(Module):
+    """log(1 + e^(beta x)) / beta, linear where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(
+                f"Hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                f"({max_val})"
+            )
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class PReLU(Module):
+    """x for x > 0, a x otherwise, with a learned slope a (one, or one per channel).
+
+    ``weight`` starts at ``init`` (0.25), as torch.
+    """
+
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        # torch's num_parameters attribute would hide Module.num_parameters(),
+        # which returns the same number here: the count of slopes
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = Parameter(np.full(num_parameters, init, dtype=dt))
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.weight.shape[0]}"
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last dims: (x - mean) / sqrt(var + eps),
+    then ``weight`` and ``bias`` of ``normalized_shape`` (ones and zeros at first)."""
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...] | list[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int | np.integer):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = (
+            Parameter(np.ones(self.normalized_shape, dtype=dt))
+            if elementwise_affine
+            else None
+        )
+        self.bias = (
+            Parameter(np.zeros(self.normalized_shape, dtype=dt))
+            if elementwise_affine and bias
+            else None
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        trailing = input.shape[max(input.ndim - len(self.normalized_shape), 0) :]
+        if trailing != self.normalized_shape:
+            raise ValueError(
+                f"LayerNorm({self.normalized_shape}): expected an input whose last "
+                f"dimensions are {self.normalized_shape}, received shape "
+                f"{input.shape}; build LayerNorm with the trailing dims of the input"
+            )
+        return F.layer_norm(
+            input, self.normalized_shape, self.weight, self.bias, self.eps
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class Embedding(Module):
+    """A lookup table: index i -> row i of ``weight`` (num_embeddings, embedding_dim).
+
+    Rows start as N(0, 1) samples, as torch; the ``padding_idx`` row starts at
+    zero and receives no gradient.
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx must be within num_embeddings "
+                    f"({num_embeddings}), received: {padding_idx}"
+                )
+            if padding_idx < 0:
+                padding_idx += num_embeddings
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_idx
+        if _weight is None:
+            dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+            self.weight = Parameter(
+                np.empty((num_embeddings, embedding_dim), dtype=dt),
+                requires_grad=not _freeze,
+            )
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"Embedding: _weight must have shape ({num_embeddings}, "
+                    f"{embedding_dim}), received {tuple(_weight.shape)}"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+    ) -> Embedding:
+        """An Embedding whose rows are ``embeddings`` (2-D), frozen by default."""
+        if embeddings.ndim != 2:
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings must be 2-D, received shape "
+                f"{tuple(embeddings.shape)}"
+            )
+        rows, dim = embeddings.shape
+        return cls(rows, dim, padding_idx, _weight=embeddings, _freeze=freeze)
+
+    def forward(self, input: Any) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        return text

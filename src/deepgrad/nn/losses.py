@@ -63,13 +63,25 @@ class CrossEntropyLoss(_Loss):
         weight: Tensor | None = None,
         ignore_index: int = -100,
         reduction: str = "mean",
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(
+                "CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, "
+                f"received: {label_smoothing}"
+            )
         self.weight, self.ignore_index = weight, ignore_index
+        self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.cross_entropy(
-            input, target, self.weight, self.ignore_index, self.reduction
+            input,
+            target,
+            self.weight,
+            self.ignore_index,
+            self.reduction,
+            self.label_smoothing,
         )
 
 
@@ -103,3 +115,55 @@ class L1Loss(_Loss):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+
+    full_name = "Smooth L1 Loss"
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must be >= 0, received: {beta}")
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class HuberLoss(_Loss):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
+
+    full_name = "Huber Loss"
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if delta <= 0:
+            raise ValueError(f"HuberLoss: delta must be > 0, received: {delta}")
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+
+class KLDivLoss(Module):
+    """Kullback-Leibler divergence from log-probabilities ``input`` to ``target``.
+
+    ``reduction='batchmean'`` gives the KL divergence per sample; 'mean' (torch's
+    default) averages over every element.
+    """
+
+    full_name = "Kullback-Leibler Divergence Loss"
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        if reduction not in ("mean", "batchmean", "sum", "none"):
+            raise ValueError(
+                "KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', "
+                f"received: {reduction!r}"
+            )
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.kl_div(input, target, self.reduction, self.log_target)

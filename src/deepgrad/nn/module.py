@@ -315,6 +315,27 @@ class Module:
             submodule_prefix = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, submodule_prefix, remove_duplicate)
 
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at the dotted path ``target`` ("" is this module).
+
+        Raises
+        ------
+        AttributeError
+            Naming the first part of the path that is not a sub-module.
+        """
+        module = self
+        if target == "":
+            return module
+        for part in target.split("."):
+            child = module._modules.get(part)
+            if not isinstance(child, Module):
+                raise AttributeError(
+                    f"{module._get_name()} has no attribute `{part}` that is a "
+                    f"Module (looking for the sub-module '{target}')"
+                )
+            module = child
+        return module
+
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module

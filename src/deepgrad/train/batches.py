@@ -28,6 +28,13 @@ def data_loader_class() -> type:
     return DataLoader
 
 
+def array_loader(*args: Any, **kwargs: Any) -> Any:
+    """``deepgrad.data.loader.array_loader``: fit's DataLoader over arrays."""
+    from deepgrad.data.loader import array_loader
+
+    return array_loader(*args, **kwargs)
+
+
 def xy_arrays(data: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) arrays from an (X, y) tuple, a Dataset or a DataLoader."""
     if isinstance(data, (tuple, list)) and len(data) == 2:
@@ -144,7 +151,7 @@ def split_off_validation(
 
 
 def evaluation_loader(X: Any, y: Any) -> Any:
-    return data_loader_class()(X, y, batch_size=EVAL_BATCH_SIZE, shuffle=False, seed=0)
+    return array_loader(X, y, batch_size=EVAL_BATCH_SIZE, shuffle=False, seed=0)
 
 
 def prepare_data(
@@ -172,6 +179,11 @@ def prepare_data(
                 "validation=(X_val, y_val), or the training data as (X, y)"
             )
         loader = train_data
+        if loader.y is None:
+            raise TypeError(
+                "fit: a DataLoader to train on must load a TensorDataset(X, y) of "
+                f"features and targets, received one over {type(loader.dataset).__name__}"
+            )
         check_values(loader.X, loader.y, "training", dtype)
     else:
         X, y = xy_arrays(train_data, "train_data")
@@ -180,7 +192,7 @@ def prepare_data(
             (X, y), validation = split_off_validation(
                 X, y, validation, has_accuracy(kind), seed
             )
-        loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        loader = array_loader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
     if validation is None:
         return loader, None
     X_val, y_val = xy_arrays(validation, "validation")

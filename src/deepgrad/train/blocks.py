@@ -79,7 +79,7 @@ class BackToBack:
             return None
         if loader.X.dtype != step.dtype:
             return None
-        if loader.shuffle and loader.batch_size < loader.n_samples:
+        if loader.shuffle:
             return None  # a new order every epoch
         flat_order = [p for p in step.parameters if p.data.size > 0]
         if len(flat_order) != len(recorder.params) or any(

@@ -13,8 +13,8 @@ from deepgrad.nn.summary import summary
 from deepgrad.optim.optimizer import Optimizer
 from deepgrad.tensor import Tensor, no_grad
 from deepgrad.train.batches import (
+    array_loader,
     check_values,
-    data_loader_class,
     evaluate_loader,
     evaluation_loader,
     model_dtype,
@@ -45,7 +45,9 @@ def _forward_all(model: Module, X: np.ndarray) -> Tensor:
     model.eval()
     try:
         with no_grad():
-            outputs = [model(X_batch).data for X_batch, _ in evaluation_loader(X, None)]
+            outputs = [
+                model(X_batch).data for X_batch, *_ in evaluation_loader(X, None)
+            ]
     finally:
         model.train(was_training)
     return Tensor(np.concatenate(outputs))
@@ -430,8 +432,7 @@ class Classifier:
 
             self.optimizer = Adam(self.model.parameters(), lr=1e-3)
 
-        DataLoader = data_loader_class()
-        loader = DataLoader(
+        loader = array_loader(
             X_train, y_train, batch_size=batch_size, shuffle=shuffle, seed=seed
         )
         validation_loader = (

@@ -138,8 +138,9 @@ def fit(
     optimizer : Optimizer
         Built on ``model.parameters()``.
     train_data : (X, y) tuple, Dataset or DataLoader
-        Arrays or Tensors, a ``deepgrad.data.Dataset``, or a ready DataLoader
-        (then ``batch_size``, ``shuffle`` and ``seed`` are its own).
+        Arrays or Tensors, a ``deepgrad.data.Dataset``, or a ready
+        ``DataLoader(TensorDataset(X, y), ...)`` (then ``batch_size``,
+        ``shuffle`` and the generator are its own).
     epochs : int
         The index of the last epoch: trains epochs ``initial_epoch..epochs-1``.
     batch_size : int, "full" or None

@@ -116,7 +116,7 @@ class FitRun:
         # deep copy is needed here (this runs every epoch; training_state copies).
         # One assignment, so that a Ctrl-C never finds the epoch and the place of
         # its weights out of step
-        loader_generator = getattr(self.loader, "_generator", None)
+        loader_generator = getattr(self.loader, "generator", None)
         self._boundary: tuple[int, Any, dict[str, Any], Snapshot | None] = (
             completed_epochs,
             self.loader.get_state()
