@@ -168,6 +168,26 @@ def test_datasets_lists_every_builtin_dataset():
         assert entry["name"] in result.stdout
 
 
+def test_datasets_names_the_extra_of_the_sets_it_cannot_load(monkeypatch):
+    """With scikit-learn installed the table says nothing of extras; without it,
+    one line after the table names the four sets and the extra that loads them."""
+    assert "pip install" not in run("datasets").stdout
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "sklearn" else find_spec(name, *args),
+    )
+    result = run("datasets")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == (
+        "iris, wine, breast_cancer and digits need the sklearn extra, which is not "
+        "installed: pip install 'deepgrad[sklearn]'"
+    )
+
+
 def test_gradcheck_prints_each_parameter_and_passes_for_the_lab_network():
     result = run("gradcheck", "--hidden", "4,4", "--activation", "sigmoid")
     assert result.exit_code == 0, result.output

@@ -3,9 +3,14 @@
 import doctest
 import gzip
 import json
+import sys
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import datasets as sk_datasets
 
 from deepgrad.data import (
     Dataset,
@@ -136,6 +141,67 @@ def test_generated_sets_reject_too_few_samples_and_negative_noise():
         load_dataset("moons", noise=-0.1)
     with pytest.raises(TypeError, match="n_samples to be an int"):
         load_dataset("moons", n_samples=10.5)
+
+
+# the 2-D sets are scikit-learn's generators written in NumPy: the same points
+SKLEARN_GENERATOR = {  # name: make_* call with load_dataset's other arguments
+    "moons": lambda n, noise, seed: sk_datasets.make_moons(
+        n, noise=noise, random_state=seed
+    ),
+    "circles": lambda n, noise, seed: sk_datasets.make_circles(
+        n, noise=noise, factor=0.5, random_state=seed
+    ),
+    "blobs": lambda n, noise, seed: sk_datasets.make_blobs(
+        n, n_features=2, centers=3, cluster_std=noise, random_state=seed
+    ),
+    "gauss": lambda n, noise, seed: sk_datasets.make_blobs(
+        n, centers=[[2.0, 2.0], [-2.0, -2.0]], cluster_std=noise, random_state=seed
+    ),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(sorted(SKLEARN_GENERATOR)),
+    n_samples=st.integers(3, 300),
+    noise=st.floats(0.0, 2.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_generated_sets_equal_scikit_learns_generators(name, n_samples, noise, seed):
+    """moons, circles, blobs and gauss give exactly scikit-learn's make_moons,
+    make_circles and make_blobs points and labels for every size, noise and seed,
+    though deepgrad never imports scikit-learn to make them."""
+    ds = load_dataset(name, n_samples=n_samples, noise=noise, seed=seed)
+    X, y = SKLEARN_GENERATOR[name](n_samples, noise, seed)
+    np.testing.assert_array_equal(ds.X, X.astype(np.float32))
+    np.testing.assert_array_equal(ds.y, y)
+
+
+def test_only_scikit_learns_real_sets_need_an_extra():
+    """available_datasets names the extra each set needs: sklearn for the four
+    real sets, none for the gates and the generated sets."""
+    extras = {d["name"]: d["extra"] for d in available_datasets()}
+    assert {name for name, extra in extras.items() if extra} == set(REAL)
+    assert {extras[name] for name in REAL} == {"sklearn"}
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_sets_without_scikit_learn_raise_one_line_naming_the_extra(
+    name, monkeypatch
+):
+    """Without scikit-learn, a real set raises an ImportError whose message is one
+    line naming the extra that installs it (no chained traceback), while the
+    generated sets still load."""
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    with pytest.raises(ImportError) as raised:
+        load_dataset(name)
+    assert str(raised.value) == (
+        f"the {name} dataset comes with scikit-learn, which is not installed: "
+        "pip install 'deepgrad[sklearn]'"
+    )
+    assert raised.value.name == "sklearn"
+    assert raised.value.__suppress_context__
+    assert load_dataset("moons", n_samples=10).n_samples == 10
 
 
 def test_dataset_rejects_y_of_the_wrong_length():
@@ -526,6 +592,100 @@ def test_split_rejects_mismatched_lengths_and_too_few_samples():
         train_val_test_split(np.zeros((3, 1)), np.zeros(2, int))
     with pytest.raises(ValueError, match="Cannot split 1 samples"):
         train_val_test_split(np.zeros((1, 1)), np.zeros(1), val=0.5)
+
+
+def _sklearn_split(X, y, fraction, stratify, seed):
+    """scikit-learn's train_test_split as train_val_test_split uses it: stratified
+    if it can be, else at random; None when it cannot split at all."""
+    from sklearn.model_selection import train_test_split
+
+    for labels in ([y] if stratify else []) + [None]:
+        try:
+            return train_test_split(
+                X, y, test_size=fraction, random_state=seed, stratify=labels
+            )
+        except ValueError:
+            continue
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n_samples=st.integers(1, 60),
+    n_classes=st.integers(1, 5),
+    label_step=st.sampled_from([1, 7]),  # 7: labels 0, 7, 14 sort differently as text
+    column=st.booleans(),
+    fraction=st.floats(0.01, 0.95),
+    stratify=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
+def test_split_equals_scikit_learns_train_test_split(
+    n_samples, n_classes, label_step, column, fraction, stratify, seed, data
+):
+    """A validation split gives exactly the parts, rows and order of scikit-learn's
+    train_test_split(test_size=val, random_state=seed, stratify=y) (and of its
+    random split where stratifying cannot work), for 1-D and (n, 1) labels, though
+    deepgrad never imports scikit-learn to split; where scikit-learn cannot split
+    at all, neither can deepgrad."""
+    y = label_step * np.array(
+        data.draw(
+            st.lists(
+                st.integers(0, n_classes - 1), min_size=n_samples, max_size=n_samples
+            )
+        )
+    )
+    y = y[:, None] if column else y
+    X = np.arange(2.0 * n_samples).reshape(n_samples, 2)
+    expected = _sklearn_split(X, y, fraction, stratify, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fallback's warning is tested apart
+        if expected is None:
+            with pytest.raises(ValueError, match=f"Cannot split {n_samples} samples"):
+                train_val_test_split(X, y, val=fraction, stratify=stratify, seed=seed)
+            return
+        parts = train_val_test_split(X, y, val=fraction, stratify=stratify, seed=seed)
+    X_train, X_val, y_train, y_val = expected
+    for got, want in zip(
+        [*parts.train, *parts.val], [X_train, y_train, X_val, y_val], strict=True
+    ):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_three_way_split_equals_two_scikit_learn_splits():
+    """val and test parts are scikit-learn's test split first, then its validation
+    split of the rest with val / (1 - test): the same rows in the same order."""
+    from sklearn.model_selection import train_test_split
+
+    X = np.arange(200.0).reshape(100, 2)
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    parts = train_val_test_split(X, y, val=0.2, test=0.1, seed=11)
+    rest_X, X_test, rest_y, y_test = train_test_split(
+        X, y, test_size=0.1, random_state=11, stratify=y
+    )
+    X_train, X_val, y_train, y_val = train_test_split(
+        rest_X, rest_y, test_size=0.2 / 0.9, random_state=11, stratify=rest_y
+    )
+    expected = [X_train, y_train, X_val, y_val, X_test, y_test]
+    for got, want in zip(
+        [*parts.train, *parts.val, *parts.test], expected, strict=True
+    ):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_splits_and_generated_sets_do_not_import_scikit_learn(monkeypatch):
+    """With scikit-learn unimportable, generated sets load and split (stratified,
+    and at random for float targets): the base install's data path."""
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    ds = load_dataset("blobs", n_samples=60, seed=2)
+    parts = train_val_test_split(ds.X, ds.y, val=0.2, test=0.2, seed=0)
+    assert [np.bincount(part[1]).tolist() for part in parts] == [
+        [12, 12, 12],
+        [4, 4, 4],
+        [4, 4, 4],
+    ]
+    floats = train_val_test_split(ds.X, ds.X[:, 0], val=0.25, seed=0)
+    assert len(floats.val[0]) == 15
 
 
 # ------------------------------------------------------------ standardizer, one_hot

@@ -2,11 +2,14 @@
 
 import doctest
 import json
+import sys
 import warnings
 
 import numpy as np
 import pytest
 import sklearn.metrics
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deepgrad import metrics
 from deepgrad.metrics import accuracy, classification_report, confusion_matrix
@@ -61,6 +64,52 @@ def test_classification_report_equals_sklearn_with_class_names():
     for key in [*names, "macro avg", "weighted avg"]:
         for metric in ("precision", "recall", "f1-score", "support"):
             assert report[key][metric] == pytest.approx(expected[key][metric])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    num_classes=st.integers(1, 6),
+    extra_classes=st.integers(0, 2),
+    data=st.data(),
+)
+def test_metrics_equal_sklearn_exactly_for_any_labels(num_classes, extra_classes, data):
+    """accuracy, confusion_matrix and classification_report, now NumPy, give
+    scikit-learn's numbers bit for bit (same divisions, same averages), also with
+    classes absent from y_true or y_pred and classes beyond the largest label."""
+    labels = st.lists(st.integers(0, num_classes - 1), min_size=1, max_size=60)
+    y_true = np.array(data.draw(labels))
+    y_pred = np.array(data.draw(st.lists(
+        st.integers(0, num_classes - 1), min_size=len(y_true), max_size=len(y_true)
+    )))  # fmt: skip
+    total = num_classes + extra_classes
+    names = [f"class {i}" for i in range(total)]
+    assert accuracy(y_true, y_pred) == sklearn.metrics.accuracy_score(y_true, y_pred)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns of labels it never saw
+        expected_matrix = sklearn.metrics.confusion_matrix(
+            y_true, y_pred, labels=np.arange(total)
+        )
+        expected = sklearn.metrics.classification_report(
+            y_true,
+            y_pred,
+            labels=np.arange(total),
+            target_names=names,
+            output_dict=True,
+            zero_division=0,
+        )
+    np.testing.assert_array_equal(
+        confusion_matrix(y_true, y_pred, num_classes=total), expected_matrix
+    )
+    assert classification_report(y_true, y_pred, class_names=names) == expected
+
+
+def test_metrics_do_not_import_scikit_learn(monkeypatch):
+    """With scikit-learn unimportable the metrics still compute: the base install's
+    `deepgrad evaluate` needs no extra."""
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    assert accuracy(Y_TRUE, Y_PRED) == np.mean(Y_TRUE == Y_PRED)
+    assert confusion_matrix(Y_TRUE, Y_PRED).sum() == len(Y_TRUE)
+    assert classification_report(Y_TRUE, Y_PRED)["accuracy"] == accuracy(Y_TRUE, Y_PRED)
 
 
 def test_classification_report_lists_absent_classes_with_zero_scores_silently():

@@ -696,17 +696,18 @@ def format_trace(trace: Trace, decimals: int = 4) -> Any:
     Raises
     ------
     ImportError
-        Without rich (``pip install 'deepgrad[cli]'``).
+        Without rich (a dependency of deepgrad: ``pip install rich``).
     """
     try:
         from rich import box
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
-    except ImportError as error:  # pragma: no cover - rich comes with [cli]
+    except ImportError:  # pragma: no cover - rich comes with deepgrad
         raise ImportError(
-            "format_trace needs rich: pip install 'deepgrad[cli]'"
-        ) from error
+            "format_trace needs rich, which is not installed: pip install rich",
+            name="rich",
+        ) from None
     if not isinstance(decimals, int) or decimals < 0:
         raise ValueError(
             f"format_trace: decimals must be a non-negative int, received: {decimals!r}"

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 def require_matplotlib() -> Any:
     try:
         import matplotlib
-    except ImportError as error:
+    except ImportError:
         raise ImportError(
-            "deepgrad.plots needs matplotlib: pip install matplotlib"
-        ) from error
+            "deepgrad's plots need matplotlib, which is not installed: "
+            "pip install 'deepgrad[plot]'",
+            name="matplotlib",
+        ) from None
     return matplotlib
 
 

@@ -1,10 +1,10 @@
-"""Classification metrics, a thin layer over ``sklearn.metrics``, and regression
-scores in NumPy.
+"""Classification metrics and regression scores in NumPy.
 
 The classification functions take class indices (``0..C-1``), check them, and always
 report every class in ``range(num_classes)``, also those absent from a small batch,
-so tables keep their shape from one evaluation to the next. scikit-learn is imported
-inside the functions.
+so tables keep their shape from one evaluation to the next. They compute what
+``sklearn.metrics`` computes, with the same floating-point operations (tested equal),
+without needing scikit-learn.
 """
 
 from __future__ import annotations
@@ -84,10 +84,8 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     >>> accuracy([0, 1, 1, 0], [0, 1, 0, 0])
     0.75
     """
-    from sklearn.metrics import accuracy_score
-
     true, pred = _pair(y_true, y_pred)
-    return float(accuracy_score(true, pred))
+    return float(np.mean(true == pred))
 
 
 def confusion_matrix(
@@ -118,12 +116,11 @@ def confusion_matrix(
     >>> confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=3).tolist()
     [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
     """
-    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
-
     true, pred = _pair(y_true, y_pred)
     num_classes = _num_classes(true, pred, num_classes)
-    matrix = sklearn_confusion_matrix(true, pred, labels=np.arange(num_classes))
-    return matrix.astype(np.int64)
+    # pair (i, j) counted in cell i * num_classes + j
+    counts = np.bincount(true * num_classes + pred, minlength=num_classes**2)
+    return counts.reshape(num_classes, num_classes).astype(np.int64)
 
 
 def classification_report(
@@ -159,8 +156,6 @@ def classification_report(
     >>> report["yes"]["recall"], report["accuracy"]
     (0.5, 0.6666666666666666)
     """
-    from sklearn.metrics import classification_report as sklearn_report
-
     true, pred = _pair(y_true, y_pred)
     if class_names is None:
         num_classes = _num_classes(true, pred, None)
@@ -168,23 +163,38 @@ def classification_report(
     else:
         names = [str(name) for name in class_names]
         num_classes = _num_classes(true, pred, len(names))
-    report = sklearn_report(
-        true,
-        pred,
-        labels=np.arange(num_classes),
-        target_names=names,
-        output_dict=True,
-        zero_division=0,
-    )
-    return {
-        key: float(value)
-        if key == "accuracy"
-        else {
-            metric: int(score) if metric == "support" else float(score)
-            for metric, score in value.items()
-        }
-        for key, value in report.items()
+    matrix = confusion_matrix(true, pred, num_classes)
+    # precision = TP / predicted, recall = TP / support,
+    # F1 = 2 TP / (support + predicted) (= 2 P R / (P + R)); 0 where a count is 0
+    hits = np.diag(matrix).astype(np.float64)
+    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
+    scores = {
+        "precision": _ratio(hits, predicted),
+        "recall": _ratio(hits, support),
+        "f1-score": _ratio(2.0 * hits, support + predicted),
     }
+    report: dict[str, Any] = {
+        name: {
+            **{metric: float(values[i]) for metric, values in scores.items()},
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(names)
+    }
+    report["accuracy"] = float(hits.sum() / len(true))
+    for average, weights in (("macro avg", None), ("weighted avg", support)):
+        report[average] = {
+            **{
+                metric: float(np.average(values, weights=weights))
+                for metric, values in scores.items()
+            },
+            "support": len(true),
+        }
+    return report
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (zero_division=0)."""
+    return numerator / np.where(denominator == 0, 1, denominator)
 
 
 def regression_scores(y_true: Any, y_pred: Any) -> dict[str, float]:

@@ -36,10 +36,11 @@ except ModuleNotFoundError as missing:  # typer or rich: the command cannot star
     _MISSING = missing.name
 
     def main() -> None:
-        """Say in one line which extra installs the command line; exit 2."""
+        """Say in one line what installs the command line (typer and rich are
+        dependencies of deepgrad, so only a broken install lacks them); exit 2."""
         print(
             f"Error: the deepgrad command needs {_MISSING}, which is not installed: "
-            "pip install 'deepgrad[cli]'",
+            f"pip install {_MISSING}",
             file=sys.stderr,
         )
         raise SystemExit(2)

@@ -40,12 +40,10 @@ EXIT_GRADIENTS_DIFFER = 1
 EXIT_INTERRUPTED = 130
 
 
-# the extra (pyproject's optional-dependencies) that installs each optional package
+# the extra (pyproject's optional-dependencies) that installs each optional package;
+# typer, rich and safetensors are dependencies of deepgrad itself
 EXTRA_OF_PACKAGE = {
-    "sklearn": "cli",
-    "safetensors": "cli",
-    "typer": "cli",
-    "rich": "cli",
+    "sklearn": "sklearn",
     "matplotlib": "plot",
     "fastapi": "serve",
     "uvicorn": "serve",
@@ -114,7 +112,9 @@ def _report(error: Exception) -> int:
         typer.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_FAILED
     if isinstance(error, ImportError) and error.name:  # an extra not installed
-        typer.echo(f"Error: {missing_package_line(error.name)}", err=True)
+        # the library's own line (it names the extra) if it raised one
+        own = "pip install" in str(error) and one_line(error)
+        typer.echo(f"Error: {own or missing_package_line(error.name)}", err=True)
         return EXIT_BAD_INPUT
     if isinstance(error, _USER_ERRORS):
         typer.echo(f"Error: {one_line(error)}", err=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+
+import typer
 from rich.table import Table
 
-from deepgrad.cli.app import app, console
+from deepgrad.cli.app import EXTRA_OF_PACKAGE, app, console
 
 
 @app.command()
@@ -18,7 +21,8 @@ def datasets() -> None:
             column,
             justify="right" if column in ("samples", "features", "classes") else "left",
         )
-    for entry in data.available_datasets():
+    listed = data.available_datasets()
+    for entry in listed:
         table.add_row(
             entry["name"],
             entry["task"],
@@ -28,3 +32,12 @@ def datasets() -> None:
             entry["description"],
         )
     console.print(table)
+    # the sets that need an extra not installed here, one line per extra
+    for package, extra in EXTRA_OF_PACKAGE.items():
+        needing = [entry["name"] for entry in listed if entry["extra"] == extra]
+        if needing and importlib.util.find_spec(package) is None:
+            names = ", ".join(needing[:-1]) + " and " if len(needing) > 1 else ""
+            typer.echo(
+                f"{names}{needing[-1]} need the {extra} extra, which is not "
+                f"installed: pip install 'deepgrad[{extra}]'"
+            )

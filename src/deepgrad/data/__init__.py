@@ -1,7 +1,8 @@
 """Data for training: built-in datasets, the user's files, splits, scaling, batches.
 
-scikit-learn provides the generators and small real datasets; it is imported
-inside the functions that need it, so ``import deepgrad`` stays light.
+The generated sets and the splits are NumPy (scikit-learn's generators and
+``train_test_split`` written out, giving its numbers); scikit-learn itself, the
+``sklearn`` extra, is imported only to load its four real datasets.
 """
 
 from __future__ import annotations

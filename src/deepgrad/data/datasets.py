@@ -2,8 +2,12 @@
 
 Every dataset is one call returning a :class:`Dataset`: float32 features, int64 class
 indices and the names that map those indices back to what they mean. The generated
-sets take ``n_samples``, ``noise`` and ``seed``; scikit-learn's generators produce
-them wherever it has one (``spirals`` is the only one written here).
+sets take ``n_samples``, ``noise`` and ``seed``. ``moons``, ``circles``, ``blobs`` and
+``gauss`` are scikit-learn's ``make_moons``, ``make_circles`` and ``make_blobs``,
+written here in NumPy draw for draw (the same ``RandomState`` calls in the same
+order), so they give scikit-learn's points without needing it. Only the four real
+sets (iris, wine, breast_cancer, digits) load from scikit-learn, the ``sklearn``
+extra.
 """
 
 from __future__ import annotations
@@ -118,18 +122,90 @@ def _two_class_2d(name: str, X: np.ndarray, y: np.ndarray, description: str):
     )
 
 
-def _moons(n_samples: int, noise: float, seed: int) -> Dataset:
-    from sklearn.datasets import make_moons
+# scikit-learn's generators, draw for draw: sklearn.datasets.make_moons,
+# make_circles and make_blobs with shuffle=True and a float noise, seeded through
+# check_random_state (an int seed is np.random.RandomState(seed)).
+def _shuffled(X: np.ndarray, y: np.ndarray, generator: np.random.RandomState):
+    """sklearn.utils.shuffle: one in-place shuffle of the row indices."""
+    order = np.arange(len(X))
+    generator.shuffle(order)
+    return X[order], y[order]
 
-    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+
+def _two_arcs(
+    x_out: np.ndarray,
+    y_out: np.ndarray,
+    x_in: np.ndarray,
+    y_in: np.ndarray,
+    noise: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack the outer (class 0) and inner (class 1) points, shuffle them, then add
+    Gaussian noise of std ``noise`` to both coordinates (make_moons' last steps)."""
+    generator = np.random.RandomState(seed)
+    X = np.vstack([np.append(x_out, x_in), np.append(y_out, y_in)]).T
+    y = np.hstack([np.zeros(len(x_out), np.intp), np.ones(len(x_in), np.intp)])
+    X, y = _shuffled(X, y, generator)
+    X += generator.normal(scale=noise, size=X.shape)
+    return X, y
+
+
+def _moons(n_samples: int, noise: float, seed: int) -> Dataset:
+    # upper half circle (cos t, sin t) and lower one (1 - cos t, 1/2 - sin t),
+    # t in [0, pi]; the second moon gets the odd point
+    n_out = n_samples // 2
+    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_samples - n_out)
+    X, y = _two_arcs(
+        np.cos(t_out),
+        np.sin(t_out),
+        1 - np.cos(t_in),
+        1 - np.sin(t_in) - 0.5,
+        noise,
+        seed,
+    )
     return _two_class_2d("moons", X, y, "two interleaving half circles")
 
 
-def _circles(n_samples: int, noise: float, seed: int) -> Dataset:
-    from sklearn.datasets import make_circles
-
-    X, y = make_circles(n_samples=n_samples, noise=noise, factor=0.5, random_state=seed)
+def _circles(n_samples: int, noise: float, seed: int, factor: float = 0.5) -> Dataset:
+    # unit circle (class 0) around one of radius `factor` (class 1), angles in
+    # [0, 2 pi) without the endpoint, so no point repeats
+    n_out = n_samples // 2
+    t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    t_in = np.linspace(0, 2 * np.pi, n_samples - n_out, endpoint=False)
+    X, y = _two_arcs(
+        np.cos(t_out),
+        np.sin(t_out),
+        np.cos(t_in) * factor,
+        np.sin(t_in) * factor,
+        noise,
+        seed,
+    )
     return _two_class_2d("circles", X, y, "a small circle inside a large one")
+
+
+def _make_blobs(
+    n_samples: int,
+    centers: np.ndarray | int,
+    std: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """make_blobs in 2-D: ``centers`` given, or that many drawn uniformly from the
+    box [-10, 10]^2; ``n_samples // n_centers`` Gaussian points of std ``std``
+    around each (the first ``n_samples % n_centers`` centers get one more)."""
+    generator = np.random.RandomState(seed)
+    if isinstance(centers, int):
+        centers = generator.uniform(-10.0, 10.0, size=(centers, 2))
+    counts = [n_samples // len(centers)] * len(centers)
+    for i in range(n_samples % len(centers)):
+        counts[i] += 1
+    X = np.vstack(
+        [
+            generator.normal(loc=center, scale=std, size=(count, 2))
+            for center, count in zip(centers, counts, strict=True)
+        ]
+    )
+    y = np.repeat(np.arange(len(centers)), counts)
+    return _shuffled(X, y, generator)
 
 
 def _spirals(n_samples: int, noise: float, seed: int) -> Dataset:
@@ -150,15 +226,7 @@ def _spirals(n_samples: int, noise: float, seed: int) -> Dataset:
 
 
 def _blobs(n_samples: int, noise: float, seed: int) -> Dataset:
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(
-        n_samples=n_samples,
-        n_features=2,
-        centers=3,
-        cluster_std=noise,
-        random_state=seed,
-    )
+    X, y = _make_blobs(n_samples, 3, noise, seed)
     return Dataset(
         name="blobs",
         X=X.astype(np.float32),
@@ -171,22 +239,21 @@ def _blobs(n_samples: int, noise: float, seed: int) -> Dataset:
 
 
 def _gauss(n_samples: int, noise: float, seed: int) -> Dataset:
-    from sklearn.datasets import make_blobs
-
     # TensorFlow Playground's "Gaussian" set: clusters at (2, 2) and (-2, -2).
-    X, y = make_blobs(
-        n_samples=n_samples,
-        centers=[[2.0, 2.0], [-2.0, -2.0]],
-        cluster_std=noise,
-        random_state=seed,
-    )
+    X, y = _make_blobs(n_samples, np.array([[2.0, 2.0], [-2.0, -2.0]]), noise, seed)
     return _two_class_2d("gauss", X, y, "two Gaussian clusters at (2, 2) and (-2, -2)")
 
 
 def _sklearn_real(name: str, task: Task) -> Callable[..., Dataset]:
     def build() -> Dataset:
-        from sklearn import datasets
-
+        try:
+            from sklearn import datasets
+        except ImportError:
+            raise ImportError(
+                f"the {name} dataset comes with scikit-learn, which is not "
+                "installed: pip install 'deepgrad[sklearn]'",
+                name="sklearn",
+            ) from None
         bunch = getattr(datasets, f"load_{name}")()
         return Dataset(
             name=name,
@@ -218,6 +285,7 @@ class _Spec:
     n_classes: int
     description: str
     default_noise: float | None = None  # None: a fixed dataset
+    extra: str | None = None  # the extra that installs what it loads from
 
 
 _DATASETS: dict[str, _Spec] = {
@@ -237,6 +305,7 @@ _DATASETS: dict[str, _Spec] = {
         4,
         3,
         _REAL_DESCRIPTIONS["iris"],
+        extra="sklearn",
     ),
     "wine": _Spec(
         _sklearn_real("wine", "multiclass"),
@@ -245,6 +314,7 @@ _DATASETS: dict[str, _Spec] = {
         13,
         3,
         _REAL_DESCRIPTIONS["wine"],
+        extra="sklearn",
     ),
     "breast_cancer": _Spec(
         _sklearn_real("breast_cancer", "binary"),
@@ -253,6 +323,7 @@ _DATASETS: dict[str, _Spec] = {
         30,
         2,
         _REAL_DESCRIPTIONS["breast_cancer"],
+        extra="sklearn",
     ),
     "digits": _Spec(
         _sklearn_real("digits", "multiclass"),
@@ -261,6 +332,7 @@ _DATASETS: dict[str, _Spec] = {
         64,
         10,
         _REAL_DESCRIPTIONS["digits"],
+        extra="sklearn",
     ),
 }
 
@@ -272,7 +344,9 @@ def available_datasets() -> list[dict[str, Any]]:
     -------
     list of dict
         One dict per dataset with keys ``name``, ``task``, ``n_samples`` (the default
-        for generated sets), ``n_features``, ``n_classes`` and ``description``.
+        for generated sets), ``n_features``, ``n_classes``, ``description`` and
+        ``extra``: None, or the extra a dataset needs (``"sklearn"`` for the four
+        sets loaded from scikit-learn).
 
     Examples
     --------
@@ -287,6 +361,7 @@ def available_datasets() -> list[dict[str, Any]]:
             "n_features": spec.n_features,
             "n_classes": spec.n_classes,
             "description": spec.description,
+            "extra": spec.extra,
         }
         for name, spec in _DATASETS.items()
     ]
@@ -305,7 +380,8 @@ def load_dataset(
     name : str
         One of ``xor``, ``and``, ``or`` (the lab's 4-point truth tables), ``moons``,
         ``circles``, ``spirals``, ``blobs``, ``gauss`` (generated 2-D sets), ``iris``,
-        ``wine``, ``breast_cancer``, ``digits`` (bundled with scikit-learn).
+        ``wine``, ``breast_cancer``, ``digits`` (bundled with scikit-learn: these
+        four need the ``sklearn`` extra).
     n_samples : int, optional
         Number of points of a generated set (default 200).
     noise : float, optional
@@ -326,6 +402,9 @@ def load_dataset(
         For an unknown name (the message lists the available ones), for
         ``n_samples``/``noise`` given to a fixed dataset, for ``n_samples`` smaller
         than the number of classes, or a negative ``noise``.
+    ImportError
+        For one of scikit-learn's four sets when scikit-learn is not installed
+        (one line naming the extra: ``pip install 'deepgrad[sklearn]'``).
 
     Examples
     --------

@@ -1,12 +1,14 @@
 """Splits, standardisation and one-hot encoding.
 
-Splits use scikit-learn's ``train_test_split`` (stratified, seeded). The
+Splits are scikit-learn's ``train_test_split`` (stratified, seeded) written in
+NumPy draw for draw, so they give scikit-learn's parts without needing it. The
 :class:`Standardizer` is plain NumPy so that a saved model can rebuild it from JSON
 without scikit-learn.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, NamedTuple
 
@@ -46,8 +48,9 @@ def train_val_test_split(
     """Split samples into train, validation and test parts.
 
     The test part is taken first (``test`` of all samples), then the validation part
-    (``val`` of all samples) from the rest, each with scikit-learn's
-    ``train_test_split``, so a part's size is ``ceil(fraction * n_samples)``.
+    (``val`` of all samples) from the rest, each as scikit-learn's
+    ``train_test_split`` splits (the same parts for the same seed), so a part's size
+    is ``ceil(fraction * n_samples)``.
 
     Parameters
     ----------
@@ -108,13 +111,18 @@ def train_val_test_split(
 def _split(
     X: np.ndarray, y: np.ndarray, fraction: float, stratify: bool, seed, part: str
 ) -> list[np.ndarray]:
-    from sklearn.model_selection import train_test_split
-
+    """``[X_rest, X_part, y_rest, y_part]``, as ``train_test_split(X, y,
+    test_size=fraction, random_state=seed, stratify=y if stratify else None)``."""
+    n_part = math.ceil(fraction * len(X))
+    if n_part >= len(X):
+        raise ValueError(
+            f"Cannot split {len(X)} samples into a {part} part of {fraction:.3g} and "
+            f"the rest: the {part} part would take all {n_part} samples and leave "
+            "none for training. Use more samples or a smaller fraction"
+        )
     if stratify:
         try:
-            return train_test_split(
-                X, y, test_size=fraction, random_state=seed, stratify=y
-            )
+            rest, taken = _stratified_indices(y, len(X) - n_part, n_part, seed)
         except ValueError as err:
             warnings.warn(
                 f"Cannot stratify the {part} split ({err}); splitting at random "
@@ -122,13 +130,75 @@ def _split(
                 UserWarning,
                 stacklevel=3,
             )
-    try:
-        return train_test_split(X, y, test_size=fraction, random_state=seed)
-    except ValueError as err:
+        else:
+            return [X[rest], X[taken], y[rest], y[taken]]
+    # ShuffleSplit: one permutation; its first n_part indices are the part
+    order = _random_state(seed).permutation(len(X))
+    taken, rest = order[:n_part], order[n_part:]
+    return [X[rest], X[taken], y[rest], y[taken]]
+
+
+def _random_state(seed: int | None) -> np.random.RandomState:
+    # scikit-learn's check_random_state: an int seeds a new legacy RandomState
+    # (None: a fresh one seeded by the OS, where scikit-learn takes NumPy's global one)
+    return np.random.RandomState(seed)
+
+
+def _stratified_indices(
+    y: np.ndarray, n_rest: int, n_part: int, seed: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (rest, part) of StratifiedShuffleSplit's first split: each class
+    gives the two parts its share of their sizes, then each part is shuffled."""
+    if y.ndim == 2:  # scikit-learn's key for a row of labels: its values as text
+        y = np.array([" ".join(row.astype("str")) for row in y])
+    classes, class_of, class_counts = np.unique(
+        y, return_inverse=True, return_counts=True
+    )
+    if class_counts.min() < 2:
+        lonely = classes[class_counts < 2].tolist()
         raise ValueError(
-            f"Cannot split {len(X)} samples into a {part} part of {fraction:.3g} and "
-            f"the rest: {err}. Use more samples or a different fraction"
-        ) from None
+            f"classes {lonely} have 1 sample each; each part needs one of every class"
+        )
+    for size, which in ((n_rest, "the rest"), (n_part, "the part")):
+        if size < len(classes):
+            raise ValueError(
+                f"{which} would hold {size} samples, fewer than the "
+                f"{len(classes)} classes"
+            )
+    # each class's row indices, in order
+    rows_of_class = np.split(
+        np.argsort(class_of, kind="stable"), np.cumsum(class_counts)[:-1]
+    )
+    generator = _random_state(seed)
+    rest_counts = _approximate_mode(class_counts, n_rest, generator)
+    part_counts = _approximate_mode(class_counts - rest_counts, n_part, generator)
+    rest: list[int] = []
+    part: list[int] = []
+    for rows, n_r, n_p in zip(rows_of_class, rest_counts, part_counts, strict=True):
+        shuffled = rows[generator.permutation(len(rows))]
+        rest.extend(shuffled[:n_r])
+        part.extend(shuffled[n_r : n_r + n_p])
+    return generator.permutation(rest), generator.permutation(part)
+
+
+def _approximate_mode(
+    class_counts: np.ndarray, n_draws: int, generator: np.random.RandomState
+) -> np.ndarray:
+    """How many of ``n_draws`` each class gives: ``floor(count / total * n_draws)``,
+    then one more to the classes with the largest remainders until the sum is
+    ``n_draws`` (a tie broken at random); scikit-learn's ``_approximate_mode``."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    remainder = continuous - floored
+    for value in np.sort(np.unique(remainder))[::-1]:
+        if need_to_add <= 0:
+            break
+        (tied,) = np.where(remainder == value)
+        add_now = min(len(tied), need_to_add)
+        floored[generator.choice(tied, size=add_now, replace=False)] += 1
+        need_to_add -= add_now
+    return floored.astype(int)
 
 
 class Standardizer:
