@@ -1,5 +1,10 @@
 """Differentiable ops. Importing this package gives Tensor its operators and methods,
-the in-place ones (``add_``, ``-=``, ``t[i] = v``, ...) included."""
+the in-place ones (``add_``, ``-=``, ``t[i] = v``, ...) included.
+
+The functions this package exports, and the methods, take PyTorch's keyword
+names (``input=``, ``other=``, ``axis=`` for ``dim=``: ``_common.torch_keywords``);
+the operators are bound to the plain ops.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad.ops._common import torch_keywords
 from deepgrad.ops.activations import (
     gelu,
     leaky_relu,
@@ -39,8 +45,82 @@ from deepgrad.ops.arithmetic import (
     sub,
     where,
 )
+from deepgrad.ops.comparison import (
+    all,
+    any,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    eq,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    masked_fill,
+    ne,
+)
+from deepgrad.ops.creation import logspace, meshgrid
+from deepgrad.ops.elementwise import (
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    ceil,
+    cos,
+    cosh,
+    exp2,
+    expm1,
+    floor,
+    frac,
+    log1p,
+    log2,
+    log10,
+    reciprocal,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
 from deepgrad.ops.inplace import METHODS as INPLACE_METHODS
-from deepgrad.ops.reductions import MaxResult, argmax, argmin, max, mean, min, sum, var
+from deepgrad.ops.products import bmm, dot, mm, mv, outer
+from deepgrad.ops.reductions import (
+    MaxResult,
+    MedianResult,
+    ModeResult,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    diff,
+    logsumexp,
+    max,
+    mean,
+    median,
+    min,
+    mode,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
+    vector_norm,
+)
 from deepgrad.ops.shape import (
     T,
     cat,
@@ -54,6 +134,7 @@ from deepgrad.ops.shape import (
     transpose,
     unsqueeze,
 )
+from deepgrad.ops.sorting import SortResult, TopkResult, argsort, sort, topk
 from deepgrad.tensor import Tensor
 
 __all__ = [
@@ -100,22 +181,82 @@ __all__ = [
     "unsqueeze",
     "var",
     "where",
+    "MedianResult",
+    "ModeResult",
+    "SortResult",
+    "TopkResult",
+    "acos",
+    "acosh",
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argsort",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
+    "bmm",
+    "ceil",
+    "cos",
+    "cosh",
+    "cumsum",
+    "diff",
+    "dot",
+    "eq",
+    "exp2",
+    "expm1",
+    "floor",
+    "frac",
+    "ge",
+    "gt",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "le",
+    "log10",
+    "log1p",
+    "log2",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "logspace",
+    "logsumexp",
+    "lt",
+    "masked_fill",
+    "median",
+    "meshgrid",
+    "mode",
+    "mm",
+    "mv",
+    "ne",
+    "norm",
+    "outer",
+    "prod",
+    "reciprocal",
+    "round",
+    "rsqrt",
+    "sign",
+    "sin",
+    "sinh",
+    "sort",
+    "square",
+    "std",
+    "tan",
+    "topk",
+    "trunc",
+    "vector_norm",
 ]
 
 
-def _compare(ufunc: np.ufunc):
-    def compare(self: Tensor, other: Any) -> Tensor:
-        value = other.data if isinstance(other, Tensor) else other
-        return Tensor(ufunc(self.data, value))  # comparisons are outside the graph
-
-    return compare
-
-
-def _to(self: Tensor, dtype: Any) -> Tensor:
-    return cast(self, dtype)
-
-
-_METHODS = {
+# the operators call the plain ops, before torch_keywords wraps the public names
+_OPERATORS = {
     "__add__": add,
     "__radd__": add,
     "__sub__": sub,
@@ -131,12 +272,32 @@ _METHODS = {
     "__rmatmul__": lambda self, other: matmul(Tensor(other), self),
     "__getitem__": getitem,
     "__abs__": abs,
-    "__gt__": _compare(np.greater),
-    "__ge__": _compare(np.greater_equal),
-    "__lt__": _compare(np.less),
-    "__le__": _compare(np.less_equal),
-    "__eq__": _compare(np.equal),
-    "__ne__": _compare(np.not_equal),
+    "__gt__": gt,
+    "__ge__": ge,
+    "__lt__": lt,
+    "__le__": le,
+    "__eq__": eq,
+    "__ne__": ne,
+    "__and__": bitwise_and,
+    "__or__": bitwise_or,
+    "__xor__": bitwise_xor,
+    "__invert__": bitwise_not,
+}
+_RESULT_TYPES = ("MaxResult", "MedianResult", "ModeResult", "SortResult", "TopkResult")
+globals().update(
+    {
+        name: torch_keywords(globals()[name])
+        for name in __all__
+        if name not in _RESULT_TYPES
+    }
+)
+
+
+def _to(self: Tensor, dtype: Any) -> Tensor:
+    return cast(self, dtype)
+
+
+_METHODS = {
     "add": add,
     "sub": sub,
     "mul": mul,
@@ -144,7 +305,7 @@ _METHODS = {
     "pow": pow,
     "neg": neg,
     "matmul": matmul,
-    "mm": matmul,
+    "mm": mm,
     "exp": exp,
     "log": log,
     "sqrt": sqrt,
@@ -180,10 +341,19 @@ _METHODS = {
     "bool": lambda self: cast(self, np.bool_),
     "to": _to,
     "type": _to,
-    "any": lambda self: Tensor(np.asarray(self.data.any())),
-    "all": lambda self: Tensor(np.asarray(self.data.all())),
+    "any": any,
+    "all": all,
 }
-for _name, _fn in (_METHODS | INPLACE_METHODS).items():
+_NEW_METHODS = (
+    "acos acosh amax amin argsort asin asinh atan atan2 atanh bitwise_and bitwise_not "
+    "bitwise_or bitwise_xor bmm ceil cos cosh "
+    "cumsum diff dot eq exp2 expm1 floor frac ge gt isfinite isinf isnan le log10 "
+    "log1p log2 logical_and logical_not logical_or logical_xor logsumexp lt "
+    "masked_fill median mode mv ne norm outer prod reciprocal round rsqrt sign sin sinh "
+    "sort square std tan topk trunc"
+).split()
+_METHODS |= {name: globals()[name] for name in _NEW_METHODS}
+for _name, _fn in (_OPERATORS | _METHODS | INPLACE_METHODS).items():
     setattr(Tensor, _name, _fn)
 Tensor.T = property(T)  # type: ignore[attr-defined]
 Tensor.mT = property(lambda self: transpose(self, -2, -1))  # type: ignore[attr-defined]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -123,3 +126,57 @@ def require_float(x: Tensor, op: str) -> None:
             f"{op}: expected a floating point tensor, received dtype {x.data.dtype}. "
             "Convert it with .float() or .double()."
         )
+
+
+def torch_keywords(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Accept PyTorch's keyword names for ``function``'s arguments.
+
+    ``input=`` names the first argument and ``other=`` the second where the
+    function has no argument of that name, and ``axis=`` is an alias of ``dim=``, as in
+    ``torch.sum(x, axis=0)``. Operators are bound to the undecorated function,
+    so ``a + b`` pays nothing for this.
+    """
+    names = list(inspect.signature(function).parameters)
+    renames = {}
+    if names and "input" not in names:
+        renames["input"] = names[0]
+    if len(names) > 1 and "other" not in names:
+        renames["other"] = names[1]
+    if "dim" in names and "axis" not in names:
+        renames["axis"] = "dim"
+
+    if not renames:
+        return function
+
+    @functools.wraps(function)
+    def with_torch_keywords(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:  # the usual call has none: it costs one test
+            for alias, name in renames.items():
+                if alias in kwargs:
+                    if name in kwargs or names.index(name) < len(args):
+                        raise TypeError(
+                            f"{function.__name__}() got {alias}= and {name}= for "
+                            "the same argument; give only one of them"
+                        )
+                    kwargs[name] = kwargs.pop(alias)
+        return function(*args, **kwargs)
+
+    return with_torch_keywords
+
+
+def float_data(x: Tensor) -> np.ndarray:
+    """x's array, integers and bools turned into the default float dtype, as
+    PyTorch's floating point ops (``torch.sin(int_tensor)`` is float32) do."""
+    data = x.data
+    return data if data.dtype.kind in "fc" else data.astype(_DEFAULT_FLOAT)
+
+
+def check_broadcast(a: Tensor, b: Tensor, op: str) -> tuple[int, ...]:
+    """The shape a and b broadcast to; an error naming the op where they don't."""
+    try:
+        return np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}: cannot broadcast shapes {a.shape} and {b.shape} together. Shapes "
+            "are compared from the last dimension; each pair must be equal or 1."
+        ) from None

@@ -416,10 +416,13 @@ def abs(a: Tensor) -> Tensor:
     return Tensor._make(np.abs(a.data), (a,), backward, "AbsBackward", saved(a))
 
 
-def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """Limit values to [min, max]; the gradient passes where min <= a <= max."""
+def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to [min, max] (numbers or tensors); the gradient passes where
+    min <= a <= max."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_to_tensors(a, min, max)
     data = a.data
     if data.dtype.kind in "iub" and any(isinstance(v, float) for v in (min, max)):
         data = data.astype(_DEFAULT_FLOAT)  # a float bound gives floats, as torch
@@ -436,6 +439,44 @@ def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tens
     return Tensor._make(
         out.astype(data.dtype, copy=False), (a,), backward, "ClampBackward", saved(a)
     )
+
+
+def _clamp_to_tensors(a: Tensor, min: Any, max: Any) -> Tensor:
+    """clamp with tensor bounds, which broadcast: minimum(maximum(a, min), max).
+
+    The gradient goes where the output came from, with PyTorch's rule where
+    the bounds cross or tie: to a where min <= a <= max; to min where a < min
+    < max; to max where a > max or max < min (the output is then max).
+    """
+    low = None if min is None else lift(min, a)
+    high = None if max is None else lift(max, a)
+    x = a.data
+    out = x
+    for bound, pick, name in ((low, np.maximum, "min"), (high, np.minimum, "max")):
+        if bound is not None:
+            y = bound.data.astype(x.dtype)
+            out = _checked(pick, out, y, a, bound, f"clamp ({name})")
+    inside = np.ones(x.shape, bool)
+    from_low = from_high = np.zeros(x.shape, bool)
+    if low is not None:
+        inside = inside & (x >= low.data)
+        from_low = x < low.data
+    if high is not None:
+        inside = inside & (x <= high.data)
+        from_high = x > high.data
+    if low is not None and high is not None:
+        from_low = from_low & (low.data < high.data)
+        from_high = from_high | (high.data < low.data)
+
+    def backward(grad_output):
+        return tuple(
+            unbroadcast(np.where(picked, grad_output, 0), tensor.shape)
+            for picked, tensor in ((inside, a), (from_low, low), (from_high, high))
+            if tensor is not None
+        )
+
+    parents = tuple(t for t in (a, low, high) if t is not None)
+    return Tensor._make(out, parents, backward, "ClampBackward", saved(*parents))
 
 
 def maximum(a: Tensor, b: Any) -> Tensor:
@@ -464,8 +505,10 @@ def _extremum(a: Tensor, b: Tensor, pick, wins, op: str) -> Tensor:
     return Tensor._make(out, (a, b), backward, op, saved(a, b))
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where condition holds, else ``b``; each gets the gradient of its picks."""
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """``input`` where condition holds, else ``other``; each gets the gradient of
+    its picks."""
+    a, b = input, other
     mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     mask = mask.astype(bool, copy=False)
     if not isinstance(a, Tensor):

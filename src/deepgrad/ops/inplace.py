@@ -24,6 +24,7 @@ import numpy as np
 
 from deepgrad.ops._common import unbroadcast
 from deepgrad.ops.arithmetic import add, clamp, div, mul, sub
+from deepgrad.ops.comparison import masked_fill
 from deepgrad.ops.shape import index_key, index_put
 from deepgrad.tensor import (
     Tensor,
@@ -172,6 +173,21 @@ def clamp_(self: Tensor, min: float | None = None, max: float | None = None) -> 
     return self
 
 
+def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """Write ``value`` where the bool ``mask`` (broadcast to this shape) is True."""
+    if _needs_recording(self, value):
+        return _record(self, "masked_fill_", masked_fill, (mask, value))
+    filled = masked_fill(self, mask, value)
+    if filled.shape != self.shape:
+        raise ValueError(
+            f"in-place masked_fill_: a mask of shape {mask.shape} does not fit a "
+            f"tensor of shape {self.shape}; it must broadcast to the tensor's shape"
+        )
+    np.copyto(self.data, filled.data)
+    self._version += 1
+    return self
+
+
 def _overwritten(previous: Tensor, source: Any, op: str) -> Tensor:
     """The out-of-place twin of the ops that overwrite every value: copy_, fill_,
     zero_, uniform_, normal_. ``source`` broadcasts to ``previous``'s shape."""
@@ -270,6 +286,7 @@ METHODS = {
     "mul_": mul_,
     "div_": div_,
     "clamp_": clamp_,
+    "masked_fill_": masked_fill_,
     "zero_": zero_,
     "fill_": fill_,
     "copy_": copy_,
