@@ -1,21 +1,29 @@
-"""DataLoader: the batches of one epoch, reshuffled every epoch by its own generator.
+"""DataLoader: the batches of one epoch, reshuffled every epoch as PyTorch's is.
 
 ``batch_size=1`` gives the per-sample (stochastic) updates of the lab's
 pseudocode, an integer gives mini-batches and ``"full"`` (or None) the whole set
 for full-batch gradient descent. The shuffling generator's state is exposed
 (``get_state``/``set_state``, JSON-able), so a run resumed from a checkpoint
 draws exactly the batches the uninterrupted run would have drawn.
+
+Each shuffled epoch draws what ``torch.utils.data.DataLoader(shuffle=True)``
+draws, so the orders are PyTorch's after the same seed. Without a seed, the
+default generator gives the iterator's base seed (``random_()``, two words),
+then ``RandomSampler`` a seed for a new Generator (two more words), and the
+order is ``randperm(n)`` from that Generator. With ``seed=s``, as
+``DataLoader(..., generator=torch.Generator().manual_seed(s))``: the base seed
+and ``randperm(n)`` both come from the loader's own Generator.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from deepgrad import random as _random
 from deepgrad.tensor import Tensor, default_generator, get_default_dtype
 
 
@@ -70,14 +78,16 @@ class DataLoader:
     batch_size : int, "full" or None
         Samples per batch; ``"full"`` or None puts the whole set in one batch.
     shuffle : bool
-        Draw a new order of the samples at the start of every epoch. A single
-        batch holding every sample is never permuted: the order inside it does
+        Draw a new order of the samples at the start of every epoch, PyTorch's
+        order after the same seed. A single batch holding every sample is never
+        permuted and draws nothing (PyTorch's would): the order inside it does
         not change the gradient, and keeping it makes full-batch training
         reproduce a hand-written loop to the last bit.
     seed : int, optional
-        Seed of this loader's own ``np.random.Generator``. Without one, the
-        seed is drawn from deepgrad's generator, so ``dg.manual_seed`` makes the
-        order reproducible too.
+        Seed of this loader's own ``dg.Generator``, as PyTorch's
+        ``DataLoader(generator=torch.Generator().manual_seed(seed))``. Without
+        one, every epoch draws from the default generator, as PyTorch's
+        DataLoader does, so ``dg.manual_seed`` makes the order reproducible.
     drop_last : bool
         Skip the last batch of an epoch when it is smaller than ``batch_size``.
 
@@ -130,9 +140,9 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        if seed is None:
-            seed = int(default_generator().integers(2**63))
-        self._generator = np.random.default_rng(seed)
+        self._generator = (
+            None if seed is None else _random.Generator().manual_seed(seed)
+        )
 
     @property
     def n_samples(self) -> int:
@@ -146,20 +156,44 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor | None]]:
         if self.shuffle and self.batch_size < self.n_samples:
-            order: np.ndarray | None = self._generator.permutation(self.n_samples)
+            order: np.ndarray | None = self._epoch_order()
         else:
             order = None
+        # torch's RandomSampler draws one more randperm(n) when the batches ask
+        # past its last index (thrown away; it shows in a seeded loader's state):
+        # before a short last batch, else after the last batch
+        exhausts_early = not self.drop_last and self.n_samples % self.batch_size
         for batch in range(len(self)):
             start = batch * self.batch_size
             rows: slice | np.ndarray = slice(start, start + self.batch_size)
             if order is not None:
                 rows = order[rows]
+                if exhausts_early and batch == len(self) - 1:
+                    self._sampler_exhausted()
             y_batch = None if self.y is None else Tensor(self.y[rows])
             yield Tensor(self.X[rows]), y_batch
+        if order is not None and not exhausts_early:
+            self._sampler_exhausted()
+
+    def _sampler_exhausted(self) -> None:
+        if self._generator is not None:  # else a Generator of the sampler's own
+            _random.randperm(self._generator, self.n_samples)
+
+    def _epoch_order(self) -> np.ndarray:
+        """The order PyTorch's DataLoader(shuffle=True) draws for one epoch."""
+        generator = default_generator() if self._generator is None else self._generator
+        _random.random_full(generator, (), np.int64)  # _BaseDataLoaderIter's base seed
+        if self._generator is None:  # RandomSampler seeds a new Generator
+            seed = int(_random.random_full(generator, (), np.int64))
+            generator = _random.Generator().manual_seed(seed)
+        return _random.randperm(generator, self.n_samples)
 
     def get_state(self) -> dict[str, Any]:
-        """The shuffling generator's state, a JSON-able dict (a copy)."""
-        return copy.deepcopy(dict(self._generator.bit_generator.state))
+        """The shuffling generator's state, a JSON-able dict (a copy); without a
+        seed, the loader has none of its own (the default generator's counts)."""
+        if self._generator is None:
+            return {"generator": None}
+        return {"generator": self._generator.get_state().tolist()}
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a state from ``get_state()``: the next epochs repeat exactly.
@@ -169,22 +203,23 @@ class DataLoader:
         ValueError
             If ``state`` is not a state that ``get_state()`` returned.
         """
-        bit_generator = self._generator.bit_generator
         if (
             not isinstance(state, dict)
-            or state.get("bit_generator") != type(bit_generator).__name__
+            or set(state) != {"generator"}
+            or (state["generator"] is None) != (self._generator is None)
         ):
             raise ValueError(
                 "DataLoader.set_state expects the dict DataLoader.get_state() "
-                f"returned, received: {state!r}"
+                f"returned (of a loader with a seed when this one has one), "
+                f"received: {state!r}"
             )
-        try:
-            bit_generator.state = copy.deepcopy(state)
-        except (TypeError, ValueError, KeyError) as error:
-            raise ValueError(
-                f"DataLoader.set_state: not a valid generator state ({error}): "
-                f"{state!r}"
-            ) from None
+        if self._generator is not None:
+            try:
+                self._generator.set_state(state["generator"])
+            except ValueError as error:
+                raise ValueError(
+                    f"DataLoader.set_state: not a valid generator state ({error})"
+                ) from None
 
     def __repr__(self) -> str:
         return (
