@@ -142,7 +142,7 @@ def diverging_regression():
 # row the block recorded, the snapshot of the block's start, or the initial ones
 @pytest.mark.parametrize(
     ("lr", "scale", "bad_epoch"),
-    [(0.8, 1, 9), (2.0, 1, 6), (1e3, 1, 3), (1e12, 1, 2), (0.1, 1e20, 1)],
+    [(0.6, 1, 9), (1.2, 1, 6), (1e3, 1, 3), (1e12, 1, 2), (0.1, 1e20, 1)],
 )
 def test_a_loss_that_overflows_mid_block_restores_the_same_weights(
     count_blocks, nan_rule_only, lr, scale, bad_epoch
@@ -211,7 +211,7 @@ def test_the_line_of_the_epoch_before_a_divergence_shows_that_epochs_loss(
     lines, histories = [], []
     for callbacks in ([], [Callback()]):
         model, data = diverging_regression()
-        optimizer = dg.optim.SGD(model.parameters(), lr=0.8)
+        optimizer = dg.optim.SGD(model.parameters(), lr=0.6)
         history = fit(
             model, nn.MSELoss(), optimizer, data, epochs=500, batch_size="full",
             verbose=2, log_every=1000, callbacks=callbacks, shuffle=False, seed=0,
@@ -222,10 +222,10 @@ def test_the_line_of_the_epoch_before_a_divergence_shows_that_epochs_loss(
 
     assert lines[0] == lines[1]
     assert histories[0] == histories[1]
-    # epoch 8's own loss (about 9.6e32; its digits depend on the BLAS kernel),
+    # epoch 8's own loss (about 1.1e31; its digits depend on the BLAS kernel),
     # not an earlier epoch's
     epoch_8 = histories[0][7]
-    assert 1e32 < epoch_8 < 1e34 and epoch_8 != histories[0][6]
+    assert 1e30 < epoch_8 < 1e32 and epoch_8 != histories[0][6]
     assert lines[0][1].startswith(f"Epoch 8/500 - loss: {epoch_8:.4f}")
     assert lines[0][2].startswith("Epoch 9: loss is inf")
 

@@ -117,7 +117,9 @@ def test_every_layer_both_libraries_have_has_test_cases():
 @pytest.mark.parametrize(("name", "dtype"), EXAMPLES)
 def test_to_torch_gives_the_same_outputs_weights_dtype_and_mode(name, dtype):
     """to_torch's module has deepgrad's state_dict (keys, dtype, values), its
-    train/eval mode, and equal outputs: in eval mode for batches of 2 and 7, and
+    train/eval mode, and equal outputs: in eval mode for batches of 3 and 7 (two
+    rows would let a BatchNorm without running statistics divide float32 rounding
+    by the half-difference of two nearly equal values), and
     in train mode, where BatchNorm's running statistics must then agree too; its
     weights are a copy, not shared memory."""
     model, shape = deepgrad_model(name, dtype)
@@ -127,7 +129,7 @@ def test_to_torch_gives_the_same_outputs_weights_dtype_and_mode(name, dtype):
     assert not converted.training
     assert_same_state(model, converted)
     rng = np.random.default_rng(2)
-    for batch in (2, 7):
+    for batch in (3, 7):
         inputs = rng.normal(size=(batch, *shape)).astype(dtype)
         np.testing.assert_allclose(
             torch_output(converted, inputs),

@@ -116,7 +116,7 @@ def test_get_state_is_a_copy_unchanged_by_later_epochs():
 @pytest.mark.parametrize("state", [None, {}, {"bit_generator": "MT19937"}, [1, 2]])
 def test_set_state_rejects_what_get_state_did_not_return(state):
     with pytest.raises(ValueError, match="get_state"):
-        array_loader(X10, Y10, shuffle=True).set_state(state)
+        array_loader(X10, Y10, shuffle=True, seed=0).set_state(state)
 
 
 def test_integer_features_become_float32_and_float64_stays():

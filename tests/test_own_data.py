@@ -25,8 +25,8 @@ from test_hostile_files import _metadata, _resign
 AGES_HEADER = (
     "Training on ages: 300 samples, 1 features, task regression (auto: 'age' holds "
     "46 distinct whole numbers, more than 20 and more than 5% of the 300 rows; "
-    "--task multiclass to override), loss mse, optimizer adam, init default, "
-    "standardize on, target standardized"
+    "--task multiclass to override), loss mse, optimizer adam (lr 0.001), init "
+    "default, standardize on, target standardized"
 )
 
 
@@ -125,7 +125,7 @@ def test_train_task_multiclass_overrides_auto(ages_csv):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == (
         "Training on ages: 300 samples, 1 features, task multiclass, loss ce, "
-        "optimizer adam, init default, standardize on"
+        "optimizer adam (lr 0.01), init default, standardize on"
     )
 
 
@@ -159,8 +159,8 @@ def test_train_few_whole_number_labels_stay_classes_and_say_so(tmp_path):
     assert result.stdout.splitlines()[0] == (
         "Training on grades: 60 samples, 1 features, task multiclass (auto: 'grade' "
         "holds 3 distinct whole numbers, not more than 20 or not more than 5% of the "
-        "60 rows; --task regression to override), loss ce, optimizer adam, init "
-        "default, standardize on"
+        "60 rows; --task regression to override), loss ce, optimizer adam (lr 0.01), "
+        "init default, standardize on"
     )
 
 

@@ -224,9 +224,21 @@ def test_sweep_command_runs_on_the_cluster_at_an_address_with_a_line_per_finishe
     assert [row.split("│")[1].strip() for row in rows] == ["0.5", "2", "10000"]
 
 
-def test_sweep_command_with_scheduler_local_starts_and_closes_a_cluster(cluster):
+def test_sweep_command_with_scheduler_local_starts_and_closes_a_cluster(
+    cluster, monkeypatch
+):
     """--scheduler local runs the sweep on a LocalCluster of --jobs processes,
     with a serial sweep's numbers, and shuts it down afterwards."""
+    import distributed
+
+    started = []  # held here: LocalCluster._instances forgets a closed cluster
+
+    class Recorded(distributed.LocalCluster):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(distributed, "LocalCluster", Recorded)
     args = ["sweep", "xor", "--lr", "0.5,2", "--epochs", "100"]
     result = runner.invoke(cli.app, [*args, "--jobs", "2", "--scheduler", "local"])
     serial = runner.invoke(cli.app, [*args, "--jobs", "1"])
@@ -240,8 +252,7 @@ def test_sweep_command_with_scheduler_local_starts_and_closes_a_cluster(cluster)
     ]
     from distributed.core import Status
 
-    clusters = list(LocalCluster._instances)  # every cluster this process started
-    assert [c.status for c in clusters if c is not cluster] == [Status.closed]
+    assert [c.status for c in started] == [Status.closed]
 
 
 def test_sweep_command_reports_an_unreachable_scheduler_in_one_line(monkeypatch):

@@ -519,7 +519,7 @@ def test_fit_takes_a_dataset_or_a_data_loader():
         TensorDataset(XOR_X, XOR_Y),
         batch_size=1,
         shuffle=True,
-        generator=np.random.default_rng(0),
+        generator=dg.Generator().manual_seed(0),
     )
     history_from_loader = fit(
         model,

@@ -203,10 +203,10 @@ def test_shuffle_draws_a_new_permutation_every_epoch_from_its_generator():
         loader = DataLoader(TensorDataset(y), batch_size=5, shuffle=True, **kwargs)
         return [np.concatenate([batch.data for (batch,) in loader]) for _ in range(3)]
 
-    first = epochs(generator=np.random.default_rng(4))
+    first = epochs(generator=dg.Generator().manual_seed(4))
     assert all(sorted(order) == list(range(20)) for order in first)
     assert not np.array_equal(first[0], first[1])
-    np.testing.assert_array_equal(first, epochs(generator=np.random.default_rng(4)))
+    np.testing.assert_array_equal(first, epochs(generator=dg.Generator().manual_seed(4)))
     dg.manual_seed(3)
     seeded = epochs()
     dg.manual_seed(3)
@@ -318,11 +318,11 @@ def test_tensor_dataset_checks_lengths_and_indexes_rows():
 def test_random_split_sizes_match_torch_and_cover_the_dataset(n, lengths):
     """Sizes from lengths or fractions (torch's remainder rule); the subsets are
     disjoint and together hold every sample once; a seeded generator repeats them."""
-    subsets = random_split(range(n), lengths, generator=np.random.default_rng(0))
+    subsets = random_split(range(n), lengths, generator=dg.Generator().manual_seed(0))
     expected = tdata.random_split(range(n), lengths)
     assert [len(s) for s in subsets] == [len(s) for s in expected]
     assert sorted(i for subset in subsets for i in subset.indices) == list(range(n))
-    again = random_split(range(n), lengths, generator=np.random.default_rng(0))
+    again = random_split(range(n), lengths, generator=dg.Generator().manual_seed(0))
     assert [s.indices for s in subsets] == [s.indices for s in again]
 
 
@@ -399,7 +399,7 @@ def test_generator_state_for_resuming_fit():
     state, which fit saves, decides the orders) and only None is accepted."""
     dataset = TensorDataset(np.arange(10))
     loader = DataLoader(
-        dataset, batch_size=3, shuffle=True, generator=np.random.default_rng(1)
+        dataset, batch_size=3, shuffle=True, generator=dg.Generator().manual_seed(1)
     )
     state = loader.get_state()
     first = [b.data.tolist() for (b,) in loader]
@@ -410,3 +410,14 @@ def test_generator_state_for_resuming_fit():
     plain.set_state(None)
     with pytest.raises(ValueError, match="get_state"):
         plain.set_state(state)
+
+
+def test_a_numpy_generator_is_refused_with_the_one_to_use():
+    """generator= takes deepgrad's Generator (PyTorch's numbers), named in the error."""
+    numpy_generator = np.random.default_rng(0)
+    for call in (
+        lambda: DataLoader(range(4), shuffle=True, generator=numpy_generator),
+        lambda: random_split(range(4), [2, 2], generator=numpy_generator),
+    ):
+        with pytest.raises(TypeError, match=r"dg\.Generator\(\)\.manual_seed\(0\)"):
+            call()

@@ -1042,12 +1042,12 @@ def _rebuild_model(
 ) -> Module:
     # Building initialises weights from the global generator; loading must not
     # change the random numbers a seeded script draws next.
-    generator = default_generator().bit_generator
-    rng_state = generator.state
+    generator = default_generator()
+    rng_state = generator.get_state()
     try:
         model = _build(architecture, path)
     finally:
-        generator.state = rng_state
+        generator.set_state(rng_state)
     model.load_state_dict(  # _check_weights matched every key and shape
         {
             name: array

@@ -51,7 +51,7 @@ from deepgrad.nn import init
 from deepgrad.ops import sigmoid, softmax
 from deepgrad.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from deepgrad.optim.optimizer import Optimizer
-from deepgrad.tensor import Tensor, manual_seed
+from deepgrad.tensor import Generator, Tensor, manual_seed
 from deepgrad.train import Callback, fit
 from deepgrad.train.classifier import Classifier, _forward_all
 
@@ -81,17 +81,18 @@ def _glorot_uniform(linear: nn.Linear, activation: str, random_state: Any) -> No
 
 
 def _pytorch_default(linear: nn.Linear, activation: str, random_state: Any) -> None:
-    """nn.Linear's own: W ~ kaiming_uniform(a=sqrt(5)), b ~ U(-1/sqrt(fan_in), ..)."""
-    generator = np.random.default_rng(random_state.randint(2**31))
+    """nn.Linear's own: W ~ kaiming_uniform(a=sqrt(5)), b ~ U(-1/sqrt(fan_in), ..),
+    drawn from a Generator seeded by ``random_state``."""
+    generator = Generator().manual_seed(int(random_state.randint(2**31)))
     init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
     bound = 1 / math.sqrt(linear.in_features)
-    intercept = generator.uniform(-bound, bound, linear.out_features)
-    linear.bias = nn.Parameter(intercept.astype(linear.weight.dtype))
+    if linear.bias is not None:
+        init.uniform_(linear.bias, -bound, bound, generator=generator)
 
 
 def _zero_bias(fill_weight: Any) -> Any:
     def initialise(linear: nn.Linear, activation: str, random_state: Any) -> None:
-        generator = np.random.default_rng(random_state.randint(2**31))
+        generator = Generator().manual_seed(int(random_state.randint(2**31)))
         fill_weight(linear.weight, activation, generator)
         linear.bias = nn.Parameter(np.zeros(linear.out_features, linear.weight.dtype))
 

@@ -776,11 +776,11 @@ def _restoring_random_state() -> Iterator[None]:
     the runs reseed it."""
     import deepgrad as dg
 
-    state = dg.default_generator().bit_generator.state
+    state = dg.default_generator().get_state()
     try:
         yield
     finally:
-        dg.manual_seed(0).bit_generator.state = state
+        dg.default_generator().set_state(state)
 
 
 # -- the command line's syntax ----------------------------------------------------------

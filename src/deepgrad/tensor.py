@@ -22,6 +22,8 @@ from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
+from deepgrad import random as _random
+
 float32 = np.float32
 float64 = np.float64
 float16 = np.float16
@@ -160,26 +162,72 @@ class enable_grad(_ModeSwitch):
     mode = True
 
 
-# Process-wide, as PyTorch's default generator: every thread draws from it.
-_generator = np.random.default_rng()
+class Generator(_random.Generator):
+    """``torch.Generator`` on the CPU: after the same seed, torch's numbers.
 
+    mt19937 and torch's transforms live in :mod:`deepgrad.random`; this class
+    only returns its state as a Tensor, as torch does. Pass one as
+    ``generator=`` to draw from it instead of the default generator.
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed deepgrad's one module-level NumPy Generator (used by randn, init, dropout).
-
-    The numbers differ from PyTorch's for the same seed: NumPy and PyTorch use
-    different generators. To start both from the same weights, copy them.
+    Example
+    -------
+    >>> first = rand(2, generator=Generator().manual_seed(0))
+    >>> again = rand(2, generator=Generator().manual_seed(0))
+    >>> first.tolist() == again.tolist()
+    True
     """
-    global _generator
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"manual_seed expects an integer seed, received: {seed!r}")
-    _generator = np.random.default_rng(int(seed))
-    return _generator
+
+    def get_state(self) -> Tensor:
+        """The state: the 5056 bytes of ``torch.get_rng_state()``, a uint8 Tensor."""
+        return Tensor(super().get_state())
 
 
-def default_generator() -> np.random.Generator:
+# Process-wide, as PyTorch's default generator: every thread draws from it.
+# Seeded from the operating system, as torch's, until manual_seed.
+_generator = Generator()
+_generator.seed()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator: then randn, rand, init, dropout and shuffling
+    draw exactly the numbers PyTorch draws after ``torch.manual_seed(seed)``."""
+    return _generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system; return the seed."""
+    return _generator.seed()
+
+
+def initial_seed() -> int:
+    """The default generator's seed."""
+    return _generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    """The default generator's state (the bytes of ``torch.get_rng_state()``)."""
+    return _generator.get_state()
+
+
+def set_rng_state(new_state: Any) -> None:
+    """Restore the default generator's state from ``get_rng_state()``."""
+    _generator.set_state(new_state)
+
+
+def default_generator() -> Generator:
     """The Generator that ``manual_seed`` seeds."""
     return _generator
+
+
+def _generator_or_default(generator: _random.Generator | None) -> _random.Generator:
+    if generator is None:
+        return _generator
+    if not isinstance(generator, _random.Generator):
+        raise TypeError(
+            "generator= expects a dg.Generator (or None for the default one), "
+            f"received: {type(generator).__name__}"
+        )
+    return generator
 
 
 def get_default_dtype() -> np.dtype:
@@ -929,13 +977,120 @@ def _factory(
 
 zeros = _factory(lambda shape, dt: np.zeros(shape, dt))
 ones = _factory(lambda shape, dt: np.ones(shape, dt))
-randn = _factory(lambda shape, dt: _generator.standard_normal(shape).astype(dt))
-rand = _factory(lambda shape, dt: _generator.random(shape).astype(dt))
 empty = zeros
 zeros.__doc__ = "A tensor of zeros of the given size (float32 unless dtype is given)."
 ones.__doc__ = "A tensor of ones of the given size (float32 unless dtype is given)."
-randn.__doc__ = "Standard normal samples from the generator seeded by dg.manual_seed."
-rand.__doc__ = "Uniform [0, 1) samples from the generator seeded by dg.manual_seed."
+
+
+def randn(
+    *size: Any,
+    generator: _random.Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Standard normal samples, PyTorch's numbers (``deepgrad.random.normal``)."""
+    dt = _as_dtype(dtype) or _DEFAULT_FLOAT
+    values = _random.normal(_generator_or_default(generator), _shape_args(size), dt)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def rand(
+    *size: Any,
+    generator: _random.Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Uniform samples in [0, 1), PyTorch's numbers (``deepgrad.random.uniform``)."""
+    dt = _as_dtype(dtype) or _DEFAULT_FLOAT
+    values = _random.uniform(_generator_or_default(generator), _shape_args(size), dt)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def normal(
+    mean: Any,
+    std: Any = 1.0,
+    size: Sequence[int] | None = None,
+    *,
+    generator: _random.Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Normal samples: ``normal(mean, std, size)`` with numbers, or with tensors
+    (broadcast together) ``normal(mean, std)``, drawn as ``randn`` then
+    ``* std + mean``, as torch."""
+    gen = _generator_or_default(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        mean_array, std_array = _to_array(mean), _to_array(std)
+        if (std_array < 0).any():
+            raise ValueError("normal: expects every std >= 0")
+        shape = np.broadcast_shapes(mean_array.shape, std_array.shape)
+        dt = np.result_type(mean_array, std_array)
+        dt = dt if dt.kind == "f" else _DEFAULT_FLOAT
+        values = _random.normal(gen, shape, dt) * std_array.astype(dt)
+        return Tensor(values + mean_array.astype(dt), requires_grad=requires_grad)
+    if size is None:
+        raise TypeError(
+            "normal(mean, std, size): with numbers for mean and std, pass size"
+        )
+    dt = _as_dtype(dtype) or _DEFAULT_FLOAT
+    values = _random.normal(gen, _shape_args((size,)), dt, float(mean), float(std))
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def randint(
+    *args: Any,
+    generator: _random.Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers drawn uniformly from [low, high): ``randint(high, size)`` or
+    ``randint(low, high, size)``, int64 unless dtype is given, as torch."""
+    if len(args) == 2:
+        (high, size), low = args, 0
+    elif len(args) == 3:
+        low, high, size = args
+    else:
+        raise TypeError(
+            "randint expects (high, size) or (low, high, size), "
+            f"received {len(args)} positional arguments"
+        )
+    dt = _as_dtype(dtype) or np.dtype(np.int64)
+    gen = _generator_or_default(generator)
+    values = _random.randint(gen, int(low), int(high), _shape_args((size,)), dt)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def randperm(
+    n: int, *, generator: _random.Generator | None = None, dtype: Any = None
+) -> Tensor:
+    """A random permutation of 0..n-1 (int64 unless dtype is given), as torch."""
+    values = _random.randperm(_generator_or_default(generator), n)
+    return Tensor(values.astype(_as_dtype(dtype) or np.int64, copy=False))
+
+
+def bernoulli(
+    input: Tensor, p: float | None = None, *, generator: _random.Generator | None = None
+) -> Tensor:
+    """0/1 samples in ``input``'s shape and dtype: each 1 with probability
+    ``input[i]``, or with probability ``p`` when p is given, as torch."""
+    gen = _generator_or_default(generator)
+    if p is None:
+        mask = _random.bernoulli_tensor(gen, input.data)
+    else:
+        mask = _random.bernoulli(gen, input.shape, float(p))
+    return Tensor(mask.astype(input.dtype))
+
+
+def multinomial(
+    input: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: _random.Generator | None = None,
+) -> Tensor:
+    """Indices drawn in proportion to the weights in each row of ``input``."""
+    gen = _generator_or_default(generator)
+    return Tensor(_random.multinomial(gen, input.data, int(num_samples), replacement))
 
 
 def full(
@@ -964,6 +1119,10 @@ def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> 
 
 def randn_like(other: Tensor, dtype: Any = None) -> Tensor:
     return randn(*other.shape, dtype=dtype or other.dtype)
+
+
+def rand_like(other: Tensor, dtype: Any = None) -> Tensor:
+    return rand(*other.shape, dtype=dtype or other.dtype)
 
 
 def arange(

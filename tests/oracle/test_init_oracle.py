@@ -17,7 +17,7 @@ import pytest
 
 from deepgrad.nn import init
 from deepgrad.nn.module import Parameter
-from deepgrad.tensor import Tensor, manual_seed
+from deepgrad.tensor import Generator, Tensor, manual_seed
 
 torch = pytest.importorskip("torch")
 torch_init = torch.nn.init
@@ -154,7 +154,7 @@ def test_manual_seed_makes_initialisation_reproducible():
 def test_an_explicit_generator_is_used_instead_of_the_global_one():
     draws = [
         init.xavier_uniform_(
-            Tensor(np.zeros((5, 4))), generator=np.random.default_rng(7)
+            Tensor(np.zeros((5, 4))), generator=Generator().manual_seed(7)
         )
         for _ in range(2)
     ]

@@ -144,7 +144,8 @@ LrOption = Annotated[
     float | None,
     _option(
         "RATE",
-        "Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise).",
+        "Learning rate (default 0.1 for sgd/adagrad, 0.01 otherwise; "
+        "adam 0.001 for a regression).",
         OPTIMISATION,
         callback=positive,
     ),

@@ -67,6 +67,7 @@ from deepgrad.cli.options import (
 from deepgrad.recipes import (
     LOSSES,
     default_log_every,
+    default_lr,
     initialised_network,
     load_data,
     make_optimizer,
@@ -228,6 +229,8 @@ def train(
             batchnorm,
         )
         loss_fn = LOSSES[loss_name]()
+        if lr is None:
+            lr = default_lr(optimizer.value, dataset.task)
 
         def build_optimizer(parameters: Any) -> Any:
             return make_optimizer(
@@ -285,7 +288,7 @@ def train(
                 f"Training on {dataset.name}: {dataset.n_samples} samples, "
                 f"{dataset.n_features} features, {task_text(dataset)}, "
                 f"loss {loss_name}, "
-                f"optimizer {optimizer.value}, init {init_name}, "
+                f"optimizer {optimizer.value} (lr {lr:g}), init {init_name}, "
                 f"standardize {'on' if classifier.standardizer else 'off'}"
                 + (", target standardized" if classifier.target_standardizer else "")
             )

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deepgrad.tensor import Tensor, default_generator, get_default_dtype
+from deepgrad.tensor import Generator, Tensor, get_default_dtype
 from deepgrad.utils.data import DataLoader, TensorDataset
 
 __all__ = ["DataLoader", "TensorDataset", "array_loader"]
@@ -81,8 +81,11 @@ def array_loader(
         permuted: the order inside it does not change the gradient, and keeping
         it makes full-batch training reproduce a hand-written loop to the bit.
     seed : int, optional
-        Seeds the loader's own generator; without one the seed is drawn from
-        deepgrad's generator, so ``dg.manual_seed`` makes the order reproducible.
+        Seeds the loader's own ``dg.Generator``, as PyTorch's
+        ``DataLoader(..., generator=torch.Generator().manual_seed(seed))``;
+        without one every shuffled epoch draws from the default generator, as
+        PyTorch's DataLoader does, so after ``dg.manual_seed`` the orders are
+        PyTorch's. A loader that does not shuffle draws nothing.
     drop_last : bool
         Skip the last batch of an epoch when it is smaller than ``batch_size``.
 
@@ -124,12 +127,18 @@ def array_loader(
             "DataLoader: batch_size must be a positive integer, 'full' or None, "
             f"received: {batch_size!r}"
         )
-    if seed is None:
-        seed = int(default_generator().integers(2**63))
-    return DataLoader(
+    return _ArrayLoader(
         TensorDataset(*tensors),
         batch_size=int(batch_size),
         shuffle=bool(shuffle) and batch_size < n_samples,
         drop_last=bool(drop_last),
-        generator=np.random.default_rng(seed),
+        generator=None if seed is None else Generator().manual_seed(seed),
     )
+
+
+class _ArrayLoader(DataLoader):
+    """fit's loader: it draws nothing from a generator when it does not shuffle
+    (PyTorch's draws a base seed on every ``iter()``), so full-batch training
+    repeats a hand-written loop to the bit, random draws included."""
+
+    _draws_base_seed = False

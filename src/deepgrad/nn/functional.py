@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad import random as _random
 from deepgrad.ops import (
     gelu,
     leaky_relu,
@@ -65,15 +66,21 @@ _UNCLAMPED = 4e-44
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p)."""
+    """Zero each element with probability p and scale the rest by 1/(1-p).
+
+    The mask is PyTorch's after the same seed: ``bernoulli_(1 - p)``, one float64
+    uniform per element (``deepgrad.random.bernoulli``).
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be between 0 and 1, received: {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return input * 0.0
-    keep = default_generator().random(input.shape) >= p
-    scale = (keep / (1.0 - p)).astype(input.dtype)
+    # torch's _dropout_impl: noise = empty_like(input).bernoulli_(1 - p), then
+    # noise.div_(1 - p) in input's dtype, then input * noise
+    keep = _random.bernoulli(default_generator(), input.shape, 1.0 - p)
+    scale = keep.astype(input.dtype) / input.dtype.type(1.0 - p)
     return input * Tensor(scale)
 
 

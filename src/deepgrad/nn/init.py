@@ -4,8 +4,11 @@ Each one overwrites ``tensor.data`` in place, outside any recorded graph, keeps
 the tensor's dtype, counts one in-place change (``_version``, as torch's do)
 and returns the tensor. Random values come from the generator
 that ``dg.manual_seed`` seeds (looked up at each call), or from ``generator=``.
-The bounds and standard deviations are torch's formulas, so a layer starts from
-the same distribution as in PyTorch, though not from the same numbers.
+The bounds and standard deviations are torch's formulas and the numbers are
+torch's (``deepgrad.random``): after the same seed, ``uniform_``, ``normal_``,
+``xavier_*`` and ``kaiming_*`` fill a tensor with PyTorch's values, bit for bit.
+``trunc_normal_`` draws from the same generator but by rejection, not with
+torch's erfinv transform, so its values differ from torch's.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deepgrad.tensor import Tensor, default_generator
+from deepgrad import random as _random
+from deepgrad.random import Generator
+from deepgrad.tensor import Tensor, _generator_or_default
 
 # Gains that do not depend on a parameter; leaky_relu's is computed from its slope.
 _GAINS: dict[str, float] = {
@@ -106,9 +111,7 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _random_target(
-    tensor: Tensor, name: str, generator: np.random.Generator | None
-) -> np.random.Generator:
+def _random_target(tensor: Tensor, name: str, generator: Generator | None) -> Generator:
     """Check that ``tensor`` can take random floats; return the generator to use."""
     _check_tensor(tensor, name)
     if tensor.data.dtype.kind != "f":
@@ -116,8 +119,7 @@ def _random_target(
             f"{name} fills floating point tensors; this one has dtype "
             f"{tensor.data.dtype}. Convert it first with .float() or .double()."
         )
-    # looked up now, not at import: manual_seed replaces the generator
-    return default_generator() if generator is None else generator
+    return _generator_or_default(generator)
 
 
 def _check_tensor(tensor: Tensor, name: str) -> None:
@@ -138,7 +140,7 @@ def uniform_(
     tensor: Tensor,
     a: float = 0.0,
     b: float = 1.0,
-    generator: np.random.Generator | None = None,
+    generator: Generator | None = None,
 ) -> Tensor:
     """Fill ``tensor`` with samples from U(a, b).
 
@@ -149,14 +151,14 @@ def uniform_(
     (3, 5)
     """
     rng = _random_target(tensor, "uniform_", generator)
-    return _write(tensor, rng.uniform(a, b, size=tensor.shape))
+    return _write(tensor, _random.uniform(rng, tensor.shape, tensor.dtype, a, b))
 
 
 def normal_(
     tensor: Tensor,
     mean: float = 0.0,
     std: float = 1.0,
-    generator: np.random.Generator | None = None,
+    generator: Generator | None = None,
 ) -> Tensor:
     """Fill ``tensor`` with samples from N(mean, std^2).
 
@@ -167,7 +169,7 @@ def normal_(
     (3, 5)
     """
     rng = _random_target(tensor, "normal_", generator)
-    return _write(tensor, rng.normal(mean, std, size=tensor.shape))
+    return _write(tensor, _random.normal(rng, tensor.shape, tensor.dtype, mean, std))
 
 
 def _norm_cdf(x: float) -> float:
@@ -196,7 +198,7 @@ def trunc_normal_(
     std: float = 1.0,
     a: float = -2.0,
     b: float = 2.0,
-    generator: np.random.Generator | None = None,
+    generator: Generator | None = None,
 ) -> Tensor:
     """Fill ``tensor`` from N(mean, std^2) truncated to [a, b] (absolute bounds).
 
@@ -221,7 +223,7 @@ def trunc_normal_(
     if mass > 0.3:
 
         def propose(n: int) -> np.ndarray:
-            return rng.normal(mean, std, size=n)
+            return _random.normal(rng, (n,), np.float64, mean, std)
 
         def accept(x: np.ndarray) -> np.ndarray:
             return (a <= x) & (x <= b)
@@ -231,11 +233,12 @@ def trunc_normal_(
         log_peak = -0.5 * ((mode - mean) / std) ** 2
 
         def propose(n: int) -> np.ndarray:
-            return rng.uniform(a, b, size=n)
+            return _random.uniform(rng, (n,), np.float64, a, b)
 
         def accept(x: np.ndarray) -> np.ndarray:
             log_pdf = -0.5 * ((x - mean) / std) ** 2
-            return np.log(rng.random(x.shape)) <= log_pdf - log_peak
+            unit = _random.uniform(rng, x.shape, np.float64)
+            return np.log(unit) <= log_pdf - log_peak
 
     samples = _rejection_sample(tensor.numel(), propose, accept)
     return _write(tensor, samples.reshape(tensor.shape))
@@ -260,7 +263,7 @@ def zeros_(tensor: Tensor) -> Tensor:
 
 
 def xavier_uniform_(
-    tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None
+    tensor: Tensor, gain: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Glorot & Bengio (2010): U(-bound, bound) keeping activations' variance.
 
@@ -277,11 +280,13 @@ def xavier_uniform_(
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     bound = math.sqrt(3.0) * std
-    return _write(tensor, rng.uniform(-bound, bound, size=tensor.shape))
+    return _write(
+        tensor, _random.uniform(rng, tensor.shape, tensor.dtype, -bound, bound)
+    )
 
 
 def xavier_normal_(
-    tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None
+    tensor: Tensor, gain: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Glorot & Bengio (2010): N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)).
 
@@ -294,7 +299,7 @@ def xavier_normal_(
     rng = _random_target(tensor, "xavier_normal_", generator)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return _write(tensor, rng.normal(0.0, std, size=tensor.shape))
+    return _write(tensor, _random.normal(rng, tensor.shape, tensor.dtype, 0.0, std))
 
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
@@ -308,7 +313,7 @@ def kaiming_uniform_(
     a: float = 0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    generator: np.random.Generator | None = None,
+    generator: Generator | None = None,
 ) -> Tensor:
     """He et al. (2015): U(-bound, bound), bound = gain * sqrt(3 / fan).
 
@@ -334,7 +339,9 @@ def kaiming_uniform_(
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return _write(tensor, rng.uniform(-bound, bound, size=tensor.shape))
+    return _write(
+        tensor, _random.uniform(rng, tensor.shape, tensor.dtype, -bound, bound)
+    )
 
 
 def kaiming_normal_(
@@ -342,7 +349,7 @@ def kaiming_normal_(
     a: float = 0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    generator: np.random.Generator | None = None,
+    generator: Generator | None = None,
 ) -> Tensor:
     """He et al. (2015): N(0, std^2), std = gain / sqrt(fan).
 
@@ -359,4 +366,4 @@ def kaiming_normal_(
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     std = _kaiming_std(tensor, a, mode, nonlinearity)
-    return _write(tensor, rng.normal(0.0, std, size=tensor.shape))
+    return _write(tensor, _random.normal(rng, tensor.shape, tensor.dtype, 0.0, std))

@@ -22,18 +22,19 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad import random as _random
 from deepgrad.ops._common import unbroadcast
 from deepgrad.ops.arithmetic import add, clamp, div, mul, sub
 from deepgrad.ops.comparison import masked_fill
 from deepgrad.ops.shape import index_key, index_put
 from deepgrad.tensor import (
     Tensor,
+    _generator_or_default,
     _rebase_history,
     _split_history,
     _thread,
     _threads_without_grad,
     _View,
-    default_generator,
     is_grad_enabled,
 )
 
@@ -248,22 +249,87 @@ def copy_(self: Tensor, source: Any) -> Tensor:
     return _overwrite(self, source, "copy_", "CopyBackwards")
 
 
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fill with samples from U(a, b), drawn from the generator dg.manual_seed seeds."""
+def _in_memory_order(
+    self: Tensor, draw: Callable[[tuple[int, ...]], np.ndarray]
+) -> np.ndarray:
+    """``draw(shape)`` laid out in the order torch's TensorIterator fills the
+    tensor: its memory order (the axes by decreasing stride), so a transposed
+    view gets the numbers its storage would get, as in torch."""
+    strides = self.data.strides
+    axes = sorted(range(self.data.ndim), key=lambda axis: -abs(strides[axis]))
+    values = draw(tuple(self.shape[axis] for axis in axes))
+    return values.transpose(np.argsort(axes))
 
-    def draw() -> np.ndarray:  # looked up now: manual_seed replaces the generator
-        return default_generator().uniform(a, b, size=self.shape)
+
+def uniform_(
+    self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None
+) -> Tensor:
+    """Fill with samples from U(a, b): PyTorch's numbers (``random.uniform``)."""
+
+    def draw() -> np.ndarray:  # looked up now: the default generator is global
+        gen = _generator_or_default(generator)
+        return _in_memory_order(
+            self, lambda shape: _random.uniform(gen, shape, self.dtype, a, b)
+        )
 
     return _overwrite(self, draw, "uniform_", "UniformBackward")
 
 
-def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fill with samples from N(mean, std^2), from the generator dg.manual_seed seeds."""
+def normal_(
+    self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None
+) -> Tensor:
+    """Fill with samples from N(mean, std^2): PyTorch's numbers (``random.normal``,
+    whose path depends on the size and on the tensor being contiguous)."""
 
     def draw() -> np.ndarray:
-        return default_generator().normal(mean, std, size=self.shape)
+        gen = _generator_or_default(generator)
+        contiguous = self.data.flags.c_contiguous
+        return _in_memory_order(
+            self,
+            lambda shape: _random.normal(gen, shape, self.dtype, mean, std, contiguous),
+        )
 
     return _overwrite(self, draw, "normal_", "NormalBackward")
+
+
+def random_(
+    self: Tensor,
+    low: int | None = None,
+    high: int | None = None,
+    *,
+    generator: Any = None,
+) -> Tensor:
+    """Fill with integers: ``random_()`` over [0, 2**63) for int64 (2**53 + 1
+    values for float64, 2**24 + 1 for float32), ``random_(high)`` over
+    [0, high), ``random_(low, high)`` over [low, high), as torch."""
+
+    def draw() -> np.ndarray:
+        gen = _generator_or_default(generator)
+        if low is None:
+            return _in_memory_order(
+                self, lambda shape: _random.random_full(gen, shape, self.dtype)
+            )
+        bounds = (0, low) if high is None else (low, high)
+        return _in_memory_order(
+            self, lambda shape: _random.randint(gen, *bounds, shape, self.dtype)
+        )
+
+    return _overwrite(self, draw, "random_", "RandomBackward")
+
+
+def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+    """Fill with 1 (probability ``p``, a number or a tensor of them) or 0."""
+
+    def draw() -> np.ndarray:
+        gen = _generator_or_default(generator)
+        if isinstance(p, Tensor):
+            probabilities = np.broadcast_to(p.data, self.shape)
+            return _random.bernoulli_tensor(gen, probabilities)
+        return _in_memory_order(
+            self, lambda shape: _random.bernoulli(gen, shape, float(p))
+        )
+
+    return _overwrite(self, draw, "bernoulli_", "BernoulliBackward")
 
 
 def setitem(self: Tensor, key: Any, value: Any) -> None:
@@ -292,4 +358,6 @@ METHODS = {
     "copy_": copy_,
     "uniform_": uniform_,
     "normal_": normal_,
+    "random_": random_,
+    "bernoulli_": bernoulli_,
 }

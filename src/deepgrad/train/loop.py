@@ -15,7 +15,6 @@ of the last epoch (so ``initial_epoch=k`` resumes after epoch k), callbacks see
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -249,7 +248,7 @@ def _restore_training_state(
     try:
         epoch = int(training_state["epoch"])
         loader.set_state(training_state["loader"])
-        default_generator().bit_generator.state = copy.deepcopy(training_state["rng"])
+        default_generator().set_state(training_state["rng"])
         history = History.from_dict(training_state["history"])
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad import random as _random
 from deepgrad.nn.module import Module
 from deepgrad.optim.optimizer import Optimizer
 from deepgrad.tensor import default_generator
@@ -112,17 +113,12 @@ class FitRun:
         ``saved_in`` holds the weights and optimizer state of this boundary when
         the model has already moved on from them (None: the model holds them).
         """
-        # Generator.bit_generator.state builds a new dict on every read, so no
-        # deep copy is needed here (this runs every epoch; training_state copies).
         # One assignment, so that a Ctrl-C never finds the epoch and the place of
-        # its weights out of step
-        loader_generator = getattr(self.loader, "generator", None)
-        self._boundary: tuple[int, Any, dict[str, Any], Snapshot | None] = (
+        # its weights out of step; the states are fresh arrays and dicts
+        self._boundary: tuple[int, Any, Any, Snapshot | None] = (
             completed_epochs,
-            self.loader.get_state()
-            if loader_generator is None
-            else loader_generator.bit_generator.state,
-            default_generator().bit_generator.state,
+            self.loader.get_state(),
+            _random.Generator.get_state(default_generator()),
             saved_in,
         )
 
@@ -147,6 +143,6 @@ class FitRun:
         return {
             "epoch": epoch,
             "loader": copy.deepcopy(loader_state),
-            "rng": copy.deepcopy(rng_state),
+            "rng": rng_state.tolist(),
             "history": self.history.to_dict(),
         }

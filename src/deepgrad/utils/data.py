@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad import random as _random
 from deepgrad.ops import stack
-from deepgrad.tensor import Tensor, default_generator
+from deepgrad.tensor import Generator, Tensor, default_generator
 
 __all__ = [
     "BatchSampler",
@@ -45,22 +46,26 @@ __all__ = [
 ]
 
 
-def _permutation(n: int, generator: np.random.Generator | None) -> np.ndarray:
-    """A random order of ``range(n)``: every shuffle and split draws through here.
+def _permutation(n: int, generator: Generator | None) -> np.ndarray:
+    """``randperm(n)`` from ``generator`` (the default one when None): PyTorch's
+    order after the same seed. Every shuffle and split draws through here."""
+    return _random.randperm(default_generator() if generator is None else generator, n)
 
-    To merge with the torch-identical generator (``deepgrad.random.randperm``):
-    PyTorch's RandomSampler, when it has no generator, draws
-    ``seed = int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())``
-    and then ``torch.randperm(n, generator=torch.Generator().manual_seed(seed))``,
-    once per epoch; with a generator it calls ``torch.randperm(n, generator=generator)``.
-    (Each ``iter(loader)`` also draws a ``_base_seed`` for the workers from the
-    loader's generator, shuffled or not: ``torch.empty((), dtype=torch.int64)
-    .random_(generator=loader.generator)``, which this loader does not draw yet.)
-    """
-    if generator is None:
-        seed = int(default_generator().integers(2**63))
-        generator = np.random.default_rng(seed)
-    return generator.permutation(n)
+
+def _check_generator(generator: Any, where: str) -> None:
+    if generator is not None and not isinstance(generator, _random.Generator):
+        raise TypeError(
+            f"{where}: generator must be a dg.Generator, e.g. "
+            f"dg.Generator().manual_seed(0), received: {type(generator).__name__}"
+        )
+
+
+def _seed_word(generator: Generator | None) -> int:
+    """``torch.empty((), dtype=torch.int64).random_(generator=generator)``: the
+    draw torch's DataLoader makes for its base seed on every ``iter()``, and its
+    RandomSampler for the seed of an epoch's own Generator."""
+    source = default_generator() if generator is None else generator
+    return int(_random.random_full(source, (), np.int64))
 
 
 # ---------------------------------------------------------------------------
@@ -171,7 +176,7 @@ class ConcatDataset(Dataset):
 def random_split(
     dataset: Any,
     lengths: Sequence[int | float],
-    generator: np.random.Generator | None = None,
+    generator: Generator | None = None,
 ) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random Subsets, as torch.
 
@@ -181,9 +186,10 @@ def random_split(
         The subsets' sizes, summing to ``len(dataset)``; or fractions summing to
         1, each ``floor(fraction * len(dataset))`` with the remainder handed out
         one sample at a time to the first subsets (torch's rule).
-    generator : np.random.Generator, optional
-        Draws the permutation; deepgrad's default generator when omitted (so
-        ``dg.manual_seed`` makes the split reproducible).
+    generator : dg.Generator, optional
+        Draws the permutation, ``randperm(len(dataset))`` as torch's does;
+        deepgrad's default generator when omitted (so ``dg.manual_seed`` makes
+        the split torch's).
 
     Raises
     ------
@@ -224,7 +230,8 @@ def random_split(
             f"random_split: sum of input lengths {list(lengths)} does not equal the "
             f"length of the input dataset ({n})"
         )
-    order = _permutation(n, default_generator() if generator is None else generator)
+    _check_generator(generator, "random_split")
+    order = _permutation(n, generator)
     indices = order.tolist()
     offsets = np.cumsum([0, *lengths]).tolist()
     return [
@@ -261,23 +268,36 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A new permutation of the indices every epoch (without replacement).
+    """A new permutation of the indices every epoch (without replacement), the
+    one torch's RandomSampler draws after the same seed.
 
-    ``generator`` draws it; without one, each epoch's permutation is seeded from
-    deepgrad's default generator, as torch does.
+    With ``generator``, each epoch is ``randperm(n, generator)``; without one,
+    the epoch first draws a seed from deepgrad's default generator and takes
+    ``randperm(n)`` from a new Generator seeded with it, as torch does. Asked
+    for an index past the last, torch's sampler draws one more permutation
+    (its ``[:num_samples % n]`` line) before it stops: :meth:`exhausted`.
     """
 
-    def __init__(
-        self, data_source: Any, generator: np.random.Generator | None = None
-    ) -> None:
+    def __init__(self, data_source: Any, generator: Generator | None = None) -> None:
+        _check_generator(generator, "RandomSampler")
         self.data_source = data_source
         self.generator = generator
 
     def order(self) -> np.ndarray:
-        return _permutation(len(self.data_source), self.generator)
+        generator = self.generator
+        if generator is None:
+            generator = Generator().manual_seed(_seed_word(None))
+        return _permutation(len(self.data_source), generator)
+
+    def exhausted(self) -> None:
+        """The permutation torch draws and throws away at the end of an epoch
+        (it only shows in a generator of the sampler's own)."""
+        if self.generator is not None:
+            _permutation(len(self.data_source), self.generator)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.order().tolist())
+        yield from self.order().tolist()
+        self.exhausted()
 
     def __len__(self) -> int:
         return len(self.data_source)
@@ -478,7 +498,7 @@ class DataLoader:
         Accepted and ignored: deepgrad runs on the CPU.
     drop_last : bool
         Skip the last batch when it is smaller than ``batch_size``.
-    generator : np.random.Generator, optional
+    generator : dg.Generator, optional
         Draws the shuffling order; without one, each epoch's order is seeded from
         deepgrad's default generator, so ``dg.manual_seed`` makes it reproducible.
         Keyword-only here (torch's options between drop_last and generator,
@@ -510,7 +530,7 @@ class DataLoader:
         pin_memory: bool = False,
         drop_last: bool = False,
         *,
-        generator: np.random.Generator | None = None,
+        generator: Generator | None = None,
     ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, int):
             raise ValueError(
@@ -521,6 +541,7 @@ class DataLoader:
                 "DataLoader: num_workers option should be non-negative; use "
                 "num_workers=0 to disable multiprocessing"
             )
+        _check_generator(generator, "DataLoader")
         if sampler is not None and shuffle:
             raise ValueError(
                 "DataLoader: sampler option is mutually exclusive with shuffle"
@@ -597,7 +618,7 @@ class DataLoader:
         deepgrad's default generator, whose state fit saves as well)."""
         if self.generator is None:
             return None
-        return copy.deepcopy(dict(self.generator.bit_generator.state))
+        return {"generator": self.generator.get_state().tolist()}
 
     def set_state(self, state: dict[str, Any] | None) -> None:
         """Restore a state from ``get_state()``: the next epochs repeat exactly.
@@ -609,22 +630,20 @@ class DataLoader:
         """
         if self.generator is None and state is None:
             return
-        bit_generator = None if self.generator is None else self.generator.bit_generator
         if (
-            bit_generator is None
+            self.generator is None
             or not isinstance(state, dict)
-            or state.get("bit_generator") != type(bit_generator).__name__
+            or set(state) != {"generator"}
         ):
             raise ValueError(
                 "DataLoader.set_state expects the value DataLoader.get_state() "
                 f"returned, received: {state!r}"
             )
         try:
-            bit_generator.state = copy.deepcopy(state)
-        except (TypeError, ValueError, KeyError) as error:
+            self.generator.set_state(state["generator"])
+        except (TypeError, ValueError) as error:
             raise ValueError(
-                f"DataLoader.set_state: not a valid generator state ({error}): "
-                f"{state!r}"
+                f"DataLoader.set_state: not a valid generator state ({error})"
             ) from None
 
     # -- iteration -----------------------------------------------------------------
@@ -634,7 +653,13 @@ class DataLoader:
             return len(self.sampler)  # type: ignore[arg-type]
         return len(self.batch_sampler)  # type: ignore[arg-type]
 
+    # fit's loader over arrays draws nothing when it does not shuffle (then a
+    # full-batch fit is a hand-written loop to the bit); torch's always does
+    _draws_base_seed = True
+
     def __iter__(self) -> Iterator[Any]:
+        if self._draws_base_seed or self.shuffle:
+            _seed_word(self.generator)  # torch's _BaseDataLoaderIter._base_seed
         if self.batch_sampler is None:
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
@@ -656,9 +681,18 @@ class DataLoader:
         sampler: Any = batches.sampler
         order = sampler.order()
         n = len(self.dataset)
-        for start in range(0, len(batches) * batches.batch_size, batches.batch_size):
-            rows = slice(start, min(start + batches.batch_size, n))
+        size = batches.batch_size
+        # torch's sampler runs out (and draws, see RandomSampler.exhausted)
+        # while a short last batch fills, else when asked for one more batch
+        short_last = not batches.drop_last and n % size != 0
+        count = len(batches)
+        for number, start in enumerate(range(0, count * size, size)):
+            if order is not None and short_last and number == count - 1:
+                sampler.exhausted()
+            rows = slice(start, min(start + size, n))
             yield rows if order is None else order[rows]
+        if order is not None and not short_last:
+            sampler.exhausted()
 
     def _fetcher(self) -> Callable[[Any], Any]:
         """The function from a batch of indices to a batch, chosen once an epoch.
