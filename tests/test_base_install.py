@@ -263,7 +263,7 @@ history = fit(model, nn.CrossEntropyLoss(), dg.optim.Adam(model.parameters(), lr
 dg.save(model, "moons_net.dg")
 loaded = dg.load("moons_net.dg")
 same = all(
-    (a.data == b.data).all()
+    (a.array == b.array).all()
     for a, b in zip(model.parameters(), loaded.parameters(), strict=True)
 )
 split = train_val_test_split(data.X, data.y, val=0.2, test=0.2, seed=1)

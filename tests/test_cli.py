@@ -440,9 +440,9 @@ def test_nesterov_trains_what_sgd_with_nesterov_trains(tmp_path):
         optimizer.step()
     trained = dg.load(out).model.state_dict()
     for name, value in model.state_dict().items():
-        np.testing.assert_allclose(trained[name].data, value.data, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(trained[name].array, value.array, rtol=1e-5, atol=1e-6)
     other = dg.load(plain).model.state_dict()
-    assert not np.allclose(other["0.weight"].data, trained["0.weight"].data)
+    assert not np.allclose(other["0.weight"].array, trained["0.weight"].array)
 
 
 def test_nesterov_without_momentum_or_with_adam_is_one_error_line():

@@ -52,17 +52,17 @@ def run_graph(path: Path, inputs: np.ndarray, runtime: str = "onnxruntime") -> l
 def eval_output(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
     model.eval()
     with dg.no_grad():
-        return model(dg.tensor(inputs)).data
+        return model(dg.tensor(inputs)).array
 
 
 def randomised_batch_norm(num_features: int, **options) -> nn.BatchNorm1d:
     """A BatchNorm1d whose running statistics and affine parameters are not 0 and 1."""
     layer = nn.BatchNorm1d(num_features, **options)
-    layer.running_mean.data[...] = np.random.default_rng(1).normal(size=num_features)
-    layer.running_var.data[...] = np.random.default_rng(2).uniform(0.5, 2, num_features)
+    layer.running_mean.array[...] = np.random.default_rng(1).normal(size=num_features)
+    layer.running_var.array[...] = np.random.default_rng(2).uniform(0.5, 2, num_features)
     if layer.affine:
-        layer.weight.data[...] = np.random.default_rng(3).normal(size=num_features)
-        layer.bias.data[...] = np.random.default_rng(4).normal(size=num_features)
+        layer.weight.array[...] = np.random.default_rng(3).normal(size=num_features)
+        layer.bias.array[...] = np.random.default_rng(4).normal(size=num_features)
     return layer
 
 
@@ -276,12 +276,12 @@ def test_exporting_leaves_the_model_unchanged(tmp_path):
     """Export runs the model in eval mode to read its output shape, then puts its
     training mode back; weights and running statistics are untouched."""
     model = nn.Sequential(nn.Linear(3, 4), randomised_batch_norm(4), nn.Dropout())
-    before = {key: value.data.copy() for key, value in model.state_dict().items()}
+    before = {key: value.array.copy() for key, value in model.state_dict().items()}
     model.train()
     to_onnx(model, tmp_path / "m.onnx")
     assert model.training and all(layer.training for layer in model.modules())
     for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value.data, before[key])
+        np.testing.assert_array_equal(value.array, before[key])
 
 
 # -- Classifiers ---------------------------------------------------------------------

@@ -80,7 +80,7 @@ EXAMPLES = [
 
 def deepgrad_output(model, inputs: np.ndarray) -> np.ndarray:
     with dg.no_grad():
-        return model(dg.tensor(inputs)).data
+        return model(dg.tensor(inputs)).array
 
 
 def torch_output(model, inputs: np.ndarray) -> np.ndarray:
@@ -93,8 +93,8 @@ def assert_same_state(deepgrad_model, torch_model) -> None:
     theirs = torch_model.state_dict()
     assert list(ours) == list(theirs)
     for key, value in theirs.items():
-        assert ours[key].data.dtype == value.numpy().dtype, key
-        np.testing.assert_array_equal(ours[key].data, value.numpy(), err_msg=key)
+        assert ours[key].array.dtype == value.numpy().dtype, key
+        np.testing.assert_array_equal(ours[key].array, value.numpy(), err_msg=key)
 
 
 def deepgrad_model(name: str, dtype) -> tuple[nn.Module, tuple[int, ...]]:
@@ -151,17 +151,17 @@ def test_to_torch_gives_the_same_outputs_weights_dtype_and_mode(name, dtype):
     for key, value in converted.state_dict().items():  # running statistics
         np.testing.assert_allclose(
             value.numpy(),
-            model.state_dict()[key].data,
+            model.state_dict()[key].array,
             rtol=TOLERANCE[dtype],
             atol=TOLERANCE[dtype],
         )
 
-    snapshot = {key: value.data.copy() for key, value in model.state_dict().items()}
+    snapshot = {key: value.array.copy() for key, value in model.state_dict().items()}
     with torch.no_grad():
         for parameter in converted.parameters():
             parameter.add_(1.0)
     for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value.data, snapshot[key])
+        np.testing.assert_array_equal(value.array, snapshot[key])
 
 
 @pytest.mark.parametrize(("name", "dtype"), EXAMPLES)
@@ -219,7 +219,7 @@ def test_state_dicts_load_across_the_libraries():
     module, _ = CASES["BatchNorm1d"](torch.nn)
     module = module.double().eval()
     module.load_state_dict(
-        {key: torch.from_numpy(value.data) for key, value in model.state_dict().items()}
+        {key: torch.from_numpy(value.array) for key, value in model.state_dict().items()}
     )
     inputs = np.random.default_rng(3).normal(size=(7, *shape))
     np.testing.assert_allclose(

@@ -48,7 +48,7 @@ def leaves(array, requires_grad: bool = True):
 
 def assert_matches(ours, theirs) -> None:
     expected = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    actual = ours.data if isinstance(ours, dg.Tensor) else np.asarray(ours)
+    actual = ours.array if isinstance(ours, dg.Tensor) else np.asarray(ours)
     assert actual.shape == expected.shape
     assert actual.dtype == expected.dtype
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
@@ -210,7 +210,7 @@ def test_prelu_learns_the_slopes_like_torch(num_parameters, shape):
 
 def test_prelu_gradcheck_and_starts_at_a_quarter():
     """PReLU's weight starts at 0.25; its input and slope gradients pass gradcheck."""
-    assert np.all(nn.PReLU(3).weight.data == 0.25)
+    assert np.all(nn.PReLU(3).weight.array == 0.25)
     x = dg.tensor(np.random.default_rng(4).standard_normal((4, 3)), requires_grad=True)
     weight = dg.tensor([0.2, -0.3, 0.5], dtype=dg.float64, requires_grad=True)
     assert gradcheck(F.prelu, (x, weight))
@@ -289,11 +289,11 @@ def test_embedding_rows_and_summed_gradients_match_torch(padding_idx):
 
 def test_embedding_padding_row_starts_at_zero_and_from_pretrained_freezes():
     """The padding row is zero at init; from_pretrained keeps the rows, frozen."""
-    assert np.all(nn.Embedding(4, 2, padding_idx=1).weight.data[1] == 0)
+    assert np.all(nn.Embedding(4, 2, padding_idx=1).weight.array[1] == 0)
     rows = dg.tensor(np.arange(6.0).reshape(3, 2))
     frozen = nn.Embedding.from_pretrained(rows)
     trainable = nn.Embedding.from_pretrained(rows, freeze=False)
-    np.testing.assert_array_equal(frozen(dg.tensor([2, 0])).data, [[4, 5], [0, 1]])
+    np.testing.assert_array_equal(frozen(dg.tensor([2, 0])).array, [[4, 5], [0, 1]])
     assert not frozen.weight.requires_grad and trainable.weight.requires_grad
 
 
@@ -463,7 +463,7 @@ def test_cross_entropy_label_smoothing_matches_torch(
         label_smoothing=smoothing,
     )
     if reduction == "mean" and (labels != -100).sum() == 0:
-        assert np.isnan(ours.data) and torch.isnan(theirs)
+        assert np.isnan(ours.array) and torch.isnan(theirs)
         return
     assert_same_values_and_grads(ours, theirs, [(x, tx)])
 
@@ -638,7 +638,7 @@ def test_load_state_dict_strict_false_reports_missing_and_unexpected_keys_like_t
     )
     assert result.missing_keys == expected.missing_keys
     assert result.unexpected_keys == expected.unexpected_keys
-    np.testing.assert_array_equal(ours.weight.data, 1.0)
+    np.testing.assert_array_equal(ours.weight.array, 1.0)
 
 
 # ---------------------------------------------------------------------------

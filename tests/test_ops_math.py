@@ -52,7 +52,7 @@ def assert_same_values(ours: dg.Tensor, theirs: torch.Tensor, what: str = "") ->
     """Same dtype (deepgrad's NumPy dtype for torch's), same shape, same values."""
     assert ours.dtype == TORCH_DTYPES[theirs.dtype], what
     np.testing.assert_allclose(
-        ours.data,
+        ours.array,
         theirs.detach().numpy(),
         rtol=RTOL if ours.dtype != np.float32 else 1e-6,
         atol=ATOL,
@@ -83,7 +83,7 @@ def compare_with_torch(
     theirs.backward(torch.from_numpy(upstream))
     for position, (a, b) in enumerate(zip(ours_in, theirs_in, strict=True)):
         expected = np.zeros(a.shape) if b.grad is None else b.grad.numpy()
-        got = np.zeros(a.shape) if a.grad is None else a.grad.data
+        got = np.zeros(a.shape) if a.grad is None else a.grad.array
         np.testing.assert_allclose(
             got,
             expected,
@@ -167,7 +167,7 @@ def test_unary_op_on_integers_gives_torchs_dtype(name, dtype):
     expected = getattr(torch, name)(values)
     ours = getattr(dg, name)(dg.tensor(values.numpy()))
     assert ours.dtype == TORCH_DTYPES[expected.dtype]
-    np.testing.assert_allclose(ours.data, expected.numpy(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(ours.array, expected.numpy(), rtol=1e-6, equal_nan=True)
 
 
 def test_unary_ops_keep_float32():
@@ -193,7 +193,7 @@ def test_ops_outside_their_domain_give_nan_as_torch():
     for name, value in (("asin", 2.0), ("log2", -1.0), ("acosh", 0.0), ("atanh", 1.0)):
         ours = getattr(dg, name)(dg.tensor([value], dtype=dg.float64))
         theirs = getattr(torch, name)(torch.tensor([value], dtype=torch.float64))
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.array, theirs.numpy())
 
 
 # ---------------------------------------------------------------------------
@@ -595,7 +595,7 @@ def test_masked_fill_in_place_matches_torch_outside_and_inside_a_graph():
     assert_same_values(y, u)
     (y * y).sum().backward()
     (u * u).sum().backward()
-    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(x.grad.array, t.grad.numpy(), rtol=RTOL)
 
 
 def test_masked_fill_in_place_rejects_a_mask_larger_than_the_tensor():

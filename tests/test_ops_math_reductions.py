@@ -83,11 +83,11 @@ def test_norm_of_the_zero_vector_has_gradient_zero(ord):
     (no NaN from 0/0)."""
     x = dg.zeros(3, dtype=dg.float64, requires_grad=True)
     dg.linalg.vector_norm(x, ord).backward()
-    np.testing.assert_array_equal(x.grad.data, np.zeros(3))
+    np.testing.assert_array_equal(x.grad.array, np.zeros(3))
     t = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     torch.linalg.vector_norm(t, ord).backward()
     np.testing.assert_array_equal(
-        np.zeros(3) if t.grad is None else t.grad.numpy(), x.grad.data
+        np.zeros(3) if t.grad is None else t.grad.numpy(), x.grad.array
     )
 
 
@@ -98,7 +98,7 @@ def test_infinity_norm_shares_the_gradient_between_ties():
     theirs = torch.tensor(values, requires_grad=True)
     dg.linalg.vector_norm(ours, INF).backward()
     torch.linalg.vector_norm(theirs, INF).backward()
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("ord", [2, 1, INF, 3, 0.5])
@@ -144,7 +144,7 @@ def test_linalg_norm_of_matrices_matches_torch(ord, shape):
     assert_same_values(out, expected)
     out.sum().backward()
     expected.sum().backward()
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-10)
     if ord is not None:
         assert_same_values(
             dg.linalg.matrix_norm(dg.tensor(values), ord, keepdim=True),
@@ -167,7 +167,7 @@ def test_vector_norm_dtype_argument_matches_torch():
     out.backward()
     expected.backward()
     assert ours.grad.dtype == np.float32
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-6)
 
 
 def test_norm_errors_name_the_op_and_the_fix():
@@ -252,7 +252,7 @@ def test_prod_and_cumsum_take_torchs_dtype_argument():
     x = dg.tensor([1.0, 2.0], requires_grad=True)
     dg.cumsum(x, 0, dtype=dg.float64).sum().backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_array_equal(x.grad.data, [2.0, 1.0])
+    np.testing.assert_array_equal(x.grad.array, [2.0, 1.0])
 
 
 def test_prod_takes_one_dim():
@@ -417,7 +417,7 @@ def test_median_of_integers_nan_and_empty():
     assert_same_values(dg.median(dg.tensor(ints.numpy())), torch.median(ints))
     with_nan = torch.tensor([1.0, float("nan"), 2.0], dtype=torch.float64)
     np.testing.assert_array_equal(
-        dg.median(dg.tensor(with_nan.numpy())).data, torch.median(with_nan).numpy()
+        dg.median(dg.tensor(with_nan.numpy())).array, torch.median(with_nan).numpy()
     )
     with pytest.raises(ValueError, match=r"median: the input is empty"):
         dg.median(dg.zeros(0))
@@ -550,7 +550,7 @@ def test_stable_sort_with_ties_matches_torch(data, shape, descending):
     dim = axis_of(data, len(shape))
     ours = dg.sort(dg.tensor(x), dim, descending, stable=True)
     theirs = torch.sort(torch.tensor(x), dim=dim, descending=descending, stable=True)
-    np.testing.assert_array_equal(ours.values.data, theirs.values.numpy())
+    np.testing.assert_array_equal(ours.values.array, theirs.values.numpy())
     assert_same_values(ours.indices, theirs.indices)
     assert_same_values(
         dg.tensor(x).argsort(dim, descending, stable=True),
@@ -669,7 +669,7 @@ def test_meshgrid_matches_torch_with_gradients(indexing, sizes):
         (t * torch.tensor(w)).sum() for t, w in zip(theirs, weights, strict=True)
     ).backward()
     for o, t in zip(ours_in, theirs_in, strict=True):
-        np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(o.grad.array, t.grad.numpy(), rtol=1e-10)
     import warnings
 
     with warnings.catch_warnings():

@@ -346,7 +346,7 @@ def test_a_clicked_weight_shows_its_chain_rule_sum_and_numeric_check(app_client)
     features = classifier.standardizer.transform(dataset.X).astype(np.float32)
     trace = explain.trace(classifier.model, features, dataset.y, classifier.loss_fn)
     assert detail["value"] == pytest.approx(
-        float(classifier.model[2].weight.data[5, 3])
+        float(classifier.model[2].weight.array[5, 3])
     )
     np.testing.assert_allclose(detail["backprop"], trace.layers[1].dW[5, 3], rtol=1e-6)
     terms = trace.layers[1].dZ[:, 5].astype(np.float64) * trace.layers[0].A[:, 3]

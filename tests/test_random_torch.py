@@ -22,7 +22,7 @@ import deepgrad.nn.functional as F
 from deepgrad import nn
 from deepgrad.data.loader import array_loader
 from deepgrad.nn import init
-from deepgrad.utils.data import DataLoader, TensorDataset
+from deepgrad.utils.array import DataLoader, TensorDataset
 
 torch = pytest.importorskip("torch")
 
@@ -33,7 +33,7 @@ DTYPES = [(np.float32, torch.float32), (np.float64, torch.float64)]
 
 def same_bits(ours, theirs) -> bool:
     """Equal shape, dtype and bytes: -0.0 != 0.0 and every NaN payload counts."""
-    ours = np.asarray(ours.data if isinstance(ours, dg.Tensor) else ours)
+    ours = np.asarray(ours.array if isinstance(ours, dg.Tensor) else ours)
     theirs = theirs.detach().numpy() if torch.is_tensor(theirs) else np.asarray(theirs)
     return (
         ours.shape == theirs.shape
@@ -166,10 +166,10 @@ def test_inplace_fills_of_a_transposed_view_follow_memory_order(
     seeded(7)
     for fill in fills:
         ours = dg.zeros(rows, 7, dtype=dtype).T
-        assert not ours.data.flags.c_contiguous
+        assert not ours.array.flags.c_contiguous
         theirs = torch.zeros(rows, 7, dtype=torch_dtype).t()
         fill(ours), fill(theirs)
-        assert same_bits(ours.data.copy(), theirs.contiguous())
+        assert same_bits(ours.array.copy(), theirs.contiguous())
     assert_streams_in_step()
 
 
@@ -282,7 +282,7 @@ def _fit_style(X, generator=None, **options):
     return array_loader(X, seed=seed, **options)
 
 
-LOADERS = {"utils.data.DataLoader": _torch_style, "fit's array_loader": _fit_style}
+LOADERS = {"utils.array.DataLoader": _torch_style, "fit's array_loader": _fit_style}
 
 
 @pytest.mark.parametrize("make", LOADERS.values(), ids=list(LOADERS))
@@ -295,8 +295,8 @@ def test_dataloader_shuffle_is_torchs(make, seed, n, batch_size):
     X = np.arange(n, dtype=np.float32).reshape(n, 1)
     seeded(seed)
     loader = make(X, batch_size=batch_size, shuffle=True)
-    torch_loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(torch.from_numpy(X)),
+    torch_loader = torch.utils.array.DataLoader(
+        torch.utils.array.TensorDataset(torch.from_numpy(X)),
         batch_size=batch_size,
         shuffle=True,
     )
@@ -329,8 +329,8 @@ def test_dataloader_generator_is_torchs_generator_argument(
         generator=dg.Generator().manual_seed(seed),
     )
     torch_generator = torch.Generator().manual_seed(seed)
-    torch_loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(torch.from_numpy(X)),
+    torch_loader = torch.utils.array.DataLoader(
+        torch.utils.array.TensorDataset(torch.from_numpy(X)),
         batch_size=batch_size,
         shuffle=True,
         drop_last=drop_last,
@@ -353,8 +353,8 @@ def test_an_unshuffled_dataloader_draws_torchs_base_seed_every_epoch():
     X = np.arange(7, dtype=np.float32).reshape(7, 1)
     seeded(3)
     loader = DataLoader(TensorDataset(X), batch_size=2)
-    torch_loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(torch.from_numpy(X)), batch_size=2
+    torch_loader = torch.utils.array.DataLoader(
+        torch.utils.array.TensorDataset(torch.from_numpy(X)), batch_size=2
     )
     for _ in range(2):
         assert [b.numpy().tolist() for (b,) in loader] == [
@@ -394,7 +394,7 @@ def test_generator_state_is_torchs_bytes_and_round_trips_both_ways(seed):
 
     from_torch = dg.Generator().set_state(theirs.get_state())
     to_torch = torch.Generator()
-    to_torch.set_state(torch.from_numpy(ours.get_state().data.copy()))
+    to_torch.set_state(torch.from_numpy(ours.get_state().array.copy()))
     assert same_bits(
         dg.randn(1000, generator=from_torch), torch.randn(1000, generator=to_torch)
     )
@@ -408,9 +408,9 @@ def test_get_and_set_state_replay_the_same_numbers():
     generator = dg.Generator().manual_seed(5)
     dg.randn(1, generator=generator)
     state = generator.get_state()
-    first = [dg.randn(n, generator=generator).data.copy() for n in (1, 3, 40)]
+    first = [dg.randn(n, generator=generator).array.copy() for n in (1, 3, 40)]
     generator.set_state(state)
-    again = [dg.randn(n, generator=generator).data for n in (1, 3, 40)]
+    again = [dg.randn(n, generator=generator).array for n in (1, 3, 40)]
     for a, b in zip(first, again, strict=True):
         assert same_bits(a, b)
 
@@ -419,10 +419,10 @@ def test_a_generator_argument_leaves_the_default_stream_alone():
     """Draws with generator= come from that generator only: the default stream
     gives the same numbers as if they had not happened, and vice versa."""
     dg.manual_seed(3)
-    expected = dg.rand(10).data.copy()
+    expected = dg.rand(10).array.copy()
     dg.manual_seed(3)
     generator = dg.Generator().manual_seed(3)
-    from_generator = dg.rand(10, generator=generator).data.copy()
+    from_generator = dg.rand(10, generator=generator).array.copy()
     dg.randn(20, generator=generator)
     dg.randperm(30, generator=generator)
     assert same_bits(dg.rand(10), expected)
@@ -470,7 +470,7 @@ def test_set_state_refuses_what_is_not_a_state(state):
 
 def test_set_state_refuses_an_invalid_mt19937_state():
     """A state whose position is out of range is refused, as torch refuses it."""
-    state = dg.Generator().get_state().data.copy()
+    state = dg.Generator().get_state().array.copy()
     state[8:12] = np.frombuffer(np.int32(0).tobytes(), np.uint8)  # left = 0
     with pytest.raises(ValueError, match="not a valid mt19937 state"):
         dg.Generator().set_state(state)

@@ -326,7 +326,7 @@ def test_accepts_pandas_dataframes_and_records_feature_names():
     and refuses a DataFrame whose columns are not the training ones."""
     pd = pytest.importorskip("pandas")
     data = datasets.load_iris(as_frame=True)
-    X, y = data.data, data.target.map(dict(enumerate(data.target_names)))
+    X, y = data.array, data.target.map(dict(enumerate(data.target_names)))
     estimator = MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -362,13 +362,13 @@ def test_model_is_the_deepgrad_network_behind_the_predictions():
         nn.ReLU,
         nn.Linear,
     ]
-    logits = model(Tensor(X)).data
+    logits = model(Tensor(X)).array
     np.testing.assert_allclose(estimator.decision_function(X), logits, rtol=1e-12)
     probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(estimator.predict_proba(X), probabilities, rtol=1e-12)
     assert [c.shape for c in estimator.coefs_] == [(4, 8), (8, 5), (5, 3)]
-    np.testing.assert_array_equal(estimator.coefs_[0], model[0].weight.data.T)
+    np.testing.assert_array_equal(estimator.coefs_[0], model[0].weight.array.T)
     assert estimator.out_activation_ == "softmax"
 
 

@@ -1,4 +1,4 @@
-"""deepgrad.utils.data against torch.utils.data (issue 14, item 1).
+"""deepgrad.utils.array against torch.utils.array (issue 14, item 1).
 
 The same datasets go through both libraries' DataLoaders, default_collate,
 random_split, Subset and ConcatDataset; batches must have the same structure
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import deepgrad as dg
 from deepgrad import nn
-from deepgrad.utils.data import (
+from deepgrad.utils.array import (
     BatchSampler,
     ConcatDataset,
     DataLoader,
@@ -32,7 +32,7 @@ from deepgrad.utils.data import (
 )
 
 torch = pytest.importorskip("torch")
-tdata = torch.utils.data
+tdata = torch.utils.array
 oracle = settings(max_examples=25, deadline=None)
 
 Point = namedtuple("Point", ["x", "label"])
@@ -47,7 +47,7 @@ def assert_same_batch(ours, theirs) -> None:
             ours.dtype,
             theirs.dtype,
         )
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.array, theirs.numpy())
     elif isinstance(theirs, dict):
         assert type(ours) is type(theirs) and list(ours) == list(theirs)
         for key in theirs:
@@ -109,7 +109,7 @@ def test_default_collate_stacks_deepgrad_tensors_and_keeps_the_graph():
     batch = default_collate(rows)
     assert batch.shape == (2, 2)
     (batch * dg.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
-    np.testing.assert_array_equal(rows[0].grad.data, [1.0, 2.0])
+    np.testing.assert_array_equal(rows[0].grad.array, [1.0, 2.0])
 
 
 def test_default_collate_rejects_ragged_sequences_and_unknown_types():
@@ -201,7 +201,7 @@ def test_shuffle_draws_a_new_permutation_every_epoch_from_its_generator():
 
     def epochs(**kwargs):
         loader = DataLoader(TensorDataset(y), batch_size=5, shuffle=True, **kwargs)
-        return [np.concatenate([batch.data for (batch,) in loader]) for _ in range(3)]
+        return [np.concatenate([batch.array for (batch,) in loader]) for _ in range(3)]
 
     first = epochs(generator=dg.Generator().manual_seed(4))
     assert all(sorted(order) == list(range(20)) for order in first)
@@ -279,7 +279,7 @@ def test_collate_fn_num_workers_and_attributes():
     assert list(loader) == [2, 2, 1]
     workers = DataLoader(dataset, batch_size=2, num_workers=4)
     plain = DataLoader(dataset, batch_size=2)
-    assert [b.data.tolist() for (b,) in workers] == [b.data.tolist() for (b,) in plain]
+    assert [b.array.tolist() for (b,) in workers] == [b.array.tolist() for (b,) in plain]
     assert workers.dataset is dataset and workers.batch_size == 2
     assert workers.num_workers == 4 and workers.drop_last is False
 
@@ -289,14 +289,14 @@ def test_a_tensor_dataset_that_requires_grad_keeps_the_graph():
     X = dg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     ((batch,),) = list(DataLoader(TensorDataset(X), batch_size=3))
     batch.sum().backward()
-    np.testing.assert_array_equal(X.grad.data, np.ones((3, 2)))
+    np.testing.assert_array_equal(X.grad.array, np.ones((3, 2)))
 
 
 def test_tensor_dataset_checks_lengths_and_indexes_rows():
     """TensorDataset pairs rows and refuses tensors of different lengths."""
     dataset = TensorDataset(np.zeros((3, 2)), np.arange(3))
     x, y = dataset[2]
-    assert x.shape == (2,) and int(y.data) == 2 and len(dataset) == 3
+    assert x.shape == (2,) and int(y.array) == 2 and len(dataset) == 3
     with pytest.raises(ValueError, match="TensorDataset: size mismatch"):
         TensorDataset(np.zeros((3, 2)), np.arange(4))
 
@@ -339,7 +339,7 @@ def test_subset_and_concat_dataset_index_like_torch():
     negative indices included, with torch's cumulative sizes."""
     base = TensorDataset(np.arange(6))
     subset = Subset(base, [4, 1])
-    assert len(subset) == 2 and int(subset[0][0].data) == 4
+    assert len(subset) == 2 and int(subset[0][0].array) == 4
     assert subset.dataset is base and subset.indices == [4, 1]
     ours = ConcatDataset([range(3), range(10, 12)])
     theirs = tdata.ConcatDataset([range(3), range(10, 12)])
@@ -349,14 +349,14 @@ def test_subset_and_concat_dataset_index_like_torch():
 
 
 # ---------------------------------------------------------------------------
-# One loader: deepgrad.data.DataLoader, dg.utils.data, fit
+# One loader: deepgrad.data.DataLoader, dg.utils.array, fit
 # ---------------------------------------------------------------------------
 def test_there_is_one_data_loader_reachable_as_in_torch():
-    """dg.utils.data.DataLoader is deepgrad.data.DataLoader, as torch's path."""
+    """dg.utils.array.DataLoader is deepgrad.data.DataLoader, as torch's path."""
     from deepgrad.data import DataLoader as data_loader
 
-    assert dg.utils.data.DataLoader is DataLoader is data_loader
-    assert dg.utils.data.TensorDataset is TensorDataset
+    assert dg.utils.array.DataLoader is DataLoader is data_loader
+    assert dg.utils.array.TensorDataset is TensorDataset
 
 
 def test_fit_trains_on_a_torch_style_loader_and_refuses_other_datasets():
@@ -383,12 +383,12 @@ def test_random_split_warns_about_an_empty_split_as_torch():
 
 
 def test_docstring_examples_run():
-    """The Examples in the docstrings of utils.data, data.loader and nn.containers."""
+    """The Examples in the docstrings of utils.array, data.loader and nn.containers."""
     import deepgrad.data.loader
     import deepgrad.nn.containers
-    import deepgrad.utils.data
+    import deepgrad.utils.array
 
-    for module in (deepgrad.utils.data, deepgrad.data.loader, deepgrad.nn.containers):
+    for module in (deepgrad.utils.array, deepgrad.data.loader, deepgrad.nn.containers):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 
@@ -402,9 +402,9 @@ def test_generator_state_for_resuming_fit():
         dataset, batch_size=3, shuffle=True, generator=dg.Generator().manual_seed(1)
     )
     state = loader.get_state()
-    first = [b.data.tolist() for (b,) in loader]
+    first = [b.array.tolist() for (b,) in loader]
     loader.set_state(state)
-    assert [b.data.tolist() for (b,) in loader] == first
+    assert [b.array.tolist() for (b,) in loader] == first
     plain = DataLoader(dataset, shuffle=True)
     assert plain.get_state() is None
     plain.set_state(None)

@@ -99,11 +99,11 @@ Converter = Callable[[Any, _Graph, str], str]
 
 def _linear(layer: nn.Linear, graph: _Graph, x: str) -> str:
     """Z = X W^T + b: MatMul by W^T (any leading dimensions, as F.linear), Add b."""
-    weight_t = graph.constant(layer.weight.data.T, "weight_t")
+    weight_t = graph.constant(layer.weight.array.T, "weight_t")
     z = graph.node("MatMul", [x, weight_t], "linear")
     if layer.bias is None:
         return z
-    return graph.node("Add", [z, graph.constant(layer.bias.data, "bias")], "linear")
+    return graph.node("Add", [z, graph.constant(layer.bias.array, "bias")], "linear")
 
 
 def _operator(op: str, **attributes: Any) -> Converter:
@@ -189,10 +189,10 @@ def _batch_norm(layer: nn.BatchNorm1d, graph: _Graph, x: str) -> str:
             "with that batch's own statistics, which an inference graph cannot hold; "
             "train it with track_running_stats=True"
         )
-    mean = running_mean.data.astype(np.float64)
-    var = running_var.data.astype(np.float64)
-    weight = 1.0 if layer.weight is None else layer.weight.data.astype(np.float64)
-    bias = 0.0 if layer.bias is None else layer.bias.data.astype(np.float64)
+    mean = running_mean.array.astype(np.float64)
+    var = running_var.array.astype(np.float64)
+    weight = 1.0 if layer.weight is None else layer.weight.array.astype(np.float64)
+    bias = 0.0 if layer.bias is None else layer.bias.array.astype(np.float64)
     scale = weight / np.sqrt(var + layer.eps)
     shift = bias - mean * scale
     # features are dimension 1: (N, C) or (N, C, L)
@@ -301,8 +301,8 @@ def _output_shape(
 
 def _model_dtype(model: Module) -> np.dtype:
     for tensor in (*model.parameters(), *model.buffers()):
-        if tensor.data.dtype.kind == "f":
-            return tensor.data.dtype
+        if tensor.array.dtype.kind == "f":
+            return tensor.array.dtype
     return get_default_dtype()
 
 

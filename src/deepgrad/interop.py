@@ -126,9 +126,9 @@ def _to_torch_layer(layer: Module, torch: Any, where: str) -> Any:
     config = arguments(layer)
     if typed:
         dtype = next(
-            tensor.data.dtype
+            tensor.array.dtype
             for tensor in (*layer.parameters(), *layer.buffers())
-            if tensor.data.dtype.kind == "f"
+            if tensor.array.dtype.kind == "f"
         )
         config["dtype"] = getattr(torch, np.dtype(dtype).name)
     return getattr(torch.nn, name)(**config)
@@ -171,7 +171,7 @@ def to_torch(model: Module) -> Any:
     converted = _to_torch_layer(model, torch, "the model")
     converted.load_state_dict(
         {
-            key: torch.from_numpy(np.array(value.data))  # a copy, not shared memory
+            key: torch.from_numpy(np.array(value.array))  # a copy, not shared memory
             for key, value in model.state_dict().items()
         }
     )

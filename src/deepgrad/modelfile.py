@@ -97,7 +97,7 @@ class UnsupportedModuleError(ModelFileError, TypeError):
 
 
 def _dtype_name(tensor: Any) -> str:
-    return str(tensor.data.dtype)
+    return str(tensor.array.dtype)
 
 
 def _batchnorm_config(layer: nn.BatchNorm1d) -> dict[str, Any]:
@@ -541,7 +541,7 @@ def save(
         raise UnsupportedModuleError(f"{path}: {error}") from None
 
     tensors = {
-        name: _little_endian(tensor.data) for name, tensor in model.state_dict().items()
+        name: _little_endian(tensor.array) for name, tensor in model.state_dict().items()
     }
     metadata = {
         "format": FORMAT,

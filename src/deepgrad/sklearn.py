@@ -187,7 +187,7 @@ class _SklearnRules(Callback):
         self.adam = estimator.solver in ("adam", "adamw")
 
     def _squared_weights(self) -> float:
-        return sum(float(np.vdot(w.data, w.data)) for w in self.weights)
+        return sum(float(np.vdot(w.array, w.array)) for w in self.weights)
 
     def _set_decay(self, batch: int) -> None:
         """The coming step's options: the penalty's weight_decay for its batch
@@ -228,7 +228,7 @@ class _SklearnRules(Callback):
             if score > estimator.best_validation_score_:
                 estimator.best_validation_score_ = score
                 estimator._best_state = {
-                    key: value.data.copy()
+                    key: value.array.copy()
                     for key, value in estimator.model_.state_dict().items()
                 }
         else:
@@ -429,7 +429,7 @@ class _BaseMLP(BaseEstimator):
         """The Linear layers' weights in scikit-learn's layout: (n_in, n_out)
         views of the model's weights (writing them changes the model)."""
         check_is_fitted(self, "model_")
-        return [m.weight.data.T for m in self.model_ if isinstance(m, nn.Linear)]
+        return [m.weight.array.T for m in self.model_ if isinstance(m, nn.Linear)]
 
     @property
     def classifier_(self) -> Classifier:
@@ -460,7 +460,7 @@ class _BaseMLP(BaseEstimator):
         """The Linear layers' biases (views of the model's)."""
         check_is_fitted(self, "model_")
         return [
-            m.bias.data
+            m.bias.array
             for m in self.model_
             if isinstance(m, nn.Linear) and m.bias is not None
         ]
@@ -531,7 +531,7 @@ class _BaseMLP(BaseEstimator):
             self.n_outputs_ = targets.shape[1]
             self._set_output(self.n_outputs_)
             self._build([X.shape[1], *hidden, self.n_outputs_], X.dtype, rng)
-        dtype = self.model_[0].weight.data.dtype
+        dtype = self.model_[0].weight.array.dtype
         X = X.astype(dtype, copy=False)
         if not incremental or not hasattr(self, "_optimizer"):
             self._make_optimizer()
@@ -622,8 +622,8 @@ class _BaseMLP(BaseEstimator):
         """The network's outputs (pre-activation) for X, validated."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False)
-        dtype = self.model_[0].weight.data.dtype
-        return _forward_all(self.model_, X.astype(dtype, copy=False)).data
+        dtype = self.model_[0].weight.array.dtype
+        return _forward_all(self.model_, X.astype(dtype, copy=False)).array
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -781,8 +781,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Softmax or logistic of the network's outputs, (n_samples, n_outputs)."""
         if self.out_activation_ == "softmax":
-            return softmax(Tensor(outputs), dim=1).data
-        return sigmoid(Tensor(outputs)).data
+            return softmax(Tensor(outputs), dim=1).array
+        return sigmoid(Tensor(outputs)).array
 
     def _labels(self, outputs: np.ndarray) -> np.ndarray:
         """The classes the outputs predict (probability > 0.5, or the largest)."""
@@ -794,7 +794,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _score_model(self, X: np.ndarray, y: np.ndarray) -> float:
         from sklearn.metrics import accuracy_score
 
-        return float(accuracy_score(y, self._labels(_forward_all(self.model_, X).data)))
+        return float(accuracy_score(y, self._labels(_forward_all(self.model_, X).array)))
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted classes, shape (n_samples,) or (n_samples, n_labels)."""
@@ -908,7 +908,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _score_model(self, X: np.ndarray, y: np.ndarray) -> float:
         from sklearn.metrics import r2_score
 
-        predicted = _forward_all(self.model_, X).data
+        predicted = _forward_all(self.model_, X).array
         if not np.isfinite(predicted).all():
             return np.nan
         return float(r2_score(y, predicted))

@@ -255,7 +255,7 @@ def _to_array(data: Any, dtype: np.dtype | None = None) -> np.ndarray:
     does; NumPy arrays keep their dtype unless one is given.
     """
     if isinstance(data, Tensor):
-        array = data.data
+        array = data.array
     elif isinstance(data, np.ndarray):
         array = data
     else:
@@ -383,7 +383,7 @@ class Tensor:
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None
     ) -> None:
-        self.data: np.ndarray = _to_array(data, _as_dtype(dtype))
+        self.array: np.ndarray = _to_array(data, _as_dtype(dtype))
         self.grad: Tensor | None = None
         self._version = 0
         self._parents: tuple[Tensor, ...] = ()
@@ -412,7 +412,7 @@ class Tensor:
         """
         out = _new_tensor(Tensor)
         # NumPy gives scalars, not 0-d arrays, for 0-d results
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.array = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._version = 0
         out._op = op
@@ -446,10 +446,10 @@ class Tensor:
                 "requires_grad can only be changed on leaf tensors (tensors not made "
                 "by an op). Use .detach() to get a leaf copy of this value."
             )
-        if value and self.data.dtype.kind not in "fc":
+        if value and self.array.dtype.kind not in "fc":
             raise RuntimeError(
                 "Only floating point tensors can require gradients; this one has dtype "
-                f"{self.data.dtype}. Convert it first with .float() or .double()."
+                f"{self.array.dtype}. Convert it first with .float() or .double()."
             )
         self._requires_grad = bool(value)
 
@@ -469,29 +469,29 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.array.shape
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self.array)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after ``backward()``.
@@ -512,7 +512,7 @@ class Tensor:
         It shares the version counter too, as in PyTorch: an in-place change
         through either one is an in-place change of both.
         """
-        return _alias(_new_leaf(self.data), self, _Alias)
+        return _alias(_new_leaf(self.array), self, _Alias)
 
     def numpy(self) -> np.ndarray:
         if self._requires_grad:
@@ -520,19 +520,19 @@ class Tensor:
                 "Can't call numpy() on a tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
             )
-        return self.data
+        return self.array
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self.array.tolist()
 
     def item(self) -> float | int | bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
                 f"item() needs a tensor with exactly one element; this one has shape "
-                f"{self.shape} ({self.data.size} elements). Reduce it first, e.g. "
+                f"{self.shape} ({self.array.size} elements). Reduce it first, e.g. "
                 "with .sum() or .mean()."
             )
-        return self.data.item()
+        return self.array.item()
 
     def clone(self) -> Tensor:
         from deepgrad import ops
@@ -542,8 +542,8 @@ class Tensor:
     # -- conversions (differentiable casts live in ops) -------------------------
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if dtype is not None:
-            return self.data.astype(dtype)
-        return self.data
+            return self.array.astype(dtype)
+        return self.array
 
     def __float__(self) -> float:
         return float(self.item())
@@ -552,24 +552,24 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be an index")
-        return int(self.data.item())
+        return int(self.array.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"The truth value of a tensor with {self.data.size} elements is "
+                f"The truth value of a tensor with {self.array.size} elements is "
                 "ambiguous; use .any() or .all()."
             )
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     __hash__ = object.__hash__
 
     def __iter__(self) -> Iterator[Tensor]:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     def __repr__(self) -> str:
         return _format_tensor(self)
@@ -588,17 +588,17 @@ class Tensor:
                 "(and don't compute the loss inside dg.no_grad())."
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient is only defined for a scalar "
                     f"output; this tensor has shape {self.shape}. Reduce it first "
                     "(e.g. loss.mean()) or pass backward(gradient) of the same shape."
                 )
-            seed = constant(1.0, self.data.dtype)  # read-only: no backward writes it
-            if self.data.ndim:
-                seed = seed.reshape(self.data.shape)
+            seed = constant(1.0, self.array.dtype)  # read-only: no backward writes it
+            if self.array.ndim:
+                seed = seed.reshape(self.array.shape)
         else:
-            seed = _to_array(gradient, self.data.dtype)
+            seed = _to_array(gradient, self.array.dtype)
             if seed.shape != self.shape:
                 raise ValueError(
                     f"backward(gradient): gradient has shape {seed.shape} but the "
@@ -658,7 +658,7 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                     if leaf_grad is None:
                         _accumulate(parent, grad)
                     else:  # _accumulate's in-place branch, inline: 6 leaves a step
-                        leaf = leaf_grad.data
+                        leaf = leaf_grad.array
                         np.add(leaf, grad, leaf)
                         leaf_grad._version += 1
                     continue
@@ -711,7 +711,7 @@ def _raise_modified(node: Tensor, tensor: Tensor | None, version: int) -> NoRetu
     )
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by "
-        f"an inplace operation: [dg.{changed.data.dtype} {list(changed.shape)}], "
+        f"an inplace operation: [dg.{changed.array.dtype} {list(changed.shape)}], "
         f"{role}, is at version {changed._version}; expected version {version} "
         "instead. Hint: something changed it in place (an optimizer step, `-=` "
         "inside no_grad, add_, ...) between the forward pass and backward(); call "
@@ -734,7 +734,7 @@ def _split_history(tensor: Tensor, keep_values: bool) -> Tensor:
     version; PyTorch the one at backward time, higher if the tensor changed
     again since (a reference back to ``tensor`` for it would be a cycle).
     """
-    previous = _new_leaf(tensor.data.copy() if keep_values else tensor.data)
+    previous = _new_leaf(tensor.array.copy() if keep_values else tensor.array)
     previous._version = tensor._version + 1
     if tensor._backward is not None:
         _move_node(tensor, previous)
@@ -768,19 +768,19 @@ def _move_node(source: Tensor, target: Tensor) -> None:
 def _accumulate(node: Tensor, grad: np.ndarray) -> None:
     if node.grad is None:
         # a private, writable copy: `grad` may be a broadcast view or shared
-        node.grad = _new_leaf(np.array(grad, dtype=node.data.dtype, copy=True))
+        node.grad = _new_leaf(np.array(grad, dtype=node.array.dtype, copy=True))
     else:  # in place, as PyTorch accumulates (and counts it as a version)
         leaf_grad = node.grad
         # out= as the third argument: the keyword costs ~0.04 us a call. The
         # default casting, "same_kind", takes a float64 gradient into float32
-        np.add(leaf_grad.data, grad, leaf_grad.data)
+        np.add(leaf_grad.array, grad, leaf_grad.array)
         leaf_grad._version += 1
 
 
 def _new_leaf(data: np.ndarray) -> Tensor:
     """A leaf that needs no gradient, around ``data`` as it is (Tensor() converts)."""
     leaf = _new_tensor(Tensor)
-    leaf.data = data
+    leaf.array = data
     leaf.grad = None
     leaf._version = 0
     leaf._requires_grad = False
@@ -879,7 +879,7 @@ def _make_checked(*make_arguments: Any) -> Tensor:
     in the threads that asked for it."""
     out = _make(*make_arguments)
     if _thread.switches.anomaly:
-        _check_finite(out.data, out._op, "forward")
+        _check_finite(out.array, out._op, "forward")
     return out
 
 
@@ -903,7 +903,7 @@ def _count_anomaly_blocks(change: int) -> None:
 # Printing like PyTorch
 # ---------------------------------------------------------------------------
 def _format_tensor(tensor: Tensor) -> str:
-    array = tensor.data
+    array = tensor.array
     options: dict[str, Any] = {"separator": ", ", "prefix": "tensor("}
     if array.dtype.kind == "f":
         finite = array[np.isfinite(array)]
@@ -941,7 +941,7 @@ def _format_integral_float(value: float) -> str:
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Build a tensor from Python data or a NumPy array (always a copy)."""
     array = _to_array(data, _as_dtype(dtype))
-    if array is data or (isinstance(data, Tensor) and array is data.data):
+    if array is data or (isinstance(data, Tensor) and array is data.array):
         array = array.copy()
     return Tensor(array, requires_grad=requires_grad)
 
@@ -1075,7 +1075,7 @@ def bernoulli(
     ``input[i]``, or with probability ``p`` when p is given, as torch."""
     gen = _generator_or_default(generator)
     if p is None:
-        mask = _random.bernoulli_tensor(gen, input.data)
+        mask = _random.bernoulli_tensor(gen, input.array)
     else:
         mask = _random.bernoulli(gen, input.shape, float(p))
     return Tensor(mask.astype(input.dtype))
@@ -1090,7 +1090,7 @@ def multinomial(
 ) -> Tensor:
     """Indices drawn in proportion to the weights in each row of ``input``."""
     gen = _generator_or_default(generator)
-    return Tensor(_random.multinomial(gen, input.data, int(num_samples), replacement))
+    return Tensor(_random.multinomial(gen, input.array, int(num_samples), replacement))
 
 
 def full(
@@ -1107,13 +1107,13 @@ def full(
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(
-        np.zeros_like(other.data, dtype=_as_dtype(dtype)), requires_grad=requires_grad
+        np.zeros_like(other.array, dtype=_as_dtype(dtype)), requires_grad=requires_grad
     )
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(
-        np.ones_like(other.data, dtype=_as_dtype(dtype)), requires_grad=requires_grad
+        np.ones_like(other.array, dtype=_as_dtype(dtype)), requires_grad=requires_grad
     )
 
 

@@ -42,7 +42,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=get_default_dtype())
-        # `.data` of a Tensor: the new leaf shares the values but not the graph
+        # `.array` of a Tensor: the new leaf shares the values but not the graph
         super().__init__(_to_array(data), requires_grad=requires_grad)
 
     def __repr__(self) -> str:
@@ -53,7 +53,7 @@ class Parameter(Tensor):
         if id(self) in memo:
             copied: Parameter = memo[id(self)]
             return copied
-        copied = type(self)(self.data.copy(), self.requires_grad)
+        copied = type(self)(self.array.copy(), self.requires_grad)
         memo[id(self)] = copied
         return copied
 
@@ -463,11 +463,11 @@ class Module:
         for module in self.modules():
             tensors = [*module._parameters.values(), *module._buffers.values()]
             for tensor in tensors:
-                if tensor is None or tensor.data.dtype.kind != "f":
+                if tensor is None or tensor.array.dtype.kind != "f":
                     continue
-                tensor.data = tensor.data.astype(dtype, copy=False)
+                tensor.array = tensor.array.astype(dtype, copy=False)
                 if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype, copy=False)
+                    tensor.grad.array = tensor.grad.array.astype(dtype, copy=False)
         return self
 
     def float(self) -> Module:
@@ -528,18 +528,18 @@ class Module:
         graph unless ``keep_vars=True``, which returns the Parameter objects
         themselves. Unlike ``detach()`` (and torch's state_dict), they do not share
         the parameter's version counter: writing into one is like writing into
-        ``.data``. A Parameter shared by two sub-modules appears under both names,
+        ``.array``. A Parameter shared by two sub-modules appears under both names,
         as in torch.
         """
         if destination is None:
             destination = OrderedDict()
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else Tensor(param.data)
+                destination[prefix + name] = param if keep_vars else Tensor(param.array)
         for name, buffer in self._buffers.items():
             if buffer is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = (
-                    buffer if keep_vars else Tensor(buffer.data)
+                    buffer if keep_vars else Tensor(buffer.array)
                 )
         for name, module in self._modules.items():
             if module is not None:
@@ -587,7 +587,7 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                array = value.data
+                array = value.array
             elif hasattr(value, "__array__"):
                 array = np.asarray(value)
             else:
@@ -611,7 +611,7 @@ class Module:
                 + "\n\t".join(errors)
             )
         for target, array in updates:
-            target.data[...] = array  # in place, cast to the model's dtype
+            target.array[...] = array  # in place, cast to the model's dtype
             target._version += 1
         return IncompatibleKeys(missing_keys, unexpected_keys)
 

@@ -47,12 +47,12 @@ def clip_grad_norm_(
     norm_type = float(norm_type)
     if not grads:
         return Tensor(np.asarray(0.0, dtype=np.float32))
-    dtype = grads[0].data.dtype
+    dtype = grads[0].array.dtype
     if math.isinf(norm_type):
-        norms = [np.max(np.abs(g.data), initial=0) for g in grads]
+        norms = [np.max(np.abs(g.array), initial=0) for g in grads]
         total = np.max(norms)
     else:
-        norms = [np.sum(np.abs(g.data) ** norm_type) ** (1 / norm_type) for g in grads]
+        norms = [np.sum(np.abs(g.array) ** norm_type) ** (1 / norm_type) for g in grads]
         total = np.sum(np.asarray(norms) ** norm_type) ** (1 / norm_type)
     total = np.asarray(total, dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
@@ -108,5 +108,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     with no_grad():
         for param in parameters:
             size = param.numel()
-            param.copy_(Tensor(vec.data[offset : offset + size].reshape(param.shape)))
+            param.copy_(Tensor(vec.array[offset : offset + size].reshape(param.shape)))
             offset += size

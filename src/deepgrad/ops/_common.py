@@ -42,15 +42,15 @@ def lift(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, _SCALAR_TYPES):
-        kind = like.data.dtype.kind
+        kind = like.array.dtype.kind
         if kind in "fc":
-            dtype = like.data.dtype
+            dtype = like.array.dtype
         elif isinstance(value, float | np.floating):
             dtype = _DEFAULT_FLOAT
         elif isinstance(value, bool | np.bool_) and kind == "b":
             dtype = np.dtype(bool)
         else:
-            dtype = like.data.dtype if kind in "iu" else np.dtype(np.int64)
+            dtype = like.array.dtype if kind in "iu" else np.dtype(np.int64)
         return Tensor(np.asarray(value, dtype=dtype))
     if isinstance(value, np.ndarray | list | tuple):
         return Tensor(value)
@@ -68,7 +68,7 @@ def promote(a: Tensor, b: Tensor) -> tuple[np.ndarray, np.ndarray]:
     kind, a 0-d tensor takes the dtype of a tensor with dimensions, as in
     PyTorch (float32 tensor + 0-d float64 tensor stays float32).
     """
-    x, y = a.data, b.data
+    x, y = a.array, b.array
     if x.dtype != y.dtype:
         fx, fy = x.dtype.kind in "fc", y.dtype.kind in "fc"
         if fx and not fy:
@@ -121,9 +121,9 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 
 
 def require_float(x: Tensor, op: str) -> None:
-    if x.data.dtype.kind not in "fc":
+    if x.array.dtype.kind not in "fc":
         raise TypeError(
-            f"{op}: expected a floating point tensor, received dtype {x.data.dtype}. "
+            f"{op}: expected a floating point tensor, received dtype {x.array.dtype}. "
             "Convert it with .float() or .double()."
         )
 
@@ -167,7 +167,7 @@ def torch_keywords(function: Callable[..., Any]) -> Callable[..., Any]:
 def float_data(x: Tensor) -> np.ndarray:
     """x's array, integers and bools turned into the default float dtype, as
     PyTorch's floating point ops (``torch.sin(int_tensor)`` is float32) do."""
-    data = x.data
+    data = x.array
     return data if data.dtype.kind in "fc" else data.astype(_DEFAULT_FLOAT)
 
 

@@ -45,21 +45,21 @@ def _is_weak_scalar(a: Tensor, b: Any) -> bool:
     The number is then applied as ``constant(b, dtype)``: the same values as NumPy's
     weak Python scalar (rounded to a's dtype), without its per-call cost.
     """
-    return (type(b) is float or type(b) is int) and a.data.dtype.kind == "f"
+    return (type(b) is float or type(b) is int) and a.array.dtype.kind == "f"
 
 
 def _operands(a: Tensor, b: Any) -> tuple[Tensor, np.ndarray, np.ndarray]:
     """(b as a Tensor, a's array, b's array) in a common dtype."""
-    if isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
-        return b, a.data, b.data  # the usual case, checked first
+    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
+        return b, a.array, b.array  # the usual case, checked first
     b = lift(b, a)
     return (b, *promote(a, b))
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    x = a.data
-    if isinstance(b, Tensor) and x.dtype == b.data.dtype:  # _operands, inline
-        y = b.data
+    x = a.array
+    if isinstance(b, Tensor) and x.dtype == b.array.dtype:  # _operands, inline
+        y = b.array
     elif _is_weak_scalar(a, b):
         return Tensor._make(
             x + constant(b, x.dtype), (a,), _identity_backward, "AddBackward"
@@ -86,7 +86,7 @@ def _identity_backward(grad_output):
 
 def sub(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
-        x = a.data
+        x = a.array
         return Tensor._make(
             x - constant(b, x.dtype), (a,), _identity_backward, "SubBackward"
         )
@@ -105,7 +105,7 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
 def rsub(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
-        x = a.data
+        x = a.array
         return Tensor._make(
             constant(b, x.dtype) - x, (a,), _negate_backward, "RsubBackward"
         )
@@ -117,7 +117,7 @@ def _negate_backward(grad_output):
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    x = a.data
+    x = a.array
     # _is_weak_scalar, inline: lr * p.grad, for each parameter of every update
     if (type(b) is float or type(b) is int) and x.dtype.kind == "f":
 
@@ -146,7 +146,7 @@ def mul(a: Tensor, b: Any) -> Tensor:
 
 def div(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b) and b != 0:
-        x = a.data
+        x = a.array
 
         def scalar_backward(grad_output):  # d(a/b)/da = 1/b, in grad_output's dtype
             return (grad_output / b,)
@@ -181,7 +181,7 @@ def rdiv(a: Tensor, b: Any) -> Tensor:
 
 
 def neg(a: Tensor) -> Tensor:  # d(-a)/da = -1
-    return Tensor._make(-a.data, (a,), _negate_backward, "NegBackward")
+    return Tensor._make(-a.array, (a,), _negate_backward, "NegBackward")
 
 
 def pow(a: Tensor, exponent: Any) -> Tensor:
@@ -190,7 +190,7 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
         return _pow_tensor(a, exponent)
     if isinstance(exponent, np.generic):
         exponent = exponent.item()  # a NumPy scalar would upcast float32 to float64
-    x = a.data
+    x = a.array
     if x.dtype.kind in "iu" and isinstance(exponent, float):
         x = x.astype(np.float32)
     with np.errstate(**_QUIET):
@@ -283,7 +283,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's/PyTorch's rules for 1-D and batched operands."""
     if not isinstance(b, Tensor):
         b = lift(b, a)
-    x, y = a.data, b.data
+    x, y = a.array, b.array
     if x.dtype != y.dtype:
         raise TypeError(
             f"matmul: expected both operands to have the same dtype, received "
@@ -339,18 +339,18 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{weight.shape}: the input's last dimension must equal in_features "
             f"= {weight.shape[-1] if weight.ndim else '?'}"
         )
-    if x.data.dtype != weight.data.dtype:
+    if x.array.dtype != weight.array.dtype:
         raise TypeError(
-            f"linear: input has dtype {x.data.dtype} but the weight has "
-            f"{weight.data.dtype}; convert the input (x.float()) or the model "
+            f"linear: input has dtype {x.array.dtype} but the weight has "
+            f"{weight.array.dtype}; convert the input (x.float()) or the model "
             "(model.double())"
         )
-    inputs = x.data
+    inputs = x.array
     flat = inputs.reshape(-1, inputs.shape[-1]) if inputs.ndim != 2 else inputs
     with np.errstate(over="ignore", invalid="ignore"):  # inf/nan, silently, as torch
-        out = matrix_product(flat, weight.data.T)
+        out = matrix_product(flat, weight.array.T)
         if bias is not None:
-            out += bias.data
+            out += bias.array
     if inputs.ndim != 2:
         out = out.reshape(*inputs.shape[:-1], weight.shape[0])
 
@@ -358,7 +358,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         # Z = X W^T + b:  dL/dX = G W,  dL/dW = G^T X,  dL/db = sum of G over rows
         g = grad_output.reshape(-1, weight.shape[0])
         grad_x = (
-            matrix_product(g, weight.data).reshape(inputs.shape)
+            matrix_product(g, weight.array).reshape(inputs.shape)
             if x._requires_grad
             else None
         )
@@ -377,7 +377,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def exp(a: Tensor) -> Tensor:
     require_float(a, "exp")
     with np.errstate(over="ignore"):
-        out = np.exp(a.data)
+        out = np.exp(a.array)
 
     def backward(grad_output):  # d exp(a)/da = exp(a)
         return (grad_output * out,)
@@ -388,11 +388,11 @@ def exp(a: Tensor) -> Tensor:
 def log(a: Tensor) -> Tensor:
     require_float(a, "log")
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log(a.data)
+        out = np.log(a.array)
 
     def backward(grad_output):  # d log(a)/da = 1/a
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (grad_output / a.data,)
+            return (grad_output / a.array,)
 
     return Tensor._make(out, (a,), backward, "LogBackward", saved(a))
 
@@ -400,7 +400,7 @@ def log(a: Tensor) -> Tensor:
 def sqrt(a: Tensor) -> Tensor:
     require_float(a, "sqrt")
     with np.errstate(invalid="ignore"):
-        out = np.sqrt(a.data)
+        out = np.sqrt(a.array)
 
     def backward(grad_output):  # d sqrt(a)/da = 1 / (2 sqrt(a))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -411,9 +411,9 @@ def sqrt(a: Tensor) -> Tensor:
 
 def abs(a: Tensor) -> Tensor:
     def backward(grad_output):  # d|a|/da = sign(a), 0 at a = 0
-        return (grad_output * np.sign(a.data),)
+        return (grad_output * np.sign(a.array),)
 
-    return Tensor._make(np.abs(a.data), (a,), backward, "AbsBackward", saved(a))
+    return Tensor._make(np.abs(a.array), (a,), backward, "AbsBackward", saved(a))
 
 
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -423,7 +423,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_to_tensors(a, min, max)
-    data = a.data
+    data = a.array
     if data.dtype.kind in "iub" and any(isinstance(v, float) for v in (min, max)):
         data = data.astype(_DEFAULT_FLOAT)  # a float bound gives floats, as torch
     out = np.clip(data, min, max)
@@ -431,9 +431,9 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     def backward(grad_output):
         inside = np.ones(a.shape, dtype=bool)
         if min is not None:
-            inside &= a.data >= min
+            inside &= a.array >= min
         if max is not None:
-            inside &= a.data <= max
+            inside &= a.array <= max
         return (grad_output * inside,)
 
     return Tensor._make(
@@ -450,23 +450,23 @@ def _clamp_to_tensors(a: Tensor, min: Any, max: Any) -> Tensor:
     """
     low = None if min is None else lift(min, a)
     high = None if max is None else lift(max, a)
-    x = a.data
+    x = a.array
     out = x
     for bound, pick, name in ((low, np.maximum, "min"), (high, np.minimum, "max")):
         if bound is not None:
-            y = bound.data.astype(x.dtype)
+            y = bound.array.astype(x.dtype)
             out = _checked(pick, out, y, a, bound, f"clamp ({name})")
     inside = np.ones(x.shape, bool)
     from_low = from_high = np.zeros(x.shape, bool)
     if low is not None:
-        inside = inside & (x >= low.data)
-        from_low = x < low.data
+        inside = inside & (x >= low.array)
+        from_low = x < low.array
     if high is not None:
-        inside = inside & (x <= high.data)
-        from_high = x > high.data
+        inside = inside & (x <= high.array)
+        from_high = x > high.array
     if low is not None and high is not None:
-        from_low = from_low & (low.data < high.data)
-        from_high = from_high | (high.data < low.data)
+        from_low = from_low & (low.array < high.array)
+        from_high = from_high | (high.array < low.array)
 
     def backward(grad_output):
         return tuple(
@@ -509,7 +509,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     """``input`` where condition holds, else ``other``; each gets the gradient of
     its picks."""
     a, b = input, other
-    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    mask = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     mask = mask.astype(bool, copy=False)
     if not isinstance(a, Tensor):
         a = lift(a, b) if isinstance(b, Tensor) else Tensor(a)
@@ -536,17 +536,17 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 def cast(a: Tensor, dtype: Any) -> Tensor:
     """Convert to another dtype; differentiable between floating point dtypes."""
     dtype = np.dtype(dtype)
-    if a.data.dtype == dtype:
+    if a.array.dtype == dtype:
         return a
-    out = a.data.astype(dtype)
+    out = a.array.astype(dtype)
     if dtype.kind not in "fc":
         return Tensor(out)  # integer and bool tensors never carry gradients
 
     def backward(grad_output):  # the identity, back in the input's dtype
-        return (grad_output.astype(a.data.dtype),)
+        return (grad_output.astype(a.array.dtype),)
 
     return Tensor._make(out, (a,), backward, "ToCopyBackward")
 
 
 def clone(a: Tensor) -> Tensor:  # the identity: the gradient passes unchanged
-    return Tensor._make(a.data.copy(), (a,), _identity_backward, "CloneBackward")
+    return Tensor._make(a.array.copy(), (a,), _identity_backward, "CloneBackward")

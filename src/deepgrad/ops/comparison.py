@@ -18,9 +18,9 @@ def _comparison(name: str, ufunc: np.ufunc, symbol: str):
     def compare(input: Tensor, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             check_broadcast(input, other, name)
-            other = other.data
+            other = other.array
         try:
-            return Tensor(np.asarray(ufunc(input.data, other)))
+            return Tensor(np.asarray(ufunc(input.array, other)))
         except ValueError:
             raise ValueError(
                 f"{name}: cannot compare shapes {input.shape} and "
@@ -46,7 +46,7 @@ def _logical(name: str, ufunc: np.ufunc):
     def logical(input: Tensor, other: Any) -> Tensor:
         other = lift(other, input)
         check_broadcast(input, other, name)
-        return Tensor(np.asarray(ufunc(input.data != 0, other.data != 0)))
+        return Tensor(np.asarray(ufunc(input.array != 0, other.array != 0)))
 
     logical.__name__ = logical.__qualname__ = name
     logical.__doc__ = (
@@ -63,7 +63,7 @@ logical_xor = _logical("logical_xor", np.logical_xor)
 
 def logical_not(input: Tensor) -> Tensor:
     """True where the input is 0 (or False): a bool tensor."""
-    return Tensor(np.asarray(input.data == 0))
+    return Tensor(np.asarray(input.array == 0))
 
 
 def _truth_reduction(name: str, reduce):
@@ -71,7 +71,7 @@ def _truth_reduction(name: str, reduce):
         axes = normalize_dims(dim, input.ndim, name)
         if input.ndim == 0:
             axes = None
-        out = reduce(input.data != 0, axis=axes, keepdims=keepdim)
+        out = reduce(input.array != 0, axis=axes, keepdims=keepdim)
         return Tensor(np.asarray(out))
 
     reduction.__name__ = reduction.__qualname__ = name
@@ -86,17 +86,17 @@ any.__doc__ = "Whether some element (along ``dim``) is nonzero: a bool tensor."
 
 def isnan(input: Tensor) -> Tensor:
     """True where the value is NaN."""
-    return Tensor(np.asarray(np.isnan(input.data)))
+    return Tensor(np.asarray(np.isnan(input.array)))
 
 
 def isinf(input: Tensor) -> Tensor:
     """True where the value is +inf or -inf."""
-    return Tensor(np.asarray(np.isinf(input.data)))
+    return Tensor(np.asarray(np.isinf(input.array)))
 
 
 def isfinite(input: Tensor) -> Tensor:
     """True where the value is neither NaN nor infinite."""
-    return Tensor(np.asarray(np.isfinite(input.data)))
+    return Tensor(np.asarray(np.isfinite(input.array)))
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
@@ -105,7 +105,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     The input gets the gradient where the mask is False; a 0-d tensor value gets
     the sum of the gradient over the elements it filled.
     """
-    mask_array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask_array = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if mask_array.dtype != np.bool_:
         raise TypeError(
             f"masked_fill: the mask must be a bool tensor, received dtype "
@@ -117,8 +117,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
             f"tensor of shape {value.shape}"
         )
     value_tensor = value if isinstance(value, Tensor) else None
-    fill = value.data if isinstance(value, Tensor) else value
-    x = input.data
+    fill = value.array if isinstance(value, Tensor) else value
+    x = input.array
     shape = check_broadcast(input, Tensor(mask_array), "masked_fill")
     out = np.where(mask_array, np.asarray(fill).astype(x.dtype), x)
     out = np.broadcast_to(out, shape).copy()
@@ -138,13 +138,13 @@ def _bitwise(name: str, ufunc: np.ufunc, symbol: str):
     def bitwise(input: Tensor, other: Any) -> Tensor:
         other = lift(other, input)
         for tensor in (input, other):
-            if tensor.data.dtype.kind not in "biu":
+            if tensor.array.dtype.kind not in "biu":
                 raise TypeError(
                     f"{name}: expected bool or integer tensors, received dtype "
-                    f"{tensor.data.dtype}"
+                    f"{tensor.array.dtype}"
                 )
         check_broadcast(input, other, name)
-        return Tensor(np.asarray(ufunc(input.data, other.data)))
+        return Tensor(np.asarray(ufunc(input.array, other.array)))
 
     bitwise.__name__ = bitwise.__qualname__ = name
     bitwise.__doc__ = f"input {symbol} other for bool or integer tensors."
@@ -158,9 +158,9 @@ bitwise_xor = _bitwise("bitwise_xor", np.bitwise_xor, "^")
 
 def bitwise_not(input: Tensor) -> Tensor:
     """~x: logical not for bool tensors, bitwise not for integers."""
-    if input.data.dtype.kind not in "biu":
+    if input.array.dtype.kind not in "biu":
         raise TypeError(
             f"bitwise_not: expected a bool or integer tensor, received dtype "
-            f"{input.data.dtype}"
+            f"{input.array.dtype}"
         )
-    return Tensor(np.asarray(np.invert(input.data)))
+    return Tensor(np.asarray(np.invert(input.array)))

@@ -124,7 +124,7 @@ rsqrt = _with_output_derivative(
 
 def square(input: Tensor) -> Tensor:
     """x * x; integers stay integers, as ``torch.square``."""
-    x = input.data if input.data.dtype != np.bool_ else input.data.astype(np.int64)
+    x = input.array if input.array.dtype != np.bool_ else input.array.astype(np.int64)
 
     def backward(grad_output):  # d x^2/dx = 2x
         return (grad_output * (2 * x),)
@@ -135,7 +135,7 @@ def square(input: Tensor) -> Tensor:
 def frac(input: Tensor) -> Tensor:
     """The fractional part x - trunc(x), with the sign of x; its derivative is 1."""
     require_float(input, "frac")
-    x = input.data
+    x = input.array
 
     def backward(grad_output):
         return (grad_output,)
@@ -153,7 +153,7 @@ def _rounding(name: str, forward: np.ufunc):
     (``torch.floor`` of an int64 tensor is int64)."""
 
     def op(input: Tensor) -> Tensor:
-        x = input.data
+        x = input.array
         out = forward(x) if x.dtype.kind in "fc" else x.copy()
         return Tensor._make(out, (input,), _zero_backward, _backward_name(name))
 
@@ -169,7 +169,7 @@ trunc = _rounding("trunc", np.trunc)
 
 def sign(input: Tensor) -> Tensor:
     """-1, 0 or 1 in the input's dtype (bool stays bool). Its gradient is 0."""
-    x = input.data
+    x = input.array
     out = x.copy() if x.dtype == np.bool_ else np.sign(x)
     return Tensor._make(out, (input,), _zero_backward, "SignBackward")
 
@@ -179,7 +179,7 @@ def round(input: Tensor, decimals: int = 0) -> Tensor:
     the point (negative: to tens, hundreds, ...). Its gradient is 0."""
     if not isinstance(decimals, int | np.integer):
         raise TypeError(f"round: decimals must be an integer, received {decimals!r}")
-    x = input.data
+    x = input.array
     if x.dtype.kind not in "fc":
         if decimals:
             raise TypeError(

@@ -59,7 +59,7 @@ def _record(
             f"in-place {op}: cannot write a result of shape {output.shape} into a "
             f"tensor of shape {tensor.shape}"
         )
-    np.copyto(tensor.data, output.data, casting="same_kind")  # int += float fails
+    np.copyto(tensor.array, output.array, casting="same_kind")  # int += float fails
     _rebase_history(tensor, output, previous)
     tensor._version += 1
     return tensor
@@ -108,7 +108,7 @@ def _arithmetic(op: str, ufunc: np.ufunc, twin: Callable[..., Tensor], keep: boo
     def update(self: Tensor, other: Any) -> Tensor:
         # _needs_recording, inline: `W -= lr * W.grad` runs six times a lab step
         if isinstance(other, Tensor):
-            value = other.data
+            value = other.array
             in_graph = self._requires_grad or other._requires_grad
         else:
             value = other
@@ -116,7 +116,7 @@ def _arithmetic(op: str, ufunc: np.ufunc, twin: Callable[..., Tensor], keep: boo
         if in_graph and (not _threads_without_grad or _thread.switches.grad):
             return _record(self, op, twin, (other,), keep)
         try:
-            ufunc(self.data, value, self.data)  # out= costs more; int += float fails
+            ufunc(self.array, value, self.array)  # out= costs more; int += float fails
         except ValueError as error:
             raise _write_error(self, op, np.shape(value), error) from None
         self._version += 1
@@ -126,7 +126,7 @@ def _arithmetic(op: str, ufunc: np.ufunc, twin: Callable[..., Tensor], keep: boo
 
 
 def _write_error(tensor: Tensor, op: str, shape: tuple[int, ...], error: Exception):
-    if not tensor.data.flags.writeable:
+    if not tensor.array.flags.writeable:
         return ValueError(
             f"in-place {op}: this tensor is read-only, an expand() of another "
             "(one value stands for many elements); clone() it first"
@@ -169,7 +169,7 @@ def clamp_(self: Tensor, min: float | None = None, max: float | None = None) -> 
         return _record(self, "clamp_", clamp, (min, max), keep_values=True)
     if min is None and max is None:
         raise ValueError("clamp_: at least one of min and max must be given")
-    np.clip(self.data, min, max, out=self.data)
+    np.clip(self.array, min, max, out=self.array)
     self._version += 1
     return self
 
@@ -184,7 +184,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
             f"in-place masked_fill_: a mask of shape {mask.shape} does not fit a "
             f"tensor of shape {self.shape}; it must broadcast to the tensor's shape"
         )
-    np.copyto(self.data, filled.data)
+    np.copyto(self.array, filled.array)
     self._version += 1
     return self
 
@@ -192,8 +192,8 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
 def _overwritten(previous: Tensor, source: Any, op: str) -> Tensor:
     """The out-of-place twin of the ops that overwrite every value: copy_, fill_,
     zero_, uniform_, normal_. ``source`` broadcasts to ``previous``'s shape."""
-    out = np.empty_like(previous.data)
-    out[...] = source.data if isinstance(source, Tensor) else source
+    out = np.empty_like(previous.array)
+    out[...] = source.array if isinstance(source, Tensor) else source
     gets_gradient = isinstance(source, Tensor) and source._requires_grad
 
     def backward(grad_output):
@@ -204,7 +204,7 @@ def _overwritten(previous: Tensor, source: Any, op: str) -> Tensor:
             if gets_gradient
             else None
         )
-        return np.zeros_like(previous.data), grad_source
+        return np.zeros_like(previous.array), grad_source
 
     parents = (previous, source) if isinstance(source, Tensor) else (previous,)
     return Tensor._make(out, parents, backward, op)
@@ -219,7 +219,7 @@ def _overwrite(self: Tensor, source: Any, op: str, name: str) -> Tensor:
         source = source()
     if in_graph:
         return _record(self, op, _overwritten, (source, name))
-    self.data[...] = source.data if isinstance(source, Tensor) else source
+    self.array[...] = source.array if isinstance(source, Tensor) else source
     self._version += 1
     return self
 
@@ -228,7 +228,7 @@ def zero_(self: Tensor) -> Tensor:
     """Set every value to 0, in place."""
     if self._requires_grad and is_grad_enabled():
         return _record(self, "zero_", _overwritten, (0, "ZeroBackward"))
-    self.data.fill(0)
+    self.array.fill(0)
     self._version += 1
     return self
 
@@ -255,8 +255,8 @@ def _in_memory_order(
     """``draw(shape)`` laid out in the order torch's TensorIterator fills the
     tensor: its memory order (the axes by decreasing stride), so a transposed
     view gets the numbers its storage would get, as in torch."""
-    strides = self.data.strides
-    axes = sorted(range(self.data.ndim), key=lambda axis: -abs(strides[axis]))
+    strides = self.array.strides
+    axes = sorted(range(self.array.ndim), key=lambda axis: -abs(strides[axis]))
     values = draw(tuple(self.shape[axis] for axis in axes))
     return values.transpose(np.argsort(axes))
 
@@ -283,7 +283,7 @@ def normal_(
 
     def draw() -> np.ndarray:
         gen = _generator_or_default(generator)
-        contiguous = self.data.flags.c_contiguous
+        contiguous = self.array.flags.c_contiguous
         return _in_memory_order(
             self,
             lambda shape: _random.normal(gen, shape, self.dtype, mean, std, contiguous),
@@ -323,7 +323,7 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     def draw() -> np.ndarray:
         gen = _generator_or_default(generator)
         if isinstance(p, Tensor):
-            probabilities = np.broadcast_to(p.data, self.shape)
+            probabilities = np.broadcast_to(p.array, self.shape)
             return _random.bernoulli_tensor(gen, probabilities)
         return _in_memory_order(
             self, lambda shape: _random.bernoulli(gen, shape, float(p))
@@ -337,7 +337,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     if _needs_recording(self, value):
         _record(self, "__setitem__", index_put, (key, value))
         return
-    self.data[index_key(key)] = value.data if isinstance(value, Tensor) else value
+    self.array[index_key(key)] = value.array if isinstance(value, Tensor) else value
     self._version += 1
 
 

@@ -34,7 +34,7 @@ def _expand_back(grad_output: np.ndarray, axes, keepdim: bool, shape) -> np.ndar
 
 def sum(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     axes = _reduced_axes(a, dim, "sum")
-    data = a.data if a.data.dtype.kind in "fc" else a.data.astype(np.int64)
+    data = a.array if a.array.dtype.kind in "fc" else a.array.astype(np.int64)
     out = np.asarray(data.sum(axis=axes, keepdims=keepdim))
 
     def backward(grad_output):  # every summed element gets the output's gradient
@@ -46,15 +46,15 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     require_float(a, "mean")
     axes = _reduced_axes(a, dim, "mean")
-    count = a.data.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
+    count = a.array.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.asarray(a.data.mean(axis=axes, keepdims=keepdim))
+        out = np.asarray(a.array.mean(axis=axes, keepdims=keepdim))
 
     def backward(grad_output):  # each element contributes 1/count of the mean
         return (_expand_back(grad_output / count, axes, keepdim, a.shape),)
 
     return Tensor._make(
-        out.astype(a.data.dtype, copy=False), (a,), backward, "MeanBackward"
+        out.astype(a.array.dtype, copy=False), (a,), backward, "MeanBackward"
     )
 
 
@@ -69,8 +69,8 @@ def _variance(a: Tensor, dim: Any, unbiased: bool, correction: Any, op: str):
         dim, unbiased = None, dim
     ddof = correction if correction is not None else int(bool(unbiased))
     axes = _reduced_axes(a, dim, op)
-    count = a.data.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
-    centered = a.data - a.data.mean(axis=axes, keepdims=True)
+    count = a.array.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
+    centered = a.array - a.array.mean(axis=axes, keepdims=True)
     return centered, builtins.max(count - ddof, 0), axes  # torch's max(0, n - ddof)
 
 
@@ -94,7 +94,7 @@ def var(
             return (g * (2.0 * centered / divisor),)
 
     return Tensor._make(
-        out.astype(a.data.dtype, copy=False), (a,), backward, "VarBackward"
+        out.astype(a.array.dtype, copy=False), (a,), backward, "VarBackward"
     )
 
 
@@ -113,7 +113,7 @@ def std(
     centered, divisor, axes = _variance(a, dim, unbiased, correction, "std")
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.sqrt((centered * centered).sum(axis=axes, keepdims=keepdim) / divisor)
-    out = np.asarray(out).astype(a.data.dtype, copy=False)
+    out = np.asarray(out).astype(a.array.dtype, copy=False)
 
     def backward(grad_output):
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -153,18 +153,18 @@ def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 
 
 def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
-    if a.data.size == 0:
+    if a.array.size == 0:
         raise ValueError(
             f"{name}(): the input is empty (shape {a.shape}); "
             "there is no value to return"
         )
     op = name.capitalize() + "Backward"
     if dim is None:
-        out = np.asarray(a.data.max() if name == "max" else a.data.min())
+        out = np.asarray(a.array.max() if name == "max" else a.array.min())
 
         def backward(grad_output):
             # ties share the gradient evenly, as torch.max() without dim does
-            winners = a.data == out
+            winners = a.array == out
             return (winners * (grad_output / winners.sum()),)
 
         return Tensor._make(out, (a,), backward, op, saved(a) + OUTPUT_SAVED)
@@ -176,16 +176,16 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
             return (grad_output,)
 
         return MaxResult(
-            Tensor._make(a.data.copy(), (a,), backward_0d, op),
+            Tensor._make(a.array.copy(), (a,), backward_0d, op),
             Tensor(np.zeros((), dtype=np.int64)),
         )
-    index = np.expand_dims(arg(a.data, axis=axis), axis)
-    values = np.take_along_axis(a.data, index, axis=axis)
+    index = np.expand_dims(arg(a.array, axis=axis), axis)
+    values = np.take_along_axis(a.array, index, axis=axis)
     if not keepdim:
         values = values.squeeze(axis)
 
     def backward_dim(grad_output):  # the whole gradient goes to the chosen element
-        grad = np.zeros_like(a.data)
+        grad = np.zeros_like(a.array)
         g = grad_output if keepdim else np.expand_dims(grad_output, axis)
         np.put_along_axis(grad, index, g, axis=axis)
         return (grad,)
@@ -197,14 +197,14 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
 
 def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor(np.asarray(np.argmax(a.data), dtype=np.int64))
-    return Tensor(np.argmax(a.data, axis=dim, keepdims=keepdim).astype(np.int64))
+        return Tensor(np.asarray(np.argmax(a.array), dtype=np.int64))
+    return Tensor(np.argmax(a.array, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor(np.asarray(np.argmin(a.data), dtype=np.int64))
-    return Tensor(np.argmin(a.data, axis=dim, keepdims=keepdim).astype(np.int64))
+        return Tensor(np.asarray(np.argmin(a.array), dtype=np.int64))
+    return Tensor(np.argmin(a.array, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def amax(a: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
@@ -223,13 +223,13 @@ def amin(a: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 
 def _extreme_values(a: Tensor, dim: Any, keepdim: bool, reduce, name: str) -> Tensor:
     axes = _reduced_axes(a, None if dim == () else dim, name)
-    if a.data.size == 0:
+    if a.array.size == 0:
         raise ValueError(f"{name}: the input is empty (shape {a.shape})")
-    kept = reduce(a.data, axis=axes, keepdims=True)
-    out = np.asarray(kept if keepdim or a.ndim == 0 else reduce(a.data, axis=axes))
+    kept = reduce(a.array, axis=axes, keepdims=True)
+    out = np.asarray(kept if keepdim or a.ndim == 0 else reduce(a.array, axis=axes))
 
     def backward(grad_output):
-        winners = a.data == kept
+        winners = a.array == kept
         count = winners.sum(axis=axes, keepdims=True)
         g = _expand_back(grad_output, axes, keepdim, a.shape)
         return (g * winners / count,)
@@ -254,7 +254,7 @@ def prod(
     """
     if dtype is not None:
         a = _converted(a, dtype)
-    data = _int64_if_integral(a.data)
+    data = _int64_if_integral(a.array)
     if dim is not None:
         if not isinstance(dim, int | np.integer):
             raise TypeError(f"prod: dim must be one integer, received {dim!r}")
@@ -296,7 +296,7 @@ def cumsum(a: Tensor, dim: int, dtype: Any = None) -> Tensor:
     if dtype is not None:
         a = _converted(a, dtype)
     (axis,) = normalize_dims(dim, a.ndim, "cumsum")
-    data = _int64_if_integral(a.data)
+    data = _int64_if_integral(a.array)
     if a.ndim == 0:
         return Tensor._make(data.copy(), (a,), _identity_backward, "CumsumBackward")
 
@@ -355,16 +355,16 @@ def median(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     shared evenly by the elements equal to it; with ``dim`` (values, indices),
     the gradient going to the index returned.
     """
-    if a.data.size == 0:
+    if a.array.size == 0:
         raise ValueError(f"median: the input is empty (shape {a.shape})")
     if dim is None:
-        flat = np.sort(a.data.reshape(-1), kind="stable")
+        flat = np.sort(a.array.reshape(-1), kind="stable")
         out = np.asarray(flat[(flat.size - 1) // 2])
-        if a.data.dtype.kind in "fc" and np.isnan(flat[-1]):
-            out = np.asarray(np.nan, dtype=a.data.dtype)
+        if a.array.dtype.kind in "fc" and np.isnan(flat[-1]):
+            out = np.asarray(np.nan, dtype=a.array.dtype)
 
         def backward(grad_output):
-            picked = (a.data == out) | (np.isnan(a.data) & np.isnan(out))
+            picked = (a.array == out) | (np.isnan(a.array) & np.isnan(out))
             return (picked * (grad_output / picked.sum()),)
 
         return Tensor._make(out, (a,), backward, "MedianBackward", saved(a))
@@ -372,10 +372,10 @@ def median(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     (axis,) = normalize_dims(dim, a.ndim, "median")
     if a.ndim == 0:
         return MedianResult(
-            Tensor._make(a.data.copy(), (a,), _identity_backward, "MedianBackward"),
+            Tensor._make(a.array.copy(), (a,), _identity_backward, "MedianBackward"),
             Tensor(np.zeros((), dtype=np.int64)),
         )
-    order = np.argsort(a.data, axis=axis, kind="stable")
+    order = np.argsort(a.array, axis=axis, kind="stable")
     index = np.take(order, [(a.shape[axis] - 1) // 2], axis=axis)
     values, indices = _pick(a, index, axis, keepdim, "MedianBackward")
     return MedianResult(values, indices)
@@ -392,21 +392,21 @@ def mode(a: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     """The most frequent value along ``dim`` (the smallest of equally frequent
     ones) and the index of its last occurrence, as ``torch.mode``; the gradient
     goes to that index."""
-    if a.data.size == 0:
+    if a.array.size == 0:
         raise ValueError(f"mode: the input is empty (shape {a.shape})")
     (axis,) = normalize_dims(dim, a.ndim, "mode")
     if a.ndim == 0:
         return ModeResult(
-            Tensor._make(a.data.copy(), (a,), _identity_backward, "ModeBackward"),
+            Tensor._make(a.array.copy(), (a,), _identity_backward, "ModeBackward"),
             Tensor(np.zeros((), dtype=np.int64)),
         )
-    rows = np.moveaxis(a.data, axis, -1).reshape(-1, a.shape[axis])
+    rows = np.moveaxis(a.array, axis, -1).reshape(-1, a.shape[axis])
     picked = np.empty(len(rows), dtype=np.int64)
     for r, row in enumerate(rows):
         values, counts = np.unique(row, return_counts=True)
         most_frequent = values[np.argmax(counts)]  # unique sorts: the smallest first
         picked[r] = np.flatnonzero(row == most_frequent)[-1]
-    shape = np.moveaxis(a.data, axis, -1).shape[:-1]
+    shape = np.moveaxis(a.array, axis, -1).shape[:-1]
     index = np.expand_dims(picked.reshape(shape), axis)
     values, indices = _pick(a, index, axis, keepdim, "ModeBackward")
     return ModeResult(values, indices)
@@ -415,12 +415,12 @@ def mode(a: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
 def _pick(a: Tensor, index: np.ndarray, axis: int, keepdim: bool, op: str):
     """(a's values at ``index`` along ``axis``, the indices): a reduction that
     selects one element per slice; the gradient goes to that element."""
-    values = np.take_along_axis(a.data, index, axis=axis)
+    values = np.take_along_axis(a.array, index, axis=axis)
     if not keepdim:
         values, index = values.squeeze(axis), index.squeeze(axis)
 
     def backward(grad_output):
-        grad = np.zeros_like(a.data)
+        grad = np.zeros_like(a.array)
         g = grad_output if keepdim else np.expand_dims(grad_output, axis)
         picked = index if keepdim else np.expand_dims(index, axis)
         np.put_along_axis(grad, picked, g, axis=axis)
@@ -452,7 +452,7 @@ def vector_norm(
     require_float(a, "vector_norm")
     if dtype is not None:
         a = _converted(a, dtype)
-    x = a.data
+    x = a.array
     axes = _reduced_axes(a, dim, "vector_norm")
     magnitude = np.abs(x)
     p = float(ord)

@@ -48,14 +48,14 @@ def _gathered(input: Tensor, index: np.ndarray, axis: int, op: str) -> Tensor:
     """input's values at ``index`` along ``axis``; each one's gradient goes back
     to the position it was taken from."""
     if input.ndim == 0:
-        return Tensor._make(input.data.copy(), (input,), _identity, op)
+        return Tensor._make(input.array.copy(), (input,), _identity, op)
 
     def backward(grad_output):
-        grad = np.zeros_like(input.data)
+        grad = np.zeros_like(input.array)
         np.put_along_axis(grad, index, grad_output, axis=axis)
         return (grad,)
 
-    values = np.take_along_axis(input.data, index, axis=axis)
+    values = np.take_along_axis(input.array, index, axis=axis)
     return Tensor._make(values, (input,), backward, op)
 
 
@@ -75,7 +75,7 @@ def sort(
     index = (
         np.zeros((), np.int64)
         if input.ndim == 0
-        else _order(input.data, axis, descending)
+        else _order(input.array, axis, descending)
     )
     values = _gathered(input, index, axis, "SortBackward")
     return SortResult(values, Tensor(index.astype(np.int64)))
@@ -104,6 +104,6 @@ def topk(
     if input.ndim == 0:
         index = np.zeros((), np.int64)
     else:
-        index = np.take(_order(input.data, axis, largest), np.arange(k), axis=axis)
+        index = np.take(_order(input.array, axis, largest), np.arange(k), axis=axis)
     values = _gathered(input, index, axis, "TopkBackward")
     return TopkResult(values, Tensor(index.astype(np.int64)))

@@ -730,7 +730,7 @@ def _inspect(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, 
         if row.symbol in symbols
     ]
     linear = [m for m in classifier.model.children() if isinstance(m, nn.Linear)]
-    weight = linear[layer_number - 1].weight.data
+    weight = linear[layer_number - 1].weight.array
     source = command.get("weight")
     detail = None
     if source is not None:
@@ -787,7 +787,7 @@ def _weight_detail(
 
     checked = copy.deepcopy(classifier.model).double()
     linear = [m for m in checked.children() if isinstance(m, nn.Linear)]
-    parameter = linear[layer_number - 1].weight.data
+    parameter = linear[layer_number - 1].weight.array
     x = dg.tensor(trace.inputs.astype(np.float64))
     y = trace.targets
     y = dg.tensor(y.astype(np.float64) if y.dtype.kind == "f" else y)

@@ -1,4 +1,4 @@
-"""``torch.utils.data`` in deepgrad: datasets, samplers, default_collate, DataLoader.
+"""``torch.utils.array`` in deepgrad: datasets, samplers, default_collate, DataLoader.
 
 A ``Dataset`` maps an index to a sample; a sampler says which indices in which
 order; a ``BatchSampler`` groups them; ``default_collate`` stacks a batch of
@@ -365,7 +365,7 @@ def _collate_arrays(arrays: list[np.ndarray]) -> Tensor:
 
 
 def default_collate(batch: Sequence[Any]) -> Any:
-    """Stack a list of samples into a batch, as ``torch.utils.data.default_collate``.
+    """Stack a list of samples into a batch, as ``torch.utils.array.default_collate``.
 
     Tensors and NumPy arrays are stacked along a new first dimension (keeping
     their dtype); Python floats become a float64 Tensor, ints an int64 one,
@@ -383,7 +383,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     Example
     -------
     >>> x, y = default_collate([(1.0, 0), (2.0, 1)])
-    >>> x.data.dtype, y.data.dtype, y.shape
+    >>> x.array.dtype, y.array.dtype, y.shape
     (dtype('float64'), dtype('int64'), (2,))
     """
     elem = batch[0]
@@ -472,7 +472,7 @@ def _records(dataset: Any) -> bool:
 
 
 class DataLoader:
-    """Batches of a dataset, one epoch per ``for`` loop, as ``torch.utils.data.DataLoader``.
+    """Batches of a dataset, one epoch per ``for`` loop, as ``torch.utils.array.DataLoader``.
 
     Parameters
     ----------
@@ -593,7 +593,7 @@ class DataLoader:
 
     def _arrays(self) -> tuple[np.ndarray, ...] | None:
         if isinstance(self.dataset, TensorDataset):
-            return tuple(tensor.data for tensor in self.dataset.tensors)
+            return tuple(tensor.array for tensor in self.dataset.tensors)
         return None
 
     @property
@@ -705,9 +705,9 @@ class DataLoader:
         if self.collate_fn is default_collate and not _records(dataset):
             arrays: list[np.ndarray] | None = None
             if isinstance(dataset, TensorDataset):
-                arrays = [tensor.data for tensor in dataset.tensors]
+                arrays = [tensor.array for tensor in dataset.tensors]
             elif isinstance(dataset, Tensor):
-                arrays = [dataset.data]
+                arrays = [dataset.array]
             elif isinstance(dataset, np.ndarray) and dataset.dtype.kind in "biuf":
                 arrays = [dataset]
             if arrays is not None:
