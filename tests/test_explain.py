@@ -221,7 +221,7 @@ def test_gradcheck_marks_a_relu_kink_instead_of_failing():
     # zero biases and the input (0, 0) put Z1 and Z2 of row 0 exactly at relu's kink
     model = lab_network("relu")
     for linear in linears(model):
-        linear.bias.data[...] = 0
+        linear.bias.array[...] = 0
     result = trace(model, XOR_X, XOR_Y, nn.BCELoss())
     assert result.kinks == {"Z1": 4, "Z2": 4}
     at_kink = {row.symbol: row.at_kink for row in result.gradcheck}

@@ -44,7 +44,9 @@ def _assert_same_weights(a, b, rtol):
     for (name, pa), (_, pb) in zip(
         a.named_parameters(), b.named_parameters(), strict=True
     ):
-        np.testing.assert_allclose(pa.data, pb.data, rtol=rtol, atol=rtol, err_msg=name)
+        np.testing.assert_allclose(
+            pa.array, pb.array, rtol=rtol, atol=rtol, err_msg=name
+        )
 
 
 def test_compiled_lab_xor_run_matches_eager_losses_for_5000_epochs():
@@ -286,4 +288,4 @@ def test_compiled_step_called_with_float64_inputs_on_a_float32_model_still_train
     step = compile_step(model, nn.BCELoss(), dg.optim.SGD(model.parameters(), lr=0.1))
     x, y = _xor()
     loss = step(x.astype(np.float64), y.astype(np.float64))
-    assert np.isfinite(loss) and model[0].weight.data.dtype == np.float32
+    assert np.isfinite(loss) and model[0].weight.array.dtype == np.float32

@@ -86,7 +86,7 @@ def assert_same_weights(a, b):
     for (name, pa), (_, pb) in zip(
         a.state_dict().items(), b.state_dict().items(), strict=True
     ):
-        np.testing.assert_array_equal(pa.data, pb.data, err_msg=name)
+        np.testing.assert_array_equal(pa.array, pb.array, err_msg=name)
 
 
 @pytest.mark.parametrize("batch_size", ["full", 1, 3])
@@ -158,7 +158,7 @@ def test_a_loss_that_overflows_mid_block_restores_the_same_weights(
     assert block.stopped_reason.startswith(f"Epoch {bad_epoch}: loss is inf")
     assert_same_history(block, per_epoch)
     assert_same_weights(block_model, epoch_model)
-    assert all(np.isfinite(p.data).all() for p in block_model.parameters())
+    assert all(np.isfinite(p.array).all() for p in block_model.parameters())
 
 
 def test_ctrl_c_inside_a_block_keeps_the_epochs_completed(monkeypatch):

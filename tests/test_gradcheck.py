@@ -132,9 +132,9 @@ def test_gradcheck_passes_for_every_differentiable_op(name):
 
 def test_gradcheck_leaves_inputs_unchanged_and_without_grad():
     (x,) = make_inputs([((2, 3), ANY)])
-    before = x.data.copy()
+    before = x.array.copy()
     dg.gradcheck(lambda t: (t * t).sum(dim=0), x)
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x.array, before)
     assert x.grad is None
 
 
@@ -142,9 +142,9 @@ def square_with_forgotten_factor(x: dg.Tensor) -> dg.Tensor:
     """x^2 with a deliberately wrong backward (the true VJP is 2 x grad_output)."""
 
     def wrong_backward(grad_output):
-        return (grad_output * x.data,)
+        return (grad_output * x.array,)
 
-    return dg.Tensor._make(x.data**2, (x,), wrong_backward, "Wrong")
+    return dg.Tensor._make(x.array**2, (x,), wrong_backward, "Wrong")
 
 
 def test_gradcheck_reports_the_failing_input_and_its_max_errors():

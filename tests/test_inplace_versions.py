@@ -55,7 +55,7 @@ def refusals(program: Callable[[Any], Any]) -> tuple[Exception, Exception]:
 def as_array(tensor: Any) -> np.ndarray | None:
     if tensor is None:
         return None
-    return tensor.detach().numpy() if isinstance(tensor, torch.Tensor) else tensor.data
+    return tensor.detach().numpy() if isinstance(tensor, torch.Tensor) else tensor.array
 
 
 # ---------------------------------------------------------------------------
@@ -385,7 +385,7 @@ def test_the_issues_non_leaf_example_records_add_as_torch_does():
     assert hidden.grad_fn == "AddBackward" and hidden._version == 1
     assert not hidden.is_leaf
     hidden.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.array, [2.0, 2.0])
 
 
 def test_retain_grad_on_a_tensor_changed_in_place_gives_the_gradient_of_its_new_value():

@@ -42,7 +42,7 @@ def lab_initial_weights(seed: int) -> list[dg.Tensor]:
 
 
 def as_torch(weights: list[dg.Tensor]) -> list:
-    return [torch.tensor(w.data.copy(), requires_grad=True) for w in weights]
+    return [torch.tensor(w.array.copy(), requires_grad=True) for w in weights]
 
 
 def forward(lib, weights, X):
@@ -101,7 +101,7 @@ def run_lab_per_sample(lib, functional, weights, epochs: int) -> np.ndarray:
 def trained_lab():
     """The lab run in deepgrad from the converging seed: (weights, loss curve)."""
     weights = lab_initial_weights(CONVERGING_SEED)
-    initial = [w.data.copy() for w in weights]
+    initial = [w.array.copy() for w in weights]
     return initial, weights, run_lab(dg, F, weights)
 
 
@@ -120,7 +120,7 @@ def test_lab_network_learns_xor_from_the_converging_seed(trained_lab):
     with dg.no_grad():
         y_pred = forward(dg, weights, dg.tensor(XOR_INPUTS))
 
-    np.testing.assert_array_equal((y_pred > 0.5).float().data, XOR_LABELS)
+    np.testing.assert_array_equal((y_pred > 0.5).float().array, XOR_LABELS)
     assert losses[-1] < losses[0] / 10
     assert np.all(np.isfinite(losses))
 
@@ -136,7 +136,7 @@ def test_lab_per_sample_updates_match_torch_step_for_step():
     assert losses.shape == (4 * epochs,)
     np.testing.assert_allclose(losses, torch_losses, rtol=0, atol=CURVE_TOLERANCE)
     for ours, theirs in zip(weights, torch_weights, strict=True):
-        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(ours.array, theirs.detach().numpy(), atol=1e-5)
 
 
 def xor_model(library):

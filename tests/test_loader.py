@@ -16,7 +16,7 @@ Y10 = np.arange(10)
 
 def batch_rows(loader: DataLoader) -> list[list[int]]:
     """The sample indices (y holds them) of each batch of one epoch."""
-    return [y_batch.data.tolist() for _, y_batch in loader]
+    return [y_batch.array.tolist() for _, y_batch in loader]
 
 
 def test_batches_have_batch_size_rows_and_a_smaller_last_one():
@@ -39,7 +39,7 @@ def test_full_batch_is_every_sample_in_order_even_with_shuffle(batch_size):
 
     assert len(loader) == 1
     assert batch_rows(loader) == [list(range(10))]
-    np.testing.assert_array_equal(next(iter(loader))[0].data, X10)
+    np.testing.assert_array_equal(next(iter(loader))[0].array, X10)
 
 
 def test_batch_size_one_gives_each_sample_once_per_epoch():
@@ -52,7 +52,7 @@ def test_batch_size_one_gives_each_sample_once_per_epoch():
 
 def test_x_and_y_batches_stay_paired_when_shuffled():
     for X_batch, y_batch in DataLoader(X10, Y10, batch_size=3, seed=1):
-        np.testing.assert_array_equal(X_batch.data, X10[y_batch.data])
+        np.testing.assert_array_equal(X_batch.array, X10[y_batch.array])
 
 
 def test_shuffle_draws_a_new_order_every_epoch():
@@ -138,7 +138,7 @@ def test_tensors_are_accepted_and_y_may_be_omitted():
 
     X_batch, y_batch = next(iter(loader))
     assert isinstance(X_batch, dg.Tensor) and y_batch is None
-    np.testing.assert_array_equal(X_batch.data, X10[:5])
+    np.testing.assert_array_equal(X_batch.array, X10[:5])
 
 
 @pytest.mark.parametrize("batch_size", [0, -2, "half", 2.5, True])

@@ -72,14 +72,14 @@ def test_parameter_is_a_leaf_that_requires_grad_and_shares_the_array():
     array = np.zeros(3, np.float32)
     param = Parameter(array)
     assert param.requires_grad and param.is_leaf
-    assert param.data is array
+    assert param.array is array
     assert isinstance(param, Tensor)
     assert not Parameter(array, requires_grad=False).requires_grad
 
 
 def test_parameter_from_a_tensor_or_a_list():
     source = Tensor(np.ones(2, np.float64))
-    assert Parameter(source).data is source.data
+    assert Parameter(source).array is source.array
     assert Parameter([1.0, 2.0]).dtype == np.float32
     assert Parameter().shape == (0,)
 
@@ -233,7 +233,7 @@ def test_state_dict_values_are_detached_and_share_memory():
     state = net.state_dict()
     value = state["head.weight"]
     assert type(value) is Tensor and not value.requires_grad
-    assert value.data is net.head.weight.data
+    assert value.array is net.head.weight.array
     assert net.state_dict(keep_vars=True)["head.weight"] is net.head.weight
 
 
@@ -244,7 +244,7 @@ def test_state_dict_skips_a_none_parameter():
 
 def test_load_state_dict_from_numpy_arrays_copies_in_place_keeping_dtype():
     net = Net()
-    weight_array = net.head.weight.data
+    weight_array = net.head.weight.array
     numpy_state = {
         key: np.full(value.shape, 0.5, np.float64)
         for key, value in net.state_dict().items()
@@ -253,18 +253,18 @@ def test_load_state_dict_from_numpy_arrays_copies_in_place_keeping_dtype():
     result = net.load_state_dict(numpy_state)
     assert result == ([], [])
     assert repr(result) == "<All keys matched successfully>"
-    assert net.head.weight.data is weight_array
+    assert net.head.weight.array is weight_array
     assert net.head.weight.dtype == np.float32
-    np.testing.assert_array_equal(net.head.weight.data, 0.5)
+    np.testing.assert_array_equal(net.head.weight.array, 0.5)
     assert net.encoder._modules["2"].num_batches_tracked.item() == 7
 
 
 def test_load_state_dict_accepts_tensors():
     source, target = Affine(2, 3), Affine(2, 3)
-    source.weight.data[...] = np.arange(6).reshape(3, 2)
+    source.weight.array[...] = np.arange(6).reshape(3, 2)
     target.load_state_dict(source.state_dict())
-    np.testing.assert_array_equal(target.weight.data, source.weight.data)
-    assert target.weight.data is not source.weight.data
+    np.testing.assert_array_equal(target.weight.array, source.weight.array)
+    assert target.weight.array is not source.weight.array
 
 
 def test_load_state_dict_strict_lists_missing_and_unexpected_keys():
@@ -283,14 +283,14 @@ def test_load_state_dict_strict_lists_missing_and_unexpected_keys():
 
 def test_load_state_dict_not_strict_returns_the_incompatible_keys():
     net = Net()
-    state = {key: value.data * 0 for key, value in net.state_dict().items()}
+    state = {key: value.array * 0 for key, value in net.state_dict().items()}
     del state["temperature"]
     state["extra"] = np.zeros(1)
     result = net.load_state_dict(state, strict=False)
     assert isinstance(result, IncompatibleKeys)
     assert result.missing_keys == ["temperature"]
     assert result.unexpected_keys == ["extra"]
-    np.testing.assert_array_equal(net.head.weight.data, 0)
+    np.testing.assert_array_equal(net.head.weight.array, 0)
 
 
 def test_load_state_dict_shape_mismatch_names_key_and_shapes_and_writes_nothing():
@@ -300,7 +300,7 @@ def test_load_state_dict_shape_mismatch_names_key_and_shapes_and_writes_nothing(
         RuntimeError, match=r"size mismatch for weight.*\(4, 2\).*\(3, 2\)"
     ):
         layer.load_state_dict(state, strict=False)
-    np.testing.assert_array_equal(layer.bias.data, 0)
+    np.testing.assert_array_equal(layer.bias.array, 0)
 
 
 def test_load_state_dict_rejects_values_that_are_not_arrays():
@@ -356,7 +356,7 @@ def test_zero_grad_sets_to_none_or_zeroes():
     for param in net.parameters():
         param.grad = Tensor(np.ones(param.shape, np.float32))
     net.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in net.parameters())
+    assert all(np.all(p.grad.array == 0) for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
 
@@ -413,14 +413,14 @@ def test_deepcopy_gives_independent_values_and_keeps_sharing():
     assert isinstance(clone_first.weight, Parameter)
     assert clone_first.weight.requires_grad
     assert clone_first.weight.grad is None  # as torch: the gradient is not copied
-    clone_first.weight.data[...] = 5
-    np.testing.assert_array_equal(first.weight.data, 1)
+    clone_first.weight.array[...] = 5
+    np.testing.assert_array_equal(first.weight.array, 1)
     assert list(clone.state_dict()) == list(model.state_dict())
 
 
 def test_deepcopy_copies_buffers():
     net = Net()
     clone = copy.deepcopy(net)
-    clone.encoder._modules["2"].running_mean.data[...] = 3
-    np.testing.assert_array_equal(net.encoder._modules["2"].running_mean.data, 0)
+    clone.encoder._modules["2"].running_mean.array[...] = 3
+    np.testing.assert_array_equal(net.encoder._modules["2"].running_mean.array, 0)
     assert repr(clone) == repr(net)

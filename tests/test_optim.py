@@ -29,8 +29,8 @@ def _param(values=(1.0, -2.0, 3.0), dtype=np.float64) -> Tensor:
 
 
 def _with_grad(param: Tensor, grad=None) -> Tensor:
-    grad = np.ones_like(param.data) if grad is None else np.asarray(grad)
-    param.grad = Tensor(grad.astype(param.data.dtype))
+    grad = np.ones_like(param.array) if grad is None else np.asarray(grad)
+    param.grad = Tensor(grad.astype(param.array.dtype))
     return param
 
 
@@ -205,7 +205,7 @@ def test_add_param_group_fills_defaults_and_is_stepped():
     _with_grad(added)
     optimizer.step()
     assert optimizer.param_groups[1]["momentum"] == 0.9
-    np.testing.assert_allclose(added.data, [0.0, -3.0, 2.0])
+    np.testing.assert_allclose(added.array, [0.0, -3.0, 2.0])
 
 
 def test_pytorch_default_hyper_parameters():
@@ -232,11 +232,11 @@ def test_zero_grad_sets_grads_to_none_by_default():
 
 def test_zero_grad_without_set_to_none_zeros_the_same_array():
     param = _with_grad(_param(dtype=np.float32), [1.0, 2.0, 3.0])
-    grad_array = param.grad.data
+    grad_array = param.grad.array
     SGD([param], lr=0.1).zero_grad(set_to_none=False)
-    assert param.grad.data is grad_array
-    assert param.grad.data.dtype == np.float32
-    np.testing.assert_array_equal(param.grad.data, [0.0, 0.0, 0.0])
+    assert param.grad.array is grad_array
+    assert param.grad.array.dtype == np.float32
+    np.testing.assert_array_equal(param.grad.array, [0.0, 0.0, 0.0])
 
 
 def test_zero_grad_leaves_params_without_grad_as_none():
@@ -251,8 +251,8 @@ def test_params_without_grad_are_not_updated(optimizer_class):
     optimizer = optimizer_class([with_grad, without_grad], lr=0.1, weight_decay=0.1)
     for _ in range(3):
         optimizer.step()
-    np.testing.assert_array_equal(without_grad.data, [1.0, -2.0, 3.0])
-    assert not np.array_equal(with_grad.data, [1.0, -2.0, 3.0])
+    np.testing.assert_array_equal(without_grad.array, [1.0, -2.0, 3.0])
+    assert not np.array_equal(with_grad.array, [1.0, -2.0, 3.0])
 
 
 @pytest.mark.parametrize("optimizer_class", [SGD, Adam, AdamW, RMSprop])
@@ -281,11 +281,11 @@ def test_zero_grad_differs_from_no_grad_under_weight_decay():
     """A zero gradient still decays the weight; a None gradient skips it."""
     zeroed, skipped = _with_grad(_param()), _with_grad(_param())
     optimizer = SGD([zeroed, skipped], lr=0.1, weight_decay=0.5)
-    zeroed.grad.data[...] = 0
+    zeroed.grad.array[...] = 0
     skipped.grad = None
     optimizer.step()
-    np.testing.assert_allclose(zeroed.data, [0.95, -1.9, 2.85])
-    np.testing.assert_array_equal(skipped.data, [1.0, -2.0, 3.0])
+    np.testing.assert_allclose(zeroed.array, [0.95, -1.9, 2.85])
+    np.testing.assert_array_equal(skipped.array, [1.0, -2.0, 3.0])
 
 
 # -- in-place updates and dtypes ----------------------------------------------------
@@ -294,13 +294,13 @@ def test_float32_params_and_state_stay_float32_and_are_updated_in_place(
     optimizer_class,
 ):
     param = _with_grad(_param(dtype=np.float32), [0.5, -0.5, 1.0])
-    array = param.data
+    array = param.array
     options = {"momentum": 0.9} if optimizer_class in (SGD, RMSprop) else {}
     optimizer = optimizer_class([param], lr=0.1, **options)
     optimizer.step()
     optimizer.step()
-    assert param.data is array
-    assert param.data.dtype == np.float32
+    assert param.array is array
+    assert param.array.dtype == np.float32
     for name, value in optimizer.state[param].items():
         if isinstance(value, np.ndarray):
             assert value.dtype == np.float32, name
@@ -315,7 +315,7 @@ def test_zero_dim_parameter_keeps_its_momentum_buffer():
         _with_grad(scalar, 1.0)
         optimizer.step()
     assert optimizer.state[scalar]["momentum_buffer"] == 1.5  # 0.5 * 1 + 1
-    assert scalar.data == pytest.approx(1.0 - 0.1 - 0.15)
+    assert scalar.array == pytest.approx(1.0 - 0.1 - 0.15)
 
 
 def test_step_reads_lr_from_the_group_every_time():
@@ -325,7 +325,7 @@ def test_step_reads_lr_from_the_group_every_time():
     optimizer.step()
     optimizer.param_groups[0]["lr"] = 1.0
     optimizer.step()
-    np.testing.assert_allclose(param.data, [1.0 - 1.1, -2.0 - 1.1, 3.0 - 1.1])
+    np.testing.assert_allclose(param.array, [1.0 - 1.1, -2.0 - 1.1, 3.0 - 1.1])
 
 
 def test_step_calls_the_closure_with_grad_enabled_and_returns_its_loss():
@@ -340,8 +340,8 @@ def test_step_calls_the_closure_with_grad_enabled_and_returns_its_loss():
 
     with no_grad():
         loss = optimizer.step(closure)
-    assert float(loss.data) == 14.0
-    np.testing.assert_allclose(param.data, [0.8, -1.6, 2.4])
+    assert float(loss.array) == 14.0
+    np.testing.assert_allclose(param.array, [0.8, -1.6, 2.4])
 
 
 def test_base_optimizer_step_must_be_implemented():

@@ -87,12 +87,12 @@ class WeightsAroundEachEpoch(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.before.append(
-            {n: p.data.astype(np.float64) for n, p in self.model.named_parameters()}
+            {n: p.array.astype(np.float64) for n, p in self.model.named_parameters()}
         )
 
     def on_epoch_end(self, epoch, logs=None):
         self.after.append(
-            {n: p.data.astype(np.float64) for n, p in self.model.named_parameters()}
+            {n: p.array.astype(np.float64) for n, p in self.model.named_parameters()}
         )
 
 
@@ -130,7 +130,7 @@ def test_weight_norms_and_update_ratios_equal_a_manual_computation(fast):
 def test_update_ratio_of_one_sgd_step_is_lr_times_grad_norm_over_weight_norm():
     lr = 0.3
     model = lab_net().double()  # float64, so W_after - W_before loses no digits
-    start = {n: float(np.linalg.norm(p.data)) for n, p in model.named_parameters()}
+    start = {n: float(np.linalg.norm(p.array)) for n, p in model.named_parameters()}
     history = fit(
         model,
         nn.BCELoss(),
@@ -394,7 +394,7 @@ def test_plot_decision_boundary_draws_probabilities_the_boundary_and_the_points(
     xor_run, tmp_path
 ):
     model, _ = xor_run
-    before = {name: p.data.copy() for name, p in model.named_parameters()}
+    before = {name: p.array.copy() for name, p in model.named_parameters()}
     path = tmp_path / "boundary.png"
     figure = plots.plot_decision_boundary(model, XOR_X, XOR_Y, resolution=50, path=path)
 
@@ -406,7 +406,7 @@ def test_plot_decision_boundary_draws_probabilities_the_boundary_and_the_points(
     np.testing.assert_array_equal(points[0].get_offsets(), XOR_X)
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend == ["0", "1"]
-    assert all(np.array_equal(p.data, before[n]) for n, p in model.named_parameters())
+    assert all(np.array_equal(p.array, before[n]) for n, p in model.named_parameters())
     assert model.training
     assert_png(path, (1050, 825))
 
@@ -473,16 +473,16 @@ def test_boundary_recorder_snapshots_every_n_epochs_and_saves_a_gif(tmp_path):
     # the initial weights, epochs 4 and 8, and the last epoch
     assert [s.epoch for s in recorder.snapshots] == [0, 4, 8, 10]
     assert recorder.snapshots[0].loss is None and recorder.snapshots[1].loss > 0
-    final = {name: p.data.copy() for name, p in model.named_parameters()}
+    final = {name: p.array.copy() for name, p in model.named_parameters()}
 
     path = recorder.save(tmp_path / "boundary.gif", resolution=20)
     assert gif_frames(path) == 4
-    assert all(np.array_equal(p.data, final[n]) for n, p in model.named_parameters())
+    assert all(np.array_equal(p.array, final[n]) for n, p in model.named_parameters())
 
 
 def test_animate_decision_boundary_draws_one_frame_per_snapshot(xor_run, tmp_path):
     model, _ = xor_run
-    state = {name: value.data.copy() for name, value in model.state_dict().items()}
+    state = {name: value.array.copy() for name, value in model.state_dict().items()}
     snapshots = [(epoch, state) for epoch in (0, 1, 2)]
     path = plots.animate_decision_boundary(
         model, XOR_X, XOR_Y, snapshots, tmp_path / "xor.gif", fps=5, resolution=20

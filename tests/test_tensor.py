@@ -60,7 +60,7 @@ def test_python_floats_asked_for_as_float64_keep_every_digit_as_in_torch():
     values = [1.358244607202122, 0.1, 1 / 3]
     ours = dg.tensor(values, dtype=dg.float64)
     np.testing.assert_array_equal(
-        ours.data, torch.tensor(values, dtype=torch.float64).numpy()
+        ours.array, torch.tensor(values, dtype=torch.float64).numpy()
     )
     assert dg.tensor(values).dtype == dg.float32  # no dtype: float32, as before
 
@@ -71,14 +71,14 @@ def test_tensor_copies_a_numpy_array_but_from_numpy_shares_it():
     array[0] = 9.0
     assert copied.tolist() == [1.0, 2.0]
     assert shared.tolist() == [9.0, 2.0]
-    assert shared.data is array
-    assert not np.shares_memory(copied.data, array)
+    assert shared.array is array
+    assert not np.shares_memory(copied.array, array)
 
 
 def test_tensor_of_a_tensor_is_a_copy():
     original = dg.tensor([1.0, 2.0])
     copy = dg.tensor(original)
-    copy.data[0] = 5.0
+    copy.array[0] = 5.0
     assert original.tolist() == [1.0, 2.0]
 
 
@@ -146,7 +146,7 @@ def test_numpy_refuses_a_tensor_that_requires_grad_and_suggests_detach():
     x = dg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=re.escape("detach().numpy()")):
         x.numpy()
-    assert np.shares_memory(x.detach().numpy(), x.data)
+    assert np.shares_memory(x.detach().numpy(), x.array)
 
 
 def test_detach_gives_a_leaf_sharing_values_outside_the_graph():
@@ -155,7 +155,7 @@ def test_detach_gives_a_leaf_sharing_values_outside_the_graph():
     detached = hidden.detach()
     assert detached.is_leaf and not detached.requires_grad
     assert detached.grad_fn is None
-    assert np.shares_memory(detached.data, hidden.data)
+    assert np.shares_memory(detached.array, hidden.array)
     (detached * x).sum().backward()  # no gradient flows into `hidden`'s graph
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 6.0])
 
@@ -245,13 +245,13 @@ def test_no_grad_works_as_a_decorator():
 def test_in_place_updates_inside_no_grad_mutate_the_same_leaf_and_array():
     weight = dg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (weight * weight).sum().backward()
-    same_object, same_array = weight, weight.data
+    same_object, same_array = weight, weight.array
     with dg.no_grad():
         weight -= 0.5 * weight.grad  # w - 0.5 * 2w = 0
         weight += 1.0
         weight *= 3.0
-    assert weight is same_object and weight.data is same_array
-    np.testing.assert_array_equal(weight.data, [3.0, 3.0, 3.0])
+    assert weight is same_object and weight.array is same_array
+    np.testing.assert_array_equal(weight.array, [3.0, 3.0, 3.0])
     assert weight.requires_grad and weight.is_leaf
 
 
@@ -265,7 +265,7 @@ def test_in_place_update_of_a_leaf_outside_no_grad_raises(update):
             weight += 1.0
         else:
             weight *= 2.0
-    assert weight.data.tolist() == [1.0, 2.0]
+    assert weight.array.tolist() == [1.0, 2.0]
 
 
 def test_comparisons_give_bool_tensors_outside_the_graph():
@@ -275,8 +275,8 @@ def test_comparisons_give_bool_tensors_outside_the_graph():
     assert not above.requires_grad and above.grad_fn is None
     as_float = (y > 0.6).float()
     assert as_float.dtype == dg.float32
-    np.testing.assert_array_equal(as_float.data, [0.0, 1.0, 1.0])
-    assert (y == y).data.all() and not (y != y).data.any()
+    np.testing.assert_array_equal(as_float.array, [0.0, 1.0, 1.0])
+    assert (y == y).array.all() and not (y != y).array.any()
 
 
 # ---------------------------------------------------------------------------
@@ -368,7 +368,7 @@ def test_without_detect_anomaly_inf_passes_silently():
     x = dg.tensor([0.0, 1.0], requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert np.isinf(x.log().data[0])
+        assert np.isinf(x.log().array[0])
 
 
 # ---------------------------------------------------------------------------
@@ -454,9 +454,9 @@ def test_extreme_logits_give_finite_values_and_gradients_without_warnings(name, 
         out = ours(logits)
         out.backward(dg.ones_like(out))
     assert out.dtype == dtype
-    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(logits.grad.data))
-    expected = theirs(torch.tensor(logits.data, dtype=torch.float64))
-    np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-6)
+    assert np.all(np.isfinite(out.array)) and np.all(np.isfinite(logits.grad.array))
+    expected = theirs(torch.tensor(logits.array, dtype=torch.float64))
+    np.testing.assert_allclose(out.array, expected.numpy(), rtol=1e-6)
 
 
 def test_matmul_of_mismatched_shapes_names_both_shapes():
@@ -521,14 +521,16 @@ def test_a_python_number_gives_numpys_values_signed_zeros_included():
     x = dg.tensor([1.0, -2.0, 0.0])
     for scalar in (0.0, -0.0, 0.1, 3, -1e-30, 1e30):
         for name, got, expected in [
-            ("*", x * scalar, x.data * scalar),
-            ("+", x + scalar, x.data + scalar),
-            ("-", x - scalar, x.data - scalar),
-            ("r-", scalar - x, scalar - x.data),
+            ("*", x * scalar, x.array * scalar),
+            ("+", x + scalar, x.array + scalar),
+            ("-", x - scalar, x.array - scalar),
+            ("r-", scalar - x, scalar - x.array),
         ]:
             assert got.dtype == expected.dtype == np.float32, (name, scalar)
-            np.testing.assert_array_equal(got.data, expected, err_msg=f"{name} {scalar}")
-            assert np.array_equal(np.signbit(got.data), np.signbit(expected)), name
+            np.testing.assert_array_equal(
+                got.array, expected, err_msg=f"{name} {scalar}"
+            )
+            assert np.array_equal(np.signbit(got.array), np.signbit(expected)), name
 
 
 def test_constant_tells_negative_zero_from_zero_in_either_order():
@@ -551,4 +553,4 @@ def test_a_python_number_that_overflows_the_dtype_warns_every_time():
         with np.errstate(over="raise"), pytest.raises(FloatingPointError):
             x * 1e300
         with pytest.warns(RuntimeWarning, match="overflow"):
-            assert np.isinf((x + 1e300).data).all()
+            assert np.isinf((x + 1e300).array).all()

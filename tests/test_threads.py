@@ -144,7 +144,7 @@ def test_threads_switching_grad_mode_all_the_time_never_disturb_a_trainer(
 
     assert losses == expected
     for weight, expected_weight in zip(weights, expected_weights, strict=True):
-        np.testing.assert_array_equal(weight.data, expected_weight.data)
+        np.testing.assert_array_equal(weight.array, expected_weight.array)
 
 
 def xor_model(seed: int) -> nn.Sequential:
@@ -172,7 +172,7 @@ def fit_xor(model: nn.Sequential, fast: bool) -> list[np.ndarray]:
         seed=1,
         fast=fast,
     )
-    return [parameter.data.copy() for parameter in model.parameters()]
+    return [parameter.array.copy() for parameter in model.parameters()]
 
 
 @pytest.mark.parametrize("fast", [False, True], ids=["eager", "default"])
@@ -293,7 +293,7 @@ def test_a_new_thread_starts_without_anomaly_detection():
     with dg.autograd.detect_anomaly():
         with pytest.raises(FloatingPointError, match="'LogBackward'"):
             log_of_zero()
-        assert np.isneginf(in_thread(log_of_zero).data).all()
+        assert np.isneginf(in_thread(log_of_zero).array).all()
 
 
 def test_anomaly_detection_in_a_thread_leaves_the_others_alone():
@@ -303,5 +303,5 @@ def test_anomaly_detection_in_a_thread_leaves_the_others_alone():
             stop.wait()
 
     with alongside(sit_in_detect_anomaly):
-        assert np.isneginf(log_of_zero().data).all()  # no FloatingPointError
-    assert np.isneginf(log_of_zero().data).all()
+        assert np.isneginf(log_of_zero().array).all()  # no FloatingPointError
+    assert np.isneginf(log_of_zero().array).all()

@@ -54,8 +54,8 @@ def lab_network() -> nn.Sequential:
         nn.Sigmoid(),
     )
     for index, weight in zip((0, 2, 4), weights, strict=True):
-        model[index].weight.data[...] = weight.data.T
-        model[index].bias.data[...] = 0
+        model[index].weight.array[...] = weight.array.T
+        model[index].bias.array[...] = 0
     return model
 
 
@@ -106,8 +106,8 @@ def fixed_clock(monkeypatch):
 def line_model():
     """y = w x + b with w = b = 0: MSE losses are easy to work out by hand."""
     model = nn.Linear(1, 1)
-    model.weight.data[...] = 0
-    model.bias.data[...] = 0
+    model.weight.array[...] = 0
+    model.bias.array[...] = 0
     return model
 
 
@@ -393,7 +393,7 @@ def test_grad_norms_are_the_last_batch_gradient_norm_of_each_parameter():
     for name, param in model.named_parameters():
         assert len(history.grad_norms[name]) == 3
         assert history.grad_norms[name][-1] == pytest.approx(
-            float(np.linalg.norm(param.grad.data.astype(np.float64))), rel=1e-12
+            float(np.linalg.norm(param.grad.array.astype(np.float64))), rel=1e-12
         )
 
 
@@ -414,7 +414,7 @@ def test_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
     with dg.no_grad():
         per_sample = nn.CrossEntropyLoss(reduction="none")(
             model(dg.tensor(X)), dg.tensor(y)
-        ).data
+        ).array
     assert history.history["loss"][0] == pytest.approx(per_sample.mean(), rel=1e-6)
     batch_means = [per_sample[:4].mean(), per_sample[4:8].mean(), per_sample[8:].mean()]
     assert history.history["loss"][0] != pytest.approx(np.mean(batch_means), rel=1e-6)
@@ -447,8 +447,8 @@ def test_accuracy_equals_a_manual_computation_for_each_classification_loss(
     )
 
     with dg.no_grad():
-        first_epoch = predict(before(dg.tensor(X)).data)  # full batch: before the step
-        after = predict(model(dg.tensor(X[:20])).data)
+        first_epoch = predict(before(dg.tensor(X)).array)  # full batch: before the step
+        after = predict(model(dg.tensor(X[:20])).array)
     assert history.history["accuracy"][0] == np.mean(first_epoch == y)
     assert history.history["val_accuracy"][-1] == np.mean(after == y[:20])
 
@@ -541,7 +541,7 @@ def test_xor_fit_with_the_lab_network_learns_0_1_1_0():
     )
 
     with dg.no_grad():
-        predicted = (model(dg.tensor(XOR_X)) > 0.5).data.ravel()
+        predicted = (model(dg.tensor(XOR_X)) > 0.5).array.ravel()
     assert predicted.astype(int).tolist() == [0, 1, 1, 0]
     assert history.history["accuracy"][-1] == 1.0
     assert history.history["loss"][-1] < history.history["loss"][0] / 10
@@ -672,7 +672,7 @@ def test_early_stopping_restore_best_weights_puts_back_the_best_epochs_weights()
     assert history.epoch == [0, 1, 2, 3]
     assert stop.best_epoch == 1
     assert_same_weights(weights_of(model), recorder.weights[1])
-    assert not np.array_equal(model.weight.data, recorder.weights[-1]["weight"])
+    assert not np.array_equal(model.weight.array, recorder.weights[-1]["weight"])
 
 
 def test_early_stopping_without_validation_falls_back_to_loss_with_a_warning():
@@ -728,7 +728,7 @@ def test_model_checkpoint_saves_every_epoch_with_its_training_state(tmp_path):
     loaded = io.load_checkpoint(tmp_path / "ckpt-3.dg")
     assert loaded.training_state["epoch"] == 3
     assert loaded.optimizer_state is not None
-    np.testing.assert_array_equal(loaded.obj.weight.data, model.weight.data)
+    np.testing.assert_array_equal(loaded.obj.weight.array, model.weight.array)
 
 
 def test_model_checkpoint_save_best_only_saves_on_improvement_only(tmp_path):
@@ -1294,7 +1294,7 @@ def test_binary_classifier_with_one_sigmoid_unit_gives_two_probability_columns()
     assert clf.loss_name == "BCELoss" and clf.task == "binary"
     probabilities = clf.predict_proba(XOR_X)
     with dg.no_grad():
-        positive = clf.model(dg.tensor(XOR_X)).data[:, 0]
+        positive = clf.model(dg.tensor(XOR_X)).array[:, 0]
     np.testing.assert_allclose(probabilities, np.stack([1 - positive, positive], 1))
     assert clf.predict(XOR_X).tolist() == [
         ["off", "on"][int(p > 0.5)] for p in positive

@@ -40,7 +40,7 @@ from training_helpers import (
 
 def global_norm(model):
     return math.sqrt(
-        sum(float(np.sum(p.data.astype(np.float64) ** 2)) for p in model.parameters())
+        sum(float(np.sum(p.array.astype(np.float64) ** 2)) for p in model.parameters())
     )
 
 

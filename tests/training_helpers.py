@@ -9,7 +9,7 @@ from deepgrad.fast import CompiledStep
 
 def weights_of(model) -> dict[str, np.ndarray]:
     """A copy of every parameter and buffer, by state_dict name."""
-    return {name: value.data.copy() for name, value in model.state_dict().items()}
+    return {name: value.array.copy() for name, value in model.state_dict().items()}
 
 
 def assert_same_weights(actual, expected):

@@ -18,6 +18,13 @@ from __future__ import annotations
 
 from deepgrad import autograd, nn, ops, optim
 from deepgrad.autograd import gradcheck, model_gradcheck
+from deepgrad.devices import (
+    backends,
+    cuda,
+    device,
+    get_default_device,
+    set_default_device,
+)
 from deepgrad.ops import (
     abs,
     add,
@@ -59,11 +66,22 @@ from deepgrad.ops import (
     where,
 )
 from deepgrad.tensor import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     Tensor,
     arange,
     bool_,
     default_generator,
     double,
+    empty,
+    empty_like,
     enable_grad,
     eye,
     float16,
@@ -71,7 +89,12 @@ from deepgrad.tensor import (
     float64,
     from_numpy,
     full,
+    full_like,
     get_default_dtype,
+    half,
+    inference_mode,
+    int8,
+    int16,
     int32,
     int64,
     is_grad_enabled,
@@ -85,13 +108,23 @@ from deepgrad.tensor import (
     rand,
     randn,
     randn_like,
+    set_default_dtype,
     set_grad_enabled,
+    short,
     tensor,
+    uint8,
     zeros,
     zeros_like,
 )
 
 __version__ = "0.1.0"
+
+# PyTorch's dtype names that are Python builtins' too: bound here only, never
+# inside the package's modules (and left out of __all__, so that
+# `from deepgrad import *` does not shadow float, int and bool)
+float = float32  # noqa: A001
+int = int32  # noqa: A001
+bool = bool_  # noqa: A001
 
 clip = clamp
 
@@ -110,6 +143,15 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
     "Tensor",
     "__version__",
     "abs",
@@ -118,14 +160,19 @@ __all__ = [
     "argmax",
     "argmin",
     "autograd",
+    "backends",
     "bool_",
     "cat",
     "clamp",
     "clip",
     "clone",
+    "cuda",
     "default_generator",
+    "device",
     "div",
     "double",
+    "empty",
+    "empty_like",
     "enable_grad",
     "exp",
     "eye",
@@ -135,9 +182,15 @@ __all__ = [
     "float64",
     "from_numpy",
     "full",
+    "full_like",
     "gelu",
+    "get_default_device",
     "get_default_dtype",
     "gradcheck",
+    "half",
+    "inference_mode",
+    "int8",
+    "int16",
     "int32",
     "int64",
     "is_grad_enabled",
@@ -170,7 +223,10 @@ __all__ = [
     "randn_like",
     "relu",
     "reshape",
+    "set_default_device",
+    "set_default_dtype",
     "set_grad_enabled",
+    "short",
     "sigmoid",
     "softmax",
     "sqrt",
@@ -181,6 +237,7 @@ __all__ = [
     "tanh",
     "tensor",
     "transpose",
+    "uint8",
     "unsqueeze",
     "var",
     "where",

@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad.function import Function, FunctionCtx
 from deepgrad.tensor import Tensor, detect_anomaly, no_grad
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
     "GradcheckError",
     "detect_anomaly",
     "gradcheck",
@@ -46,17 +49,17 @@ def numerical_jacobian(
     jacobians = []
     with no_grad():
         for tensor in inputs:
-            if not tensor.requires_grad:
+            if not isinstance(tensor, Tensor) or not tensor.requires_grad:
                 jacobians.append(np.zeros((0, 0)))
                 continue
-            flat = tensor.data.reshape(-1)  # a view: perturbs the tensor itself
+            flat = tensor.array.reshape(-1)  # a view: perturbs the tensor itself
             columns = []
             for i in range(flat.size):
                 original = flat[i]
                 flat[i] = original + eps
-                plus = np.concatenate([o.data.ravel() for o in _outputs(fn, inputs)])
+                plus = np.concatenate([o.array.ravel() for o in _outputs(fn, inputs)])
                 flat[i] = original - eps
-                minus = np.concatenate([o.data.ravel() for o in _outputs(fn, inputs)])
+                minus = np.concatenate([o.array.ravel() for o in _outputs(fn, inputs)])
                 flat[i] = original
                 columns.append((plus - minus) / (2 * eps))
             jacobians.append(np.stack(columns, axis=1) if columns else np.zeros((0, 0)))
@@ -68,28 +71,29 @@ def analytical_jacobian(
 ) -> list[np.ndarray]:
     """The same Jacobians, one row per output element, from backward()."""
     outputs = _outputs(fn, inputs)
-    sizes = [o.data.size for o in outputs]
+    tensors = [tensor for tensor in inputs if isinstance(tensor, Tensor)]
+    sizes = [o.array.size for o in outputs]
     rows: list[list[np.ndarray]] = [[] for _ in inputs]
     for k, output in enumerate(outputs):
         for j in range(sizes[k]):
-            for tensor in inputs:
+            for tensor in tensors:
                 tensor.grad = None
             if not output.requires_grad:
                 for i, tensor in enumerate(inputs):
-                    rows[i].append(np.zeros(tensor.data.size))
+                    rows[i].append(np.zeros(np.size(tensor)))
                 continue
-            seed = np.zeros(output.data.size, dtype=output.data.dtype)
+            seed = np.zeros(output.array.size, dtype=output.array.dtype)
             seed[j] = 1
             output.backward(seed.reshape(output.shape), retain_graph=True)
             for i, tensor in enumerate(inputs):
-                if tensor.requires_grad:
+                if isinstance(tensor, Tensor) and tensor.requires_grad:
                     grad = tensor.grad
                     rows[i].append(
-                        np.zeros(tensor.data.size)
+                        np.zeros(tensor.array.size)
                         if grad is None
-                        else grad.data.ravel().astype(np.float64)
+                        else grad.array.ravel().astype(np.float64)
                     )
-    for tensor in inputs:
+    for tensor in tensors:
         tensor.grad = None
     return [np.array(r) if r else np.zeros((0, 0)) for r in rows]
 
@@ -143,7 +147,7 @@ def gradcheck(
     for index, (tensor, num, ana) in enumerate(
         zip(inputs, numeric, analytic, strict=True)
     ):
-        if not tensor.requires_grad or num.size == 0:
+        if not isinstance(tensor, Tensor) or not tensor.requires_grad or num.size == 0:
             continue
         abs_error = np.abs(ana - num)
         rel_error = abs_error / np.maximum(np.abs(num), 1e-12)
@@ -186,10 +190,10 @@ def model_gradcheck(
     checked = copy.deepcopy(model).double()
     x = Tensor(
         np.asarray(
-            inputs.data if isinstance(inputs, Tensor) else inputs, dtype=np.float64
+            inputs.array if isinstance(inputs, Tensor) else inputs, dtype=np.float64
         )
     )
-    raw_targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    raw_targets = targets.array if isinstance(targets, Tensor) else np.asarray(targets)
     if raw_targets.dtype.kind == "f":
         raw_targets = raw_targets.astype(np.float64)
     y = Tensor(raw_targets)
@@ -199,12 +203,12 @@ def model_gradcheck(
     errors = {}
     for name, parameter in checked.named_parameters():
         analytic = (
-            np.zeros_like(parameter.data)
+            np.zeros_like(parameter.array)
             if parameter.grad is None
-            else parameter.grad.data.copy()
+            else parameter.grad.array.copy()
         )
-        numeric = np.zeros_like(parameter.data)
-        flat, flat_numeric = parameter.data.reshape(-1), numeric.reshape(-1)
+        numeric = np.zeros_like(parameter.array)
+        flat, flat_numeric = parameter.array.reshape(-1), numeric.reshape(-1)
         with no_grad():
             for i in range(flat.size):
                 original = flat[i]

@@ -304,7 +304,7 @@ def _derivative(activation: Module, pre_activation: np.ndarray) -> np.ndarray:
 
 
 def _grad(tensor: Tensor) -> np.ndarray:
-    return np.zeros_like(tensor.data) if tensor.grad is None else tensor.grad.data
+    return np.zeros_like(tensor.array) if tensor.grad is None else tensor.grad.array
 
 
 def _divisor(loss_fn: Any, output: Tensor, per_row: bool) -> int:
@@ -334,8 +334,8 @@ def _loss_gradient(
     """dL/d(output) of the losses whose gradient has a textbook closed form."""
     if any(getattr(loss_fn, name, None) is not None for name in _WEIGHTS):
         return None
-    a = output.data.astype(np.float64)
-    y = target.data
+    a = output.array.astype(np.float64)
+    y = target.array
     if isinstance(loss_fn, nn.BCELoss):
         # dL/dA_L = (A_L - y) / (A_L (1 - A_L) N); with a sigmoid output
         # sigmoid'(Z_L) = A_L (1 - A_L) cancels: delta_L = (A_L - y) / N
@@ -353,14 +353,14 @@ def _loss_gradient(
         return None
     if isinstance(loss_fn, nn.BCEWithLogitsLoss):
         # sigmoid and BCE fused: delta_L = (sigmoid(Z_L) - y) / N
-        probability = sigmoid(Tensor(a)).data
+        probability = sigmoid(Tensor(a)).array
         return _ClosedForm("(sigmoid(Z{l}) - y) / N", (probability - y) / n)
     if isinstance(loss_fn, nn.CrossEntropyLoss):
         # softmax and cross-entropy fused: delta_L = (softmax(Z_L) - onehot(y)) / N
         if y.ndim == 1 and np.any(y == loss_fn.ignore_index):
             return None
         labels = y if y.ndim == 2 else np.eye(a.shape[1])[y]
-        probability = softmax(Tensor(a), dim=1).data
+        probability = softmax(Tensor(a), dim=1).array
         return _ClosedForm(
             "(softmax(Z{l}) - onehot(y)) / N", (probability - labels) / n
         )
@@ -368,7 +368,7 @@ def _loss_gradient(
 
 
 def _as_batch(X: Any, first: nn.Linear, dtype: np.dtype) -> np.ndarray:
-    array = np.asarray(X.data if isinstance(X, Tensor) else X)
+    array = np.asarray(X.array if isinstance(X, Tensor) else X)
     if array.ndim == 1:
         array = array.reshape(1, -1)  # one sample
     if array.ndim != 2 or array.shape[1] != first.in_features:
@@ -440,7 +440,7 @@ def trace(
     layers = _group_layers(model)
     dtype = layers[0].linear.weight.dtype
     inputs = _as_batch(X, layers[0].linear, dtype)
-    raw_targets = np.asarray(y.data if isinstance(y, Tensor) else y)
+    raw_targets = np.asarray(y.array if isinstance(y, Tensor) else y)
     if raw_targets.ndim == 0:
         raw_targets = raw_targets.reshape(1)
     if len(raw_targets) != len(inputs):
@@ -496,7 +496,7 @@ def trace(
     return Trace(
         layers=tuple(traced),
         inputs=inputs,
-        targets=target.data,
+        targets=target.array,
         loss=float(loss.item()),
         loss_name=getattr(loss_fn, "full_name", type(loss_fn).__name__),
         n=n,
@@ -525,20 +525,20 @@ def _trace_layer(
     layer, l = layers[index], index + 1
     pre_activation, activation = tensors[index]
     previous = "X" if index == 0 else f"A{l - 1}"
-    previous_value = inputs if index == 0 else tensors[index - 1][1].data
+    previous_value = inputs if index == 0 else tensors[index - 1][1].array
     name = ACTIVATION_NAMES[type(layer.activation)] if layer.activation else None
     bias = f" + b{l}" if layer.linear.bias is not None else ""
     forward = [
-        Quantity("Z", f"Z{l}", f"{previous} · W{l}^T{bias}", pre_activation.data)
+        Quantity("Z", f"Z{l}", f"{previous} · W{l}^T{bias}", pre_activation.array)
     ]
     if name is not None:
-        forward.append(Quantity("A", f"A{l}", f"{name}(Z{l})", activation.data))
+        forward.append(Quantity("A", f"A{l}", f"{name}(Z{l})", activation.array))
 
     # What flows into this layer's output A_l (Z_l without activation): from
     # the next layer, dL/dA_l = dL/dZ_{l+1} · W_{l+1}, or from the loss.
     if index + 1 < len(layers):
         formula = f"dL/dZ{l + 1} · W{l + 1}"
-        expected = _grad(tensors[index + 1][0]) @ layers[index + 1].linear.weight.data
+        expected = _grad(tensors[index + 1][0]) @ layers[index + 1].linear.weight.array
     elif closed_form is not None:
         formula, expected = closed_form.formula.format(l=l), closed_form.expected
     else:
@@ -555,7 +555,7 @@ def _trace_layer(
         )
         # delta_l = dL/dA_l * f'(Z_l), f' from the activation's own backward
         formula = f"dL/dA{l} * {name}'(Z{l})"
-        derivative = _derivative(layer.activation, pre_activation.data)
+        derivative = _derivative(layer.activation, pre_activation.array)
         dz = _quantity(
             "dZ",
             f"dL/dZ{l}",
@@ -613,7 +613,7 @@ def _gradcheck(
     """
     checked = copy.deepcopy(model).double()
     x = Tensor(inputs.astype(np.float64))
-    raw = target.data
+    raw = target.array
     y = Tensor(raw.astype(np.float64) if raw.dtype.kind == "f" else raw)
     named = list(checked.named_parameters())
     checked.zero_grad()

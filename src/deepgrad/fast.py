@@ -128,7 +128,7 @@ class CompiledStep:
 
     For each batch size the step keeps a plan: per layer, the parameter and
     gradient arrays and the Z, A and delta buffers. It is rebuilt when a
-    parameter's array or gradient was replaced (``p.data = ...``,
+    parameter's array or gradient was replaced (``p.data = t``,
     ``zero_grad(set_to_none=True)``).
     """
 
@@ -153,7 +153,7 @@ class CompiledStep:
     @property
     def dtype(self) -> np.dtype:
         """The parameters' dtype: inputs must have it."""
-        return self.weights[0].data.dtype
+        return self.weights[0].array.dtype
 
     def output_shape(self, batch: int) -> tuple[int, int]:
         """The shape of the network's output for ``batch`` samples."""
@@ -172,14 +172,14 @@ class CompiledStep:
     def _plan_current(self, plan: list[_Layer]) -> bool:
         """No parameter array or gradient replaced since the plan was made."""
         for layer, weight, bias in zip(plan, self.weights, self.biases, strict=True):
-            if weight.data is not layer.weight or weight.grad is None:
+            if weight.array is not layer.weight or weight.grad is None:
                 return False
-            if weight.grad.data is not layer.grad_weight:
+            if weight.grad.array is not layer.grad_weight:
                 return False
             if bias is not None and (
-                bias.data is not layer.bias
+                bias.array is not layer.bias
                 or bias.grad is None
-                or bias.grad.data is not layer.grad_bias
+                or bias.grad.array is not layer.grad_bias
             ):
                 return False
         return True
@@ -188,9 +188,9 @@ class CompiledStep:
         weight, bias = linear.weight, linear.bias
         z, a, delta = np.empty((3, batch, linear.out_features), dtype)
         return _Layer(
-            weight.data,
-            weight.data.T,
-            None if bias is None else bias.data,
+            weight.array,
+            weight.array.T,
+            None if bias is None else bias.array,
             _grad_array(weight),
             None if bias is None else _grad_array(bias),
             z,
@@ -369,7 +369,7 @@ def _views(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
 class _FlatUpdate(ABC):
     """An optimizer step over one flat array holding every parameter.
 
-    Each Parameter's ``.data`` and ``.grad`` become views of two flat arrays, so
+    Each Parameter's ``.array`` and ``.grad`` become views of two flat arrays, so
     the model and the optimizer see the same values, and the update runs as a
     handful of whole-model ufunc calls instead of a Python loop over
     parameters. The arithmetic is elementwise, so the result equals the
@@ -381,7 +381,7 @@ class _FlatUpdate(ABC):
         self.group = optimizer.param_groups[0]
         self.optimizer = optimizer
         self.parameters = parameters
-        arrays = [p.data for p in parameters]
+        arrays = [p.array for p in parameters]
         self.values = np.concatenate([a.ravel() for a in arrays]).astype(
             arrays[0].dtype
         )
@@ -394,7 +394,7 @@ class _FlatUpdate(ABC):
             _views(self.grads, arrays),
             strict=True,
         ):
-            parameter.data = value
+            parameter.array = value
             parameter.grad = Tensor(grad)
             self.grad_tensors.append(parameter.grad)
 
@@ -424,7 +424,7 @@ class _FlatUpdate(ABC):
     def ready(self) -> bool:
         """Still valid: nobody replaced a parameter's array or gradient since."""
         for parameter, grad in zip(self.parameters, self.grad_tensors, strict=True):
-            if parameter.grad is not grad or parameter.data.base is not self.values:
+            if parameter.grad is not grad or parameter.array.base is not self.values:
                 return False
         return self.covers(self.optimizer, self.group)
 
@@ -463,7 +463,7 @@ class _FlatAdam(_FlatUpdate):
 
     def __init__(self, optimizer: Any, parameters: list[Tensor]) -> None:
         super().__init__(optimizer, parameters)
-        arrays = [p.data for p in parameters]
+        arrays = [p.array for p in parameters]
         states = [optimizer.state[p] for p in parameters]
         steps = {float(state.get("step", 0.0)) for state in states}
         # parameters at different steps (a partly restored state): per parameter
@@ -509,10 +509,10 @@ class _FlatAdam(_FlatUpdate):
 def _grad_array(parameter: Tensor) -> np.ndarray:
     """The parameter's .grad array, created once and then overwritten each step."""
     grad = parameter.grad
-    if grad is None or grad.data.shape != parameter.data.shape:
-        grad = Tensor(np.empty_like(parameter.data))
+    if grad is None or grad.array.shape != parameter.array.shape:
+        grad = Tensor(np.empty_like(parameter.array))
         parameter.grad = grad
-    return grad.data
+    return grad.array
 
 
 # ---------------------------------------------------------------------------
@@ -627,7 +627,7 @@ def compile_step(model: Any, loss_fn: Any, optimizer: Any) -> CompiledStep | Non
     if kind is None:
         return None
     parameters = list(model.parameters())
-    if len({p.data.dtype for p in parameters}) != 1:
+    if len({p.array.dtype for p in parameters}) != 1:
         return None
     optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if any(id(p) not in optimized or not p.requires_grad for p in parameters):

@@ -350,7 +350,7 @@ def _module_probabilities(model: Module, X: np.ndarray) -> np.ndarray:
     model.eval()
     try:
         with no_grad():
-            output = model(Tensor(X)).data
+            output = model(Tensor(X)).array
     finally:
         model.train(was_training)
     output = output.astype(np.float64).reshape(len(X), -1)
@@ -403,8 +403,8 @@ def _predictor(model: Any) -> tuple[Any, Module]:
 
 
 def _check_points(X: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X.data if isinstance(X, Tensor) else X)
-    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    X = np.asarray(X.array if isinstance(X, Tensor) else X)
+    y = np.asarray(y.array if isinstance(y, Tensor) else y)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(
             f"{what} draws 2-D data: X must have shape (n_samples, 2), received: "
@@ -651,7 +651,7 @@ class Snapshot(NamedTuple):
 
 
 def _weights_copy(module: Module) -> dict[str, np.ndarray]:
-    return {name: value.data.copy() for name, value in module.state_dict().items()}
+    return {name: value.array.copy() for name, value in module.state_dict().items()}
 
 
 def animate_decision_boundary(

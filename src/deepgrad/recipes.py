@@ -244,7 +244,7 @@ def initialise(model: nn.Module, init: str, seed: int) -> None:
             continue
         if init == "normal":
             drawn = dg.randn(layer.in_features, layer.out_features).numpy()
-            layer.weight.data[...] = drawn.T
+            layer.weight.array[...] = drawn.T
         elif init == "he":
             nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
         else:

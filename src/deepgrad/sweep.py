@@ -345,7 +345,7 @@ def _plan(
             if architecture not in states:
                 model = _build_network(config, dataset)
                 states[architecture] = {
-                    name: tensor.data.copy()
+                    name: tensor.array.copy()
                     for name, tensor in model.state_dict().items()
                 }
             try:  # reject impossible combinations now, not in a worker

@@ -22,14 +22,24 @@ from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
+from deepgrad.devices import CPU, check_device
+from deepgrad.devices import device as Device
+
 float32 = np.float32
 float64 = np.float64
 float16 = np.float16
+int8 = np.int8
+int16 = np.int16
 int32 = np.int32
 int64 = np.int64
+uint8 = np.uint8
 bool_ = np.bool_
 long = np.int64
 double = np.float64
+half = np.float16
+short = np.int16
+# dg.float, dg.int and dg.bool (float32, int32, bool) are bound in deepgrad/__init__.py
+# only, so that no module of the package shadows Python's float, int and bool
 
 _DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -160,6 +170,33 @@ class enable_grad(_ModeSwitch):
     mode = True
 
 
+class inference_mode(_ModeSwitch):
+    """``no_grad`` under PyTorch's name for inference: nothing inside is recorded.
+
+    A context manager or a decorator, with or without parentheses
+    (``@dg.inference_mode``, ``@dg.inference_mode()``); ``inference_mode(False)``
+    switches nothing. PyTorch also marks the tensors made inside as "inference
+    tensors" that autograd refuses later; deepgrad's are ordinary tensors
+    outside the graph, as under ``no_grad``.
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # @dg.inference_mode, without parentheses
+
+    def __init__(self, mode: bool = True) -> None:
+        self.enabled = mode
+
+    def __enter__(self) -> None:
+        if self.enabled:
+            super().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            super().__exit__()
+
+
 # Process-wide, as PyTorch's default generator: every thread draws from it.
 _generator = np.random.default_rng()
 
@@ -183,7 +220,24 @@ def default_generator() -> np.random.Generator:
 
 
 def get_default_dtype() -> np.dtype:
+    """The floating point dtype creation functions use (float32 unless set)."""
     return _DEFAULT_FLOAT
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the floating point dtype that creation functions, Python floats and
+    new layers use, as ``torch.set_default_dtype`` (process-wide).
+
+    Only floating point dtypes are accepted (float16, float32, float64).
+    """
+    global _DEFAULT_FLOAT
+    resolved = _as_dtype(dtype)
+    if resolved is None or resolved.kind != "f":
+        raise TypeError(
+            "set_default_dtype: only floating-point types are supported as the "
+            f"default type (dg.float32, dg.float64, dg.float16), received: {dtype!r}"
+        )
+    _DEFAULT_FLOAT = resolved
 
 
 # ---------------------------------------------------------------------------
@@ -192,12 +246,46 @@ def get_default_dtype() -> np.dtype:
 def _as_dtype(dtype: Any) -> np.dtype | None:
     if dtype is None:
         return None
+    if isinstance(dtype, TensorType):
+        return dtype.dtype
     try:
         return np.dtype(dtype)
     except TypeError:
         raise TypeError(
             f"Expected a dtype such as dg.float32 or dg.float64, received: {dtype!r}"
         ) from None
+
+
+def _legacy_array(data: tuple[Any, ...], dtype: np.dtype | None) -> np.ndarray:
+    """The array of ``Tensor(*data)``, PyTorch's legacy constructor.
+
+    ``Tensor(2, 3)`` is a 2x3 tensor of zeros (PyTorch leaves it uninitialised)
+    and ``Tensor([1, 2])`` a float tensor of the default dtype, as in PyTorch. A
+    NumPy array or a Tensor is wrapped as it is, sharing memory and keeping its
+    dtype: that is how deepgrad itself wraps arrays (``Tensor(array)``).
+    """
+    if not data:
+        return np.empty(0, dtype or _DEFAULT_FLOAT)  # Tensor(): tensor([])
+    if len(data) == 1:
+        (values,) = data
+        if isinstance(values, Tensor | np.ndarray | np.generic):
+            return _to_array(values, dtype)
+        if isinstance(values, list | tuple):
+            return _to_array(values, dtype or _DEFAULT_FLOAT)
+        if isinstance(values, float | bool | complex):
+            raise TypeError(
+                f"Tensor(): data must be a sequence (got {type(values).__name__}); "
+                f"use dg.tensor({values!r}) for a 0-d tensor"
+            )
+        if hasattr(values, "__array__"):
+            return _to_array(np.asarray(values), dtype)
+    if all(isinstance(size, int | np.integer) for size in data):
+        return np.zeros(_shape_args(data), dtype or _DEFAULT_FLOAT)
+    raise TypeError(
+        "Tensor() expects sizes (Tensor(2, 3)), a sequence of numbers "
+        "(Tensor([1, 2])) or an array; received arguments of types "
+        f"{[type(value).__name__ for value in data]}"
+    )
 
 
 def _to_array(data: Any, dtype: np.dtype | None = None) -> np.ndarray:
@@ -207,7 +295,7 @@ def _to_array(data: Any, dtype: np.dtype | None = None) -> np.ndarray:
     does; NumPy arrays keep their dtype unless one is given.
     """
     if isinstance(data, Tensor):
-        array = data.data
+        array = data.array
     elif isinstance(data, np.ndarray):
         array = data
     else:
@@ -276,6 +364,21 @@ def _contains_numpy_float64(data: Any) -> bool:
 # ---------------------------------------------------------------------------
 # The Tensor
 # ---------------------------------------------------------------------------
+def _dimension(dim: Any, ndim: int, op: str) -> int:
+    """``dim`` checked against ``ndim`` dimensions, with PyTorch's error."""
+    if ndim == 0:
+        raise IndexError(
+            f"{op}: Dimension specified as {dim} but tensor has no dimensions"
+        )
+    low, high = -ndim, ndim - 1
+    if not isinstance(dim, int | np.integer) or not low <= dim <= high:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{low}, "
+            f"{high}], but got {dim})"
+        )
+    return int(dim)
+
+
 def _freed_backward(grad_output: np.ndarray) -> Sequence[np.ndarray | None]:
     raise RuntimeError(
         "Trying to backward through the graph a second time: its saved values were "
@@ -289,12 +392,23 @@ class Tensor:
 
     Parameters
     ----------
-    data : array_like
-        The values. Python floats give float32 and ints int64, as in PyTorch.
+    *data : sizes, a sequence of numbers, or an array
+        As PyTorch's legacy constructor: ``Tensor(2, 3)`` is a 2x3 tensor (of
+        zeros) and ``Tensor([1, 2])`` a tensor of the default float dtype. A
+        NumPy array (or a Tensor) is wrapped as it is, sharing its memory and
+        keeping its dtype; ``dg.tensor(data)`` infers dtypes as PyTorch does.
     requires_grad : bool
         Whether ``backward()`` should compute a gradient for this tensor.
     dtype : dtype, optional
         ``dg.float32`` (default for floats) or ``dg.float64``, among others.
+    device : optional
+        Only the CPU (``"cpu"``, ``dg.device("cpu")``); another device raises.
+
+    Attributes
+    ----------
+    array : np.ndarray
+        The values, as deepgrad's own code reads them. ``data`` is PyTorch's
+        ``.data`` (a detached Tensor sharing them) and ``numpy()`` the array.
 
     Example
     -------
@@ -306,7 +420,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data",
+        "array",  # the values: internal code reads t.array; t.data is torch's
         "grad",
         "_version",  # in-place changes so far: a plain int, bumped by every one
         "_requires_grad",
@@ -333,9 +447,18 @@ class Tensor:
     _viewed: bool
 
     def __init__(
-        self, data: Any, requires_grad: bool = False, dtype: Any = None
+        self,
+        *data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        device: Any = None,
     ) -> None:
-        self.data: np.ndarray = _to_array(data, _as_dtype(dtype))
+        if device is not None:
+            check_device(device, "Tensor")
+        if dtype is None and len(data) == 1 and type(data[0]) is np.ndarray:
+            self.array: np.ndarray = data[0]  # deepgrad's own Tensor(array)
+        else:
+            self.array = _legacy_array(data, _as_dtype(dtype))
         self.grad: Tensor | None = None
         self._version = 0
         self._parents: tuple[Tensor, ...] = ()
@@ -364,7 +487,7 @@ class Tensor:
         """
         out = _new_tensor(Tensor)
         # NumPy gives scalars, not 0-d arrays, for 0-d results
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.array = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._version = 0
         out._op = op
@@ -398,10 +521,10 @@ class Tensor:
                 "requires_grad can only be changed on leaf tensors (tensors not made "
                 "by an op). Use .detach() to get a leaf copy of this value."
             )
-        if value and self.data.dtype.kind not in "fc":
+        if value and self.array.dtype.kind not in "fc":
             raise RuntimeError(
                 "Only floating point tensors can require gradients; this one has dtype "
-                f"{self.data.dtype}. Convert it first with .float() or .double()."
+                f"{self.array.dtype}. Convert it first with .float() or .double()."
             )
         self._requires_grad = bool(value)
 
@@ -420,30 +543,73 @@ class Tensor:
         return None if self._backward is None else f"{self._op}"
 
     @property
+    def data(self) -> Tensor:
+        """PyTorch's ``.data``: this tensor's values as a new leaf outside the graph.
+
+        It shares the memory (``p.data.normal_(0, 0.01)`` and
+        ``w.data -= lr * w.grad`` change ``p`` and ``w``) but not the version
+        counter, and nothing done to it is recorded: the way around autograd's
+        checks, as in PyTorch (``detach()`` is the checked way). Assigning a
+        tensor, ``p.data = t``, makes ``p`` share ``t``'s memory. ``.numpy()``
+        gives the NumPy array.
+        """
+        return _new_leaf(self.array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                "Tensor.data: can only be set to a Tensor, received "
+                f"{type(value).__name__}; wrap an array with dg.from_numpy(array)"
+            )
+        self.array = value.array
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.array.shape
+
+    @property
+    def device(self) -> Device:
+        """Where the values live: always ``device(type='cpu')``."""
+        return CPU
+
+    is_cuda = False
+    is_cpu = True
+
+    def cpu(self) -> Tensor:
+        """This tensor itself: it is on the CPU already (as PyTorch's ``cpu()``)."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> NoReturn:
+        check_device("cuda", "Tensor.cuda()")
+        raise AssertionError("unreachable")  # check_device raised
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        """The shape, or with ``dim`` the length of that dimension (negative from the end)."""
+        if dim is None:
+            return self.array.shape
+        return self.array.shape[_dimension(dim, self.array.ndim, "size")]
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
+
+    nelement = numel
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self.array)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after ``backward()``.
@@ -464,7 +630,7 @@ class Tensor:
         It shares the version counter too, as in PyTorch: an in-place change
         through either one is an in-place change of both.
         """
-        return _alias(_new_leaf(self.data), self, _Alias)
+        return _alias(_new_leaf(self.array), self, _Alias)
 
     def numpy(self) -> np.ndarray:
         if self._requires_grad:
@@ -472,19 +638,19 @@ class Tensor:
                 "Can't call numpy() on a tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
             )
-        return self.data
+        return self.array
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self.array.tolist()
 
     def item(self) -> float | int | bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
                 f"item() needs a tensor with exactly one element; this one has shape "
-                f"{self.shape} ({self.data.size} elements). Reduce it first, e.g. "
+                f"{self.shape} ({self.array.size} elements). Reduce it first, e.g. "
                 "with .sum() or .mean()."
             )
-        return self.data.item()
+        return self.array.item()
 
     def clone(self) -> Tensor:
         from deepgrad import ops
@@ -494,8 +660,8 @@ class Tensor:
     # -- conversions (differentiable casts live in ops) -------------------------
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if dtype is not None:
-            return self.data.astype(dtype)
-        return self.data
+            return self.array.astype(dtype)
+        return self.array
 
     def __float__(self) -> float:
         return float(self.item())
@@ -504,27 +670,34 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be an index")
-        return int(self.data.item())
+        return int(self.array.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"The truth value of a tensor with {self.data.size} elements is "
+                f"The truth value of a tensor with {self.array.size} elements is "
                 "ambiguous; use .any() or .all()."
             )
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     __hash__ = object.__hash__
 
     def __iter__(self) -> Iterator[Tensor]:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     def __repr__(self) -> str:
         return _format_tensor(self)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's number, as PyTorch; other
+        tensors take only the empty format (``f"{x}"`` is ``str(x)``)."""
+        if self.array.ndim == 0:
+            return format(self.array.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     # -- the backward pass -----------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -540,17 +713,17 @@ class Tensor:
                 "(and don't compute the loss inside dg.no_grad())."
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient is only defined for a scalar "
                     f"output; this tensor has shape {self.shape}. Reduce it first "
                     "(e.g. loss.mean()) or pass backward(gradient) of the same shape."
                 )
-            seed = constant(1.0, self.data.dtype)  # read-only: no backward writes it
-            if self.data.ndim:
-                seed = seed.reshape(self.data.shape)
+            seed = constant(1.0, self.array.dtype)  # read-only: no backward writes it
+            if self.array.ndim:
+                seed = seed.reshape(self.array.shape)
         else:
-            seed = _to_array(gradient, self.data.dtype)
+            seed = _to_array(gradient, self.array.dtype)
             if seed.shape != self.shape:
                 raise ValueError(
                     f"backward(gradient): gradient has shape {seed.shape} but the "
@@ -610,7 +783,7 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                     if leaf_grad is None:
                         _accumulate(parent, grad)
                     else:  # _accumulate's in-place branch, inline: 6 leaves a step
-                        leaf = leaf_grad.data
+                        leaf = leaf_grad.array
                         np.add(leaf, grad, leaf)
                         leaf_grad._version += 1
                     continue
@@ -663,7 +836,7 @@ def _raise_modified(node: Tensor, tensor: Tensor | None, version: int) -> NoRetu
     )
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by "
-        f"an inplace operation: [dg.{changed.data.dtype} {list(changed.shape)}], "
+        f"an inplace operation: [dg.{changed.array.dtype} {list(changed.shape)}], "
         f"{role}, is at version {changed._version}; expected version {version} "
         "instead. Hint: something changed it in place (an optimizer step, `-=` "
         "inside no_grad, add_, ...) between the forward pass and backward(); call "
@@ -686,7 +859,7 @@ def _split_history(tensor: Tensor, keep_values: bool) -> Tensor:
     version; PyTorch the one at backward time, higher if the tensor changed
     again since (a reference back to ``tensor`` for it would be a cycle).
     """
-    previous = _new_leaf(tensor.data.copy() if keep_values else tensor.data)
+    previous = _new_leaf(tensor.array.copy() if keep_values else tensor.array)
     previous._version = tensor._version + 1
     if tensor._backward is not None:
         _move_node(tensor, previous)
@@ -720,19 +893,19 @@ def _move_node(source: Tensor, target: Tensor) -> None:
 def _accumulate(node: Tensor, grad: np.ndarray) -> None:
     if node.grad is None:
         # a private, writable copy: `grad` may be a broadcast view or shared
-        node.grad = _new_leaf(np.array(grad, dtype=node.data.dtype, copy=True))
+        node.grad = _new_leaf(np.array(grad, dtype=node.array.dtype, copy=True))
     else:  # in place, as PyTorch accumulates (and counts it as a version)
         leaf_grad = node.grad
         # out= as the third argument: the keyword costs ~0.04 us a call. The
         # default casting, "same_kind", takes a float64 gradient into float32
-        np.add(leaf_grad.data, grad, leaf_grad.data)
+        np.add(leaf_grad.array, grad, leaf_grad.array)
         leaf_grad._version += 1
 
 
 def _new_leaf(data: np.ndarray) -> Tensor:
     """A leaf that needs no gradient, around ``data`` as it is (Tensor() converts)."""
     leaf = _new_tensor(Tensor)
-    leaf.data = data
+    leaf.array = data
     leaf.grad = None
     leaf._version = 0
     leaf._requires_grad = False
@@ -831,7 +1004,7 @@ def _make_checked(*make_arguments: Any) -> Tensor:
     in the threads that asked for it."""
     out = _make(*make_arguments)
     if _thread.switches.anomaly:
-        _check_finite(out.data, out._op, "forward")
+        _check_finite(out.array, out._op, "forward")
     return out
 
 
@@ -855,13 +1028,13 @@ def _count_anomaly_blocks(change: int) -> None:
 # Printing like PyTorch
 # ---------------------------------------------------------------------------
 def _format_tensor(tensor: Tensor) -> str:
-    array = tensor.data
+    array = tensor.array
     options: dict[str, Any] = {"separator": ", ", "prefix": "tensor("}
     if array.dtype.kind == "f":
         finite = array[np.isfinite(array)]
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
         large = finite.size and (
-            np.abs(finite).max() >= 1e8
+            float(np.abs(finite).max()) >= 1e8  # a Python float: no float16 overflow
             or (0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
         )
         if large:
@@ -890,10 +1063,13 @@ def _format_integral_float(value: float) -> str:
 # ---------------------------------------------------------------------------
 # Creation functions
 # ---------------------------------------------------------------------------
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Build a tensor from Python data or a NumPy array (always a copy)."""
+    check_device(device, "tensor")
     array = _to_array(data, _as_dtype(dtype))
-    if array is data or (isinstance(data, Tensor) and array is data.data):
+    if array is data or (isinstance(data, Tensor) and array is data.array):
         array = array.copy()
     return Tensor(array, requires_grad=requires_grad)
 
@@ -917,53 +1093,86 @@ def _shape_args(size: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def _factory(
-    fill: Callable[[tuple[int, ...], np.dtype], np.ndarray],
+    fill: Callable[[tuple[int, ...], np.dtype], np.ndarray], name: str
 ) -> Callable[..., Tensor]:
-    def create(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    def create(
+        *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        check_device(device, name)
         shape = _shape_args(size)
         dt = _as_dtype(dtype) or _DEFAULT_FLOAT
         return Tensor(fill(shape, dt), requires_grad=requires_grad)
 
+    create.__name__ = create.__qualname__ = name
     return create
 
 
-zeros = _factory(lambda shape, dt: np.zeros(shape, dt))
-ones = _factory(lambda shape, dt: np.ones(shape, dt))
-randn = _factory(lambda shape, dt: _generator.standard_normal(shape).astype(dt))
-rand = _factory(lambda shape, dt: _generator.random(shape).astype(dt))
-empty = zeros
+zeros = _factory(lambda shape, dt: np.zeros(shape, dt), "zeros")
+ones = _factory(lambda shape, dt: np.ones(shape, dt), "ones")
+randn = _factory(
+    lambda shape, dt: _generator.standard_normal(shape).astype(dt), "randn"
+)
+rand = _factory(lambda shape, dt: _generator.random(shape).astype(dt), "rand")
+empty = _factory(lambda shape, dt: np.zeros(shape, dt), "empty")  # zeros, not garbage
 zeros.__doc__ = "A tensor of zeros of the given size (float32 unless dtype is given)."
 ones.__doc__ = "A tensor of ones of the given size (float32 unless dtype is given)."
 randn.__doc__ = "Standard normal samples from the generator seeded by dg.manual_seed."
 rand.__doc__ = "Uniform [0, 1) samples from the generator seeded by dg.manual_seed."
+empty.__doc__ = (
+    "A tensor of the given size, filled with zeros (PyTorch leaves it as is)."
+)
 
 
 def full(
     size: Sequence[int],
     fill_value: float,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    check_device(device, "full")
     dt = _as_dtype(dtype) or _to_array(fill_value).dtype
     return Tensor(
         np.full(_shape_args((size,)), fill_value, dtype=dt), requires_grad=requires_grad
     )
 
 
-def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(
-        np.zeros_like(other.data, dtype=_as_dtype(dtype)), requires_grad=requires_grad
-    )
+def _like(name: str, fill: Callable[..., np.ndarray]) -> Callable[..., Tensor]:
+    def create(
+        other: Tensor,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        check_device(device, name)
+        array = fill(other.array, dtype=_as_dtype(dtype))
+        return Tensor(array, requires_grad=requires_grad)
+
+    create.__name__ = create.__qualname__ = name
+    create.__doc__ = f"Like ``{name[:-5]}`` with ``other``'s shape and dtype."
+    return create
 
 
-def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(
-        np.ones_like(other.data, dtype=_as_dtype(dtype)), requires_grad=requires_grad
-    )
+zeros_like = _like("zeros_like", np.zeros_like)
+ones_like = _like("ones_like", np.ones_like)
+empty_like = _like("empty_like", np.zeros_like)
 
 
-def randn_like(other: Tensor, dtype: Any = None) -> Tensor:
-    return randn(*other.shape, dtype=dtype or other.dtype)
+def full_like(
+    other: Tensor,
+    fill_value: float,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of ``other``'s shape and dtype filled with ``fill_value``."""
+    check_device(device, "full_like")
+    array = np.full_like(other.array, fill_value, dtype=_as_dtype(dtype))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def randn_like(other: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+    return randn(*other.shape, dtype=dtype or other.dtype, device=device)
 
 
 def arange(
@@ -971,9 +1180,11 @@ def arange(
     end: float | None = None,
     step: float = 1,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Values from start to end (exclusive); int64 for integer arguments, as PyTorch."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     integral = all(isinstance(v, int | np.integer) for v in (start, end, step))
@@ -981,15 +1192,116 @@ def arange(
     return Tensor(np.arange(start, end, step).astype(dt), requires_grad=requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
-    return Tensor(
-        np.linspace(start, end, steps).astype(_as_dtype(dtype) or _DEFAULT_FLOAT)
-    )
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    check_device(device, "linspace")
+    array = np.linspace(start, end, steps).astype(_as_dtype(dtype) or _DEFAULT_FLOAT)
+    return Tensor(array, requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
-    return Tensor(np.eye(n, m, dtype=_as_dtype(dtype) or _DEFAULT_FLOAT))
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    check_device(device, "eye")
+    array = np.eye(n, m, dtype=_as_dtype(dtype) or _DEFAULT_FLOAT)
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def is_tensor(obj: object) -> bool:
     return isinstance(obj, Tensor)
+
+
+def parse_to(
+    args: tuple[Any, ...], kwargs: dict[str, Any], op: str
+) -> tuple[np.dtype | None, bool]:
+    """The dtype and ``copy`` of a ``to(...)`` call, with PyTorch's signatures:
+    ``to(device=None, dtype=None, non_blocking=False, copy=False)``,
+    ``to(dtype, non_blocking=False, copy=False)`` and ``to(tensor, ...)``
+    (its dtype and device). A device other than the CPU raises."""
+    rest = list(args)
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    flags = [kwargs.pop("non_blocking", False), kwargs.pop("copy", False)]
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{op} got unexpected keyword arguments: {sorted(kwargs)}")
+    if rest and isinstance(rest[0], Tensor):
+        dtype = rest.pop(0).dtype
+    elif rest and _names_device(rest[0]):
+        device = rest.pop(0)
+        if rest and not isinstance(rest[0], bool):
+            dtype = rest.pop(0)
+    elif rest and not isinstance(rest[0], bool):
+        dtype = rest.pop(0)
+    if len(rest) > 2 or not all(isinstance(flag, bool) for flag in rest):
+        raise TypeError(
+            f"{op} received an invalid combination of arguments {args!r}: expected "
+            "(device, dtype, non_blocking, copy), (dtype, non_blocking, copy) or "
+            "(tensor, non_blocking, copy)"
+        )
+    flags[: len(rest)] = rest
+    check_device(device, op)
+    return _as_dtype(dtype), bool(flags[1])
+
+
+def _names_device(value: Any) -> bool:
+    if isinstance(value, str | Device):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------
+# PyTorch's legacy tensor types: constructors, and arguments of Tensor.type()
+# ---------------------------------------------------------------------------
+class TensorType:
+    """``dg.FloatTensor`` and its kin: ``Tensor(...)`` with a fixed dtype.
+
+    ``dg.LongTensor([1, 2])`` and ``dg.FloatTensor(2, 3)`` build tensors as
+    PyTorch's legacy constructors do; ``x.type(dg.DoubleTensor)`` casts.
+    ``isinstance(x, dg.FloatTensor)`` is not supported.
+    """
+
+    def __init__(self, name: str, dtype: Any) -> None:
+        self.__name__ = self.__qualname__ = name
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, *data: Any, device: Any = None) -> Tensor:
+        return Tensor(*data, dtype=self.dtype, device=device)
+
+    def __repr__(self) -> str:
+        return f"<class 'deepgrad.{self.__name__}'>"
+
+
+FloatTensor = TensorType("FloatTensor", np.float32)
+DoubleTensor = TensorType("DoubleTensor", np.float64)
+HalfTensor = TensorType("HalfTensor", np.float16)
+LongTensor = TensorType("LongTensor", np.int64)
+IntTensor = TensorType("IntTensor", np.int32)
+ShortTensor = TensorType("ShortTensor", np.int16)
+CharTensor = TensorType("CharTensor", np.int8)
+ByteTensor = TensorType("ByteTensor", np.uint8)
+BoolTensor = TensorType("BoolTensor", np.bool_)
+TENSOR_TYPES = {
+    kind.dtype: kind
+    for kind in (
+        FloatTensor,
+        DoubleTensor,
+        HalfTensor,
+        LongTensor,
+        IntTensor,
+        ShortTensor,
+        CharTensor,
+        ByteTensor,
+        BoolTensor,
+    )
+}

@@ -44,7 +44,7 @@ def leaves(array, requires_grad: bool = True):
 
 def assert_matches(ours, theirs) -> None:
     expected = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    actual = ours.data if isinstance(ours, dg.Tensor) else np.asarray(ours)
+    actual = ours.array if isinstance(ours, dg.Tensor) else np.asarray(ours)
     assert actual.shape == expected.shape
     assert actual.dtype == expected.dtype
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
@@ -130,7 +130,7 @@ def test_binary_cross_entropy_matches_torch_with_probabilities_0_and_1(
     ours = F.binary_cross_entropy(p_dg, y_dg, weight=w_dg, reduction=reduction)
     theirs = torch_F.binary_cross_entropy(p_t, y_t, weight=w_t, reduction=reduction)
 
-    assert np.all(np.isfinite(ours.data))
+    assert np.all(np.isfinite(ours.array))
     assert_same_values_and_grads(ours, theirs, [(p_dg, p_t)])
 
 
@@ -142,8 +142,8 @@ def test_binary_cross_entropy_clamps_each_log_at_minus_100_as_torch():
     ours = F.binary_cross_entropy(p_dg, y_dg, reduction="none")
     theirs = torch_F.binary_cross_entropy(p_t, y_t, reduction="none")
 
-    np.testing.assert_array_equal(ours.data[:2], [100.0, 100.0])
-    np.testing.assert_array_equal(ours.data[4], 100.0)
+    np.testing.assert_array_equal(ours.array[:2], [100.0, 100.0])
+    np.testing.assert_array_equal(ours.array[4], 100.0)
     assert_same_values_and_grads(ours, theirs, [(p_dg, p_t)])
 
 
@@ -205,7 +205,7 @@ def test_binary_cross_entropy_target_gradient_is_that_of_the_clamped_loss_at_0_a
 
     F.binary_cross_entropy(p_dg, y_dg, reduction="sum").backward()
 
-    np.testing.assert_array_equal(y_dg.grad.data, [100.0, -100.0])
+    np.testing.assert_array_equal(y_dg.grad.array, [100.0, -100.0])
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
@@ -253,9 +253,9 @@ def test_bce_with_logits_matches_torch_up_to_1e4_without_overflow(
         theirs = torch_F.binary_cross_entropy_with_logits(
             z_t, y_t, weight=w_t, reduction=reduction, pos_weight=pw_t
         )
-        assert np.all(np.isfinite(ours.data))
+        assert np.all(np.isfinite(ours.array))
         assert_same_values_and_grads(ours, theirs, [(z_dg, z_t)])
-        assert np.all(np.isfinite(z_dg.grad.data))
+        assert np.all(np.isfinite(z_dg.grad.array))
 
 
 @oracle
@@ -375,7 +375,7 @@ def test_cross_entropy_of_a_batch_with_every_target_ignored_is_nan_with_zero_gra
         theirs = torch_F.cross_entropy(z_t, t_t)
         assert np.isnan(ours.item())
         assert_same_values_and_grads(ours, theirs, [(z_dg, z_t)])
-    np.testing.assert_array_equal(z_dg.grad.data, np.zeros((3, 4)))
+    np.testing.assert_array_equal(z_dg.grad.array, np.zeros((3, 4)))
 
 
 @oracle
@@ -603,7 +603,7 @@ def test_softmax_and_log_softmax_match_torch_on_logits_up_to_1e4(data, function,
         warnings.simplefilter("error")
         ours = getattr(F, function)(z_dg, dim=dim)
         theirs = getattr(torch_F, function)(z_t, dim=dim)
-        assert np.all(np.isfinite(ours.data))
+        assert np.all(np.isfinite(ours.array))
         assert_same_values_and_grads(ours, theirs, [(z_dg, z_t)])
 
 
@@ -611,8 +611,8 @@ def test_softmax_of_plus_minus_1e4_is_exactly_one_hot_as_torch():
     logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
     ours = F.softmax(dg.tensor(logits), dim=1)
     theirs = torch_F.softmax(torch.tensor(logits), dim=1)
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
-    np.testing.assert_array_equal(ours.data, [[1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(ours.array, theirs.numpy())
+    np.testing.assert_array_equal(ours.array, [[1, 0, 0], [0, 0, 1]])
 
 
 @pytest.mark.parametrize(
@@ -625,7 +625,7 @@ def test_dropout_is_the_identity_with_p_0_or_when_not_training(p, training):
     ours = F.dropout(x_dg, p=p, training=training)
     theirs = torch_F.dropout(x_t, p=p, training=training)
 
-    np.testing.assert_array_equal(ours.data, x)
+    np.testing.assert_array_equal(ours.array, x)
     assert_same_values_and_grads(ours, theirs, [(x_dg, x_t)])
 
 
@@ -643,7 +643,7 @@ def test_one_hot_matches_torch(data, explicit_classes):
     theirs = torch_F.one_hot(torch.tensor(labels), num_classes=num_classes)
 
     assert ours.dtype == np.int64
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(ours.array, theirs.numpy())
 
 
 def test_one_hot_rejects_labels_outside_the_classes():

@@ -109,7 +109,7 @@ def test_initialiser_samples_have_torchs_distribution(name, kwargs, bounded, sha
     )
     expected = expected.numpy()
     manual_seed(0)
-    actual = getattr(init, name)(Tensor(np.zeros(shape)), **kwargs).data
+    actual = getattr(init, name)(Tensor(np.zeros(shape)), **kwargs).array
 
     std = expected.std()
     assert actual.std() == pytest.approx(std, rel=0.015)
@@ -128,25 +128,25 @@ def test_initialiser_samples_have_torchs_distribution(name, kwargs, bounded, sha
 def test_constant_initialisers_equal_torch(name, args):
     expected = getattr(torch_init, name)(torch.empty(3, 4), *args).numpy()
     actual = getattr(init, name)(Tensor(np.empty((3, 4), np.float32)), *args)
-    np.testing.assert_array_equal(actual.data, expected)
+    np.testing.assert_array_equal(actual.array, expected)
 
 
 @pytest.mark.parametrize("name", ["uniform_", "xavier_normal_", "kaiming_uniform_"])
 def test_initialiser_writes_in_place_keeps_dtype_and_records_nothing(name):
     weight = Parameter(np.zeros((4, 3), np.float32))
-    array = weight.data
+    array = weight.array
     assert getattr(init, name)(weight) is weight
-    assert weight.data is array and weight.dtype == np.float32
+    assert weight.array is array and weight.dtype == np.float32
     assert weight.is_leaf and weight.requires_grad and weight.grad_fn is None
     assert np.any(array != 0)
 
 
 def test_manual_seed_makes_initialisation_reproducible():
     manual_seed(3)
-    first = init.kaiming_normal_(Tensor(np.zeros((5, 4)))).data
+    first = init.kaiming_normal_(Tensor(np.zeros((5, 4)))).array
     manual_seed(3)
-    second = init.kaiming_normal_(Tensor(np.zeros((5, 4)))).data
-    third = init.kaiming_normal_(Tensor(np.zeros((5, 4)))).data
+    second = init.kaiming_normal_(Tensor(np.zeros((5, 4)))).array
+    third = init.kaiming_normal_(Tensor(np.zeros((5, 4)))).array
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(second, third)
 
@@ -158,7 +158,7 @@ def test_an_explicit_generator_is_used_instead_of_the_global_one():
         )
         for _ in range(2)
     ]
-    np.testing.assert_array_equal(draws[0].data, draws[1].data)
+    np.testing.assert_array_equal(draws[0].array, draws[1].array)
 
 
 def test_random_initialisers_reject_integer_tensors():

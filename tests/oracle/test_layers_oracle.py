@@ -27,7 +27,7 @@ RTOL, ATOL = 1e-10, 1e-12
 
 def assert_matches(ours, theirs) -> None:
     expected = theirs.detach().numpy()
-    actual = ours.data if isinstance(ours, dg.Tensor) else np.asarray(ours)
+    actual = ours.array if isinstance(ours, dg.Tensor) else np.asarray(ours)
     assert actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
 
@@ -113,8 +113,8 @@ def test_linear_default_init_is_uniform_within_one_over_sqrt_in_features_as_torc
     bound = 1 / math.sqrt(in_features)
 
     for ours, theirs in (
-        (layer.weight.data, reference.weight.detach().numpy()),
-        (layer.bias.data, reference.bias.detach().numpy()),
+        (layer.weight.array, reference.weight.detach().numpy()),
+        (layer.bias.array, reference.bias.detach().numpy()),
     ):
         assert np.abs(ours).max() <= bound
         assert np.abs(theirs).max() <= bound
@@ -127,7 +127,7 @@ def test_linear_default_init_is_uniform_within_one_over_sqrt_in_features_as_torc
         assert ours.var() == pytest.approx(
             theirs.var(), rel=10 * math.sqrt(0.8 / ours.size)
         )
-    assert np.abs(layer.weight.data).max() > 0.99 * bound
+    assert np.abs(layer.weight.array).max() > 0.99 * bound
 
 
 @settings(max_examples=25, deadline=None)
@@ -224,9 +224,9 @@ def test_dropout_is_the_identity_in_eval_and_random_in_training():
     dropout = nn.Dropout(0.5)
     x = dg.ones(4, 50, dtype=dg.float64)
     dg.manual_seed(0)
-    assert (dropout(x).data == 0).any()
+    assert (dropout(x).array == 0).any()
     dropout.eval()
-    np.testing.assert_array_equal(dropout(x).data, x.data)
+    np.testing.assert_array_equal(dropout(x).array, x.array)
 
 
 def test_dropout_zeroes_about_p_of_elements_and_scales_the_rest_by_1_over_1_minus_p():
@@ -238,15 +238,15 @@ def test_dropout_zeroes_about_p_of_elements_and_scales_the_rest_by_1_over_1_minu
     out = dropout(x)
     out.sum().backward()
 
-    dropped = out.data == 0
+    dropped = out.array == 0
     # the dropped fraction has standard deviation sqrt(p (1 - p) / n) = 0.0014
     assert dropped.mean() == pytest.approx(
         p, abs=5 * math.sqrt(p * (1 - p) / x.numel())
     )
-    np.testing.assert_allclose(out.data[~dropped], 1 / (1 - p), rtol=1e-15)
-    np.testing.assert_array_equal(x.grad.data, out.data)  # d out / d x is the mask
+    np.testing.assert_allclose(out.array[~dropped], 1 / (1 - p), rtol=1e-15)
+    np.testing.assert_array_equal(x.grad.array, out.array)  # d out / d x is the mask
     dg.manual_seed(123)
-    np.testing.assert_array_equal(dropout(x).data, out.data)  # same seed, same mask
+    np.testing.assert_array_equal(dropout(x).array, out.array)  # same seed, same mask
 
 
 def test_batch_norm_uses_and_updates_batch_statistics_only_in_training():
@@ -254,17 +254,17 @@ def test_batch_norm_uses_and_updates_batch_statistics_only_in_training():
     x = dg.tensor(np.random.default_rng(4).standard_normal((10, 3)) * 3 + 2)
 
     out = layer(x)
-    np.testing.assert_allclose(out.data.mean(axis=0), 0, atol=1e-12)
-    np.testing.assert_allclose(layer.running_mean.data, 0.1 * x.data.mean(axis=0))
-    running_mean = layer.running_mean.data.copy()
-    running_var = layer.running_var.data.copy()
+    np.testing.assert_allclose(out.array.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(layer.running_mean.array, 0.1 * x.array.mean(axis=0))
+    running_mean = layer.running_mean.array.copy()
+    running_var = layer.running_var.array.copy()
 
     layer.eval()
     out = layer(x)
-    expected = (x.data - running_mean) / np.sqrt(running_var + 1e-5)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
-    np.testing.assert_array_equal(layer.running_mean.data, running_mean)
-    np.testing.assert_array_equal(layer.running_var.data, running_var)
+    expected = (x.array - running_mean) / np.sqrt(running_var + 1e-5)
+    np.testing.assert_allclose(out.array, expected, rtol=1e-12)
+    np.testing.assert_array_equal(layer.running_mean.array, running_mean)
+    np.testing.assert_array_equal(layer.running_var.array, running_var)
     assert layer.num_batches_tracked.item() == 1
 
 
@@ -363,7 +363,7 @@ def test_model_gradcheck_agrees_per_parameter_and_leaves_the_model_untouched():
     )
     x = dg.randn(6, 3)
     y = dg.tensor([0, 2, 1, 1, 0, 2])
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v.array.copy() for k, v in model.state_dict().items()}
 
     errors = dg.model_gradcheck(model, nn.CrossEntropyLoss(), x, y)
 
@@ -372,7 +372,7 @@ def test_model_gradcheck_agrees_per_parameter_and_leaves_the_model_untouched():
     after = model.state_dict()
     for key, value in before.items():
         assert after[key].dtype == value.dtype  # still float32, not the float64 copy
-        np.testing.assert_array_equal(after[key].data, value)
+        np.testing.assert_array_equal(after[key].array, value)
     assert all(param.grad is None for param in model.parameters())
 
 
@@ -381,8 +381,10 @@ def test_model_gradcheck_reports_a_large_error_for_a_wrong_backward():
         """x^2 whose backward forgets the factor 2."""
 
         def forward(self, input):
-            out = input.data * input.data
-            return dg.Tensor._make(out, (input,), lambda g: (g * input.data,), "Broken")
+            out = input.array * input.array
+            return dg.Tensor._make(
+                out, (input,), lambda g: (g * input.array,), "Broken"
+            )
 
     model = nn.Sequential(nn.Linear(2, 3), BrokenSquare(), nn.Linear(3, 1))
     x, y = dg.randn(4, 2), dg.randn(4, 1)

@@ -154,18 +154,18 @@ def test_a_torch_state_dict_as_numpy_loads_unchanged_and_keeps_float32(models):
         expected = numpy_state[key]
         expected_dtype = np.float32 if expected.dtype.kind == "f" else expected.dtype
         assert value.dtype == expected_dtype, key
-        np.testing.assert_allclose(value.data, expected, rtol=1e-6, err_msg=key)
+        np.testing.assert_allclose(value.array, expected, rtol=1e-6, err_msg=key)
 
 
 def test_a_deepgrad_state_dict_loads_into_torch_strictly(models):
     reference, model = models
     for index, param in enumerate(model.parameters()):
-        param.data[...] = index + 0.5
-    torch_state = {k: torch.from_numpy(v.data) for k, v in model.state_dict().items()}
+        param.array[...] = index + 0.5
+    torch_state = {k: torch.from_numpy(v.array) for k, v in model.state_dict().items()}
     reference.load_state_dict(torch_state, strict=True)
     np.testing.assert_array_equal(
         reference.blocks[2].linear.weight.detach().numpy(),
-        model.blocks._modules["2"].linear.weight.data,
+        model.blocks._modules["2"].linear.weight.array,
     )
 
 

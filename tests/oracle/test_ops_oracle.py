@@ -76,7 +76,7 @@ def assert_matches_torch(
     torch_out = torch_fn(*torch_inputs)
     expected = torch_out.detach().numpy()
     np.testing.assert_allclose(
-        dg_out.data, expected, rtol=RTOL, atol=ATOL, strict=True, err_msg="forward"
+        dg_out.array, expected, rtol=RTOL, atol=ATOL, strict=True, err_msg="forward"
     )
 
     upstream = data.draw(arrays(expected.shape, floats(-2, 2)), label="upstream")
@@ -88,7 +88,7 @@ def assert_matches_torch(
     ):
         assert ours.grad is not None and theirs.grad is not None
         np.testing.assert_allclose(
-            ours.grad.data,
+            ours.grad.array,
             theirs.grad.numpy(),
             rtol=RTOL,
             atol=ATOL,
@@ -623,7 +623,7 @@ def test_tensor_keys_index_like_arrays():
     rows = x[dg.tensor([1, 1])]
     masked = x[x > 2.5]
     (rows.sum() + masked.sum()).backward()
-    np.testing.assert_array_equal(masked.data, [3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(masked.array, [3.0, 4.0, 5.0])
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 0.0], [3.0, 3.0, 3.0]])
 
 

@@ -67,7 +67,7 @@ def _feed_gradients(
         if index == skip:
             our_param.grad, their_param.grad = None, None
             continue
-        grad = our_param.data + rng.normal(size=our_param.data.shape)
+        grad = our_param.array + rng.normal(size=our_param.array.shape)
         our_param.grad = Tensor(grad.copy())
         their_param.grad = torch.tensor(grad.copy())
 
@@ -75,7 +75,7 @@ def _feed_gradients(
 def _assert_same_params(ours: list[Tensor], theirs: list, step: int) -> None:
     for index, (our_param, their_param) in enumerate(zip(ours, theirs, strict=True)):
         np.testing.assert_allclose(
-            our_param.data,
+            our_param.array,
             their_param.detach().numpy(),
             rtol=RTOL,
             atol=ATOL,
@@ -302,14 +302,14 @@ def test_state_dict_round_trip_continues_the_same_trajectory(case):
 
     run(ours, our_optimizer, gradients[:20])
     saved = copy.deepcopy(our_optimizer.state_dict())
-    resumed = [Tensor(param.data.copy(), requires_grad=True) for param in ours]
+    resumed = [Tensor(param.array.copy(), requires_grad=True) for param in ours]
     resumed_optimizer = getattr(optim, name)(_param_groups(resumed, groups), **options)
     resumed_optimizer.load_state_dict(saved)
 
     run(ours, our_optimizer, gradients[20:])
     run(resumed, resumed_optimizer, gradients[20:])
     for uninterrupted, restarted in zip(ours, resumed, strict=True):
-        np.testing.assert_array_equal(restarted.data, uninterrupted.data)
+        np.testing.assert_array_equal(restarted.array, uninterrupted.array)
     assert (
         resumed_optimizer.param_groups[1]["lr"] == our_optimizer.param_groups[1]["lr"]
     )

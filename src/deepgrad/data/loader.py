@@ -20,7 +20,7 @@ from deepgrad.tensor import Tensor, default_generator, get_default_dtype
 
 
 def _as_array(data: Any, name: str) -> np.ndarray:
-    array = data.data if isinstance(data, Tensor) else np.asarray(data)
+    array = data.array if isinstance(data, Tensor) else np.asarray(data)
     if array.ndim == 0:
         raise ValueError(
             f"DataLoader: {name} must have one row per sample, received a scalar: "

@@ -68,7 +68,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Integer labels -> int64 one-hot rows (outside the graph), as torch."""
-    labels = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    labels = np.asarray(tensor.array if isinstance(tensor, Tensor) else tensor)
     if labels.dtype.kind not in "iu":
         raise TypeError(
             f"one_hot: expected integer class labels, received {labels.dtype}"
@@ -107,7 +107,7 @@ def batch_norm(
         )
     axes = (0,) if input.ndim == 2 else (0, 2)
     shape = (1, input.shape[1]) + ((1,) if input.ndim == 3 else ())
-    count = input.data.size // input.shape[1]
+    count = input.array.size // input.shape[1]
     if training:
         if count <= 1:
             raise ValueError(
@@ -118,19 +118,19 @@ def batch_norm(
         centered = input - mean
         variance = (centered * centered).mean(dim=axes, keepdim=True)
         if running_mean is not None and running_var is not None:
-            batch_mean = mean.data.reshape(-1)
-            unbiased = variance.data.reshape(-1) * (count / (count - 1))
-            running_mean.data *= 1 - momentum
-            running_mean.data += momentum * batch_mean
-            running_var.data *= 1 - momentum
-            running_var.data += momentum * unbiased
+            batch_mean = mean.array.reshape(-1)
+            unbiased = variance.array.reshape(-1) * (count / (count - 1))
+            running_mean.array *= 1 - momentum
+            running_mean.array += momentum * batch_mean
+            running_var.array *= 1 - momentum
+            running_var.array += momentum * unbiased
             running_mean._version += 1  # one in-place update each, as in torch
             running_var._version += 1
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: eval mode needs running_mean and running_var")
-        mean = Tensor(running_mean.data.reshape(shape))
-        variance = Tensor(running_var.data.reshape(shape))
+        mean = Tensor(running_mean.array.reshape(shape))
+        variance = Tensor(running_var.array.reshape(shape))
         centered = input - mean
     out = centered / (variance + eps).sqrt()
     if weight is not None:
@@ -215,7 +215,7 @@ def binary_cross_entropy(
     target = _as_target(target, input)
     _check_reduction(reduction, "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
-    p, y = input.data, target.data
+    p, y = input.array, target.array
     if y.dtype is not p.dtype:  # astype(copy=False) costs ~0.1 us, copying or not
         y = y.astype(p.dtype)
     one = constant(1.0, p.dtype)
@@ -231,7 +231,7 @@ def binary_cross_entropy(
             f"{np.nanmax(p):.4g}{', and NaN' if np.isnan(p).any() else ''}). Apply a "
             "sigmoid first, or use binary_cross_entropy_with_logits on raw outputs."
         )
-    w = None if weight is None else np.broadcast_to(weight.data, p.shape)
+    w = None if weight is None else np.broadcast_to(weight.array, p.shape)
     if smallest > _UNCLAMPED:  # the usual case: no log reaches the -100 clamp
         log_p, log_1mp = np.log(p), np.log1p(-p)
     elif smallest > 0:  # no log(0) to silence
@@ -287,12 +287,12 @@ def binary_cross_entropy_with_logits(
     target = _as_target(target, input)
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    z, y = input.data, target.data.astype(input.dtype, copy=False)
+    z, y = input.array, target.array.astype(input.dtype, copy=False)
     softplus_neg = np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0)  # log(1 + e^-z)
-    pw = None if pos_weight is None else pos_weight.data
+    pw = None if pos_weight is None else pos_weight.array
     log_weight = 1 if pw is None else 1 + (pw - 1) * y
     loss = (1 - y) * z + log_weight * softplus_neg
-    w = None if weight is None else weight.data
+    w = None if weight is None else weight.array
     if w is not None:
         loss = loss * w
 
@@ -393,18 +393,18 @@ def cross_entropy(
     """
     _check_reduction(reduction, "cross_entropy")
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
-    logits = input.data
+    logits = input.array
     if logits.ndim == 0:
         raise ValueError(
             "cross_entropy: input must have a class dimension, got a scalar"
         )
     num_classes = logits.shape[1] if logits.ndim > 1 else logits.shape[0]
-    w = None if weight is None else weight.data
+    w = None if weight is None else weight.array
     rows = _class_last(logits)
     log_probs = log_softmax_array(rows, axis=1)
 
-    if target.data.dtype.kind in "iu":
-        labels = target.data
+    if target.array.dtype.kind in "iu":
+        labels = target.array
         _check_class_target(input, labels, "cross_entropy")
         labels = labels.reshape(-1)
         valid = _check_labels(labels, num_classes, ignore_index, "cross_entropy")
@@ -425,7 +425,7 @@ def cross_entropy(
         )
 
     _check_same_shape(input, target, "cross_entropy")
-    probs = _class_last(target.data.astype(logits.dtype, copy=False))
+    probs = _class_last(target.array.astype(logits.dtype, copy=False))
     weighted = probs if w is None else probs * w
     losses = -(weighted * log_probs).sum(axis=1)
     denominator = float(losses.shape[0]) if reduction == "mean" else 1.0
@@ -487,19 +487,19 @@ def nll_loss(
     """Negative log-likelihood of log-probabilities: -w[y] * input[y] per sample."""
     _check_reduction(reduction, "nll_loss")
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
-    if target.data.dtype.kind not in "iu":
+    if target.array.dtype.kind not in "iu":
         raise TypeError(
             f"nll_loss: expected integer class labels as target, received dtype "
-            f"{target.data.dtype}; convert with .long()"
+            f"{target.array.dtype}; convert with .long()"
         )
     if input.ndim == 0:
         raise ValueError("nll_loss: input must have a class dimension, got a scalar")
-    _check_class_target(input, target.data, "nll_loss")
+    _check_class_target(input, target.array, "nll_loss")
     num_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    labels = target.data.reshape(-1)
+    labels = target.array.reshape(-1)
     valid = _check_labels(labels, num_classes, ignore_index, "nll_loss")
-    rows = _class_last(input.data)
-    w = None if weight is None else weight.data
+    rows = _class_last(input.array)
+    w = None if weight is None else weight.array
     losses, row_weight, denominator = _nll_from_rows(rows, labels, valid, w, reduction)
     out = _reduce_rows(losses, reduction, denominator, input.shape)
 
@@ -519,7 +519,7 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     target = _as_target(target, input)
     _check_reduction(reduction, "mse_loss")
     _check_same_shape(input, target, "mse_loss")
-    diff = input.data - target.data.astype(input.dtype, copy=False)
+    diff = input.array - target.array.astype(input.dtype, copy=False)
 
     def backward(grad_output):  # dL/dx = 2 (x - y), dL/dy = -2 (x - y)
         grad = 2 * diff * _unreduce(grad_output, reduction, diff.size)
@@ -538,7 +538,7 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     target = _as_target(target, input)
     _check_reduction(reduction, "l1_loss")
     _check_same_shape(input, target, "l1_loss")
-    diff = input.data - target.data.astype(input.dtype, copy=False)
+    diff = input.array - target.array.astype(input.dtype, copy=False)
 
     def backward(grad_output):  # dL/dx = sign(x - y), 0 where they are equal
         grad = np.sign(diff) * _unreduce(grad_output, reduction, diff.size)

@@ -1,6 +1,6 @@
 """PyTorch-compatible weight initialisers (``torch.nn.init``).
 
-Each one overwrites ``tensor.data`` in place, outside any recorded graph, keeps
+Each one overwrites ``tensor.array`` in place, outside any recorded graph, keeps
 the tensor's dtype, counts one in-place change (``_version``, as torch's do)
 and returns the tensor. Random values come from the generator
 that ``dg.manual_seed`` seeds (looked up at each call), or from ``generator=``.
@@ -111,10 +111,10 @@ def _random_target(
 ) -> np.random.Generator:
     """Check that ``tensor`` can take random floats; return the generator to use."""
     _check_tensor(tensor, name)
-    if tensor.data.dtype.kind != "f":
+    if tensor.array.dtype.kind != "f":
         raise TypeError(
             f"{name} fills floating point tensors; this one has dtype "
-            f"{tensor.data.dtype}. Convert it first with .float() or .double()."
+            f"{tensor.array.dtype}. Convert it first with .float() or .double()."
         )
     # looked up now, not at import: manual_seed replaces the generator
     return default_generator() if generator is None else generator
@@ -129,7 +129,7 @@ def _check_tensor(tensor: Tensor, name: str) -> None:
 
 def _write(tensor: Tensor, values: np.ndarray | float) -> Tensor:
     # into the existing array: same object, same dtype, never recorded
-    tensor.data[...] = values
+    tensor.array[...] = values
     tensor._version += 1
     return tensor
 

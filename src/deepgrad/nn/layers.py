@@ -239,7 +239,7 @@ class BatchNorm1d(Module):
             )
         use_batch_stats = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
         return F.batch_norm(
             input,
             self.running_mean if self.track_running_stats else None,

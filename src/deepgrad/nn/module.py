@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from deepgrad.tensor import Tensor, _as_dtype, _to_array, get_default_dtype
+from deepgrad.devices import check_device
+from deepgrad.tensor import Tensor, _to_array, get_default_dtype, parse_to
 
 
 class Parameter(Tensor):
@@ -42,7 +43,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=get_default_dtype())
-        # `.data` of a Tensor: the new leaf shares the values but not the graph
+        # `.array` of a Tensor: the new leaf shares the values but not the graph
         super().__init__(_to_array(data), requires_grad=requires_grad)
 
     def __repr__(self) -> str:
@@ -53,7 +54,7 @@ class Parameter(Tensor):
         if id(self) in memo:
             copied: Parameter = memo[id(self)]
             return copied
-        copied = type(self)(self.data.copy(), self.requires_grad)
+        copied = type(self)(self.array.copy(), self.requires_grad)
         memo[id(self)] = copied
         return copied
 
@@ -442,11 +443,11 @@ class Module:
         for module in self.modules():
             tensors = [*module._parameters.values(), *module._buffers.values()]
             for tensor in tensors:
-                if tensor is None or tensor.data.dtype.kind != "f":
+                if tensor is None or tensor.array.dtype.kind != "f":
                     continue
-                tensor.data = tensor.data.astype(dtype, copy=False)
+                tensor.array = tensor.array.astype(dtype, copy=False)
                 if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype, copy=False)
+                    tensor.grad.array = tensor.grad.array.astype(dtype, copy=False)
         return self
 
     def float(self) -> Module:
@@ -457,41 +458,36 @@ class Module:
         """Convert floating-point parameters and buffers to float64 (in place)."""
         return self._convert_floating(np.dtype(np.float64))
 
+    def half(self) -> Module:
+        """Convert floating-point parameters and buffers to float16 (in place)."""
+        return self._convert_floating(np.dtype(np.float16))
+
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Convert floating-point parameters and buffers, as ``torch.nn.Module.to``.
 
-        Accepts ``to(dtype)``, ``to(tensor)`` (its dtype), ``to("cpu")`` and the
-        keywords ``dtype=``, ``device=``; integer tensors are left unchanged.
-        deepgrad runs on NumPy, so the only device is ``"cpu"``.
+        Accepts ``to(dtype)``, ``to(tensor)`` (its dtype), ``to("cpu")``,
+        ``to(device, dtype)`` and the keywords ``dtype=``, ``device=``,
+        ``non_blocking=``; integer tensors are left unchanged. deepgrad runs on
+        NumPy, so the only device is ``"cpu"``: another raises.
         """
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments: {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, bool):  # torch's positional non_blocking
-                continue
-            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps"):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(
-                f"deepgrad runs on the CPU (NumPy) only, received device={device!r}; "
-                "use 'cpu' or leave the device out"
-            )
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        target = _as_dtype(dtype)
-        if target is None or target.kind != "f":
+        if dtype.kind != "f":
             raise TypeError(
                 "Module.to only accepts floating point dtypes (dg.float32, "
-                f"dg.float64), received: {dtype!r}"
+                f"dg.float64), received: {dtype}"
             )
-        return self._convert_floating(target)
+        return self._convert_floating(dtype)
+
+    def cpu(self) -> Module:
+        """This module itself: its parameters are on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Raises: deepgrad runs on the CPU only."""
+        check_device("cuda" if device is None else device, "Module.cuda()")
+        return self
 
     # -- state_dict --------------------------------------------------------------------
     def state_dict(
@@ -514,11 +510,11 @@ class Module:
             destination = OrderedDict()
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else Tensor(param.data)
+                destination[prefix + name] = param if keep_vars else Tensor(param.array)
         for name, buffer in self._buffers.items():
             if buffer is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = (
-                    buffer if keep_vars else Tensor(buffer.data)
+                    buffer if keep_vars else Tensor(buffer.array)
                 )
         for name, module in self._modules.items():
             if module is not None:
@@ -566,7 +562,7 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                array = value.data
+                array = value.array
             elif hasattr(value, "__array__"):
                 array = np.asarray(value)
             else:
@@ -590,7 +586,7 @@ class Module:
                 + "\n\t".join(errors)
             )
         for target, array in updates:
-            target.data[...] = array  # in place, cast to the model's dtype
+            target.array[...] = array  # in place, cast to the model's dtype
             target._version += 1
         return IncompatibleKeys(missing_keys, unexpected_keys)
 

@@ -39,6 +39,7 @@ from deepgrad.ops.arithmetic import (
     sub,
     where,
 )
+from deepgrad.ops.conversions import METHODS as CONVERSION_METHODS
 from deepgrad.ops.inplace import METHODS as INPLACE_METHODS
 from deepgrad.ops.reductions import MaxResult, argmax, argmin, max, mean, min, sum, var
 from deepgrad.ops.shape import (
@@ -105,14 +106,10 @@ __all__ = [
 
 def _compare(ufunc: np.ufunc):
     def compare(self: Tensor, other: Any) -> Tensor:
-        value = other.data if isinstance(other, Tensor) else other
-        return Tensor(ufunc(self.data, value))  # comparisons are outside the graph
+        value = other.array if isinstance(other, Tensor) else other
+        return Tensor(ufunc(self.array, value))  # comparisons are outside the graph
 
     return compare
-
-
-def _to(self: Tensor, dtype: Any) -> Tensor:
-    return cast(self, dtype)
 
 
 _METHODS = {
@@ -173,17 +170,10 @@ _METHODS = {
     "relu": relu,
     "softmax": softmax,
     "log_softmax": log_softmax,
-    "float": lambda self: cast(self, np.float32),
-    "double": lambda self: cast(self, np.float64),
-    "long": lambda self: cast(self, np.int64),
-    "int": lambda self: cast(self, np.int32),
-    "bool": lambda self: cast(self, np.bool_),
-    "to": _to,
-    "type": _to,
-    "any": lambda self: Tensor(np.asarray(self.data.any())),
-    "all": lambda self: Tensor(np.asarray(self.data.all())),
+    "any": lambda self: Tensor(np.asarray(self.array.any())),
+    "all": lambda self: Tensor(np.asarray(self.array.all())),
 }
-for _name, _fn in (_METHODS | INPLACE_METHODS).items():
+for _name, _fn in (_METHODS | INPLACE_METHODS | CONVERSION_METHODS).items():
     setattr(Tensor, _name, _fn)
 Tensor.T = property(T)  # type: ignore[attr-defined]
 Tensor.mT = property(lambda self: transpose(self, -2, -1))  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
+from deepgrad.tensor import Tensor, _to_array, get_default_dtype
 
 _SCALAR_TYPES = (int, float, bool, np.number, np.bool_)
 
@@ -39,18 +39,18 @@ def lift(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, _SCALAR_TYPES):
-        kind = like.data.dtype.kind
+        kind = like.array.dtype.kind
         if kind in "fc":
-            dtype = like.data.dtype
+            dtype = like.array.dtype
         elif isinstance(value, float | np.floating):
-            dtype = _DEFAULT_FLOAT
+            dtype = get_default_dtype()
         elif isinstance(value, bool | np.bool_) and kind == "b":
             dtype = np.dtype(bool)
         else:
-            dtype = like.data.dtype if kind in "iu" else np.dtype(np.int64)
+            dtype = like.array.dtype if kind in "iu" else np.dtype(np.int64)
         return Tensor(np.asarray(value, dtype=dtype))
     if isinstance(value, np.ndarray | list | tuple):
-        return Tensor(value)
+        return Tensor(_to_array(value))
     raise TypeError(
         f"unsupported operand of type {type(value).__name__}; expected a Tensor, "
         "a number or an array"
@@ -65,7 +65,7 @@ def promote(a: Tensor, b: Tensor) -> tuple[np.ndarray, np.ndarray]:
     kind, a 0-d tensor takes the dtype of a tensor with dimensions, as in
     PyTorch (float32 tensor + 0-d float64 tensor stays float32).
     """
-    x, y = a.data, b.data
+    x, y = a.array, b.array
     if x.dtype != y.dtype:
         fx, fy = x.dtype.kind in "fc", y.dtype.kind in "fc"
         if fx and not fy:
@@ -118,8 +118,8 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 
 
 def require_float(x: Tensor, op: str) -> None:
-    if x.data.dtype.kind not in "fc":
+    if x.array.dtype.kind not in "fc":
         raise TypeError(
-            f"{op}: expected a floating point tensor, received dtype {x.data.dtype}. "
+            f"{op}: expected a floating point tensor, received dtype {x.array.dtype}. "
             "Convert it with .float() or .double()."
         )

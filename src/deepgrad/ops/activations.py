@@ -38,7 +38,7 @@ def stable_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def sigmoid(a: Tensor) -> Tensor:
-    x = a.data
+    x = a.array
     if x.dtype.kind != "f":  # require_float, inline: the lab calls this 3 times a step
         require_float(a, "sigmoid")
     out = stable_sigmoid(x)
@@ -52,7 +52,7 @@ def sigmoid(a: Tensor) -> Tensor:
 
 def tanh(a: Tensor) -> Tensor:
     require_float(a, "tanh")
-    out = np.tanh(a.data)
+    out = np.tanh(a.array)
 
     def backward(grad_output):  # tanh'(z) = 1 - tanh(z)^2
         return (grad_output * (1 - out * out),)
@@ -61,7 +61,7 @@ def tanh(a: Tensor) -> Tensor:
 
 
 def relu(a: Tensor) -> Tensor:
-    out = np.maximum(a.data, 0)
+    out = np.maximum(a.array, 0)
 
     def backward(grad_output):  # relu'(z) = 1 where z > 0, else 0
         return (grad_output * (out > 0),)
@@ -70,8 +70,8 @@ def relu(a: Tensor) -> Tensor:
 
 
 def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
-    positive = a.data > 0
-    out = np.where(positive, a.data, a.data * negative_slope)
+    positive = a.array > 0
+    out = np.where(positive, a.array, a.array * negative_slope)
 
     def backward(grad_output):  # 1 where z > 0, else negative_slope
         return (np.where(positive, grad_output, grad_output * negative_slope),)
@@ -95,7 +95,7 @@ _GELU_KAPPA = 0.044715
 def gelu(a: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), exactly with erf (default) or with PyTorch's tanh approximation."""
     require_float(a, "gelu")
-    x = a.data
+    x = a.array
     if approximate == "none":
         cdf = 0.5 * (1 + _erf(x * math.sqrt(0.5)))
         out = x * cdf
@@ -139,7 +139,7 @@ def _softmax_axis(a: Tensor, dim: int | None, op: str) -> int:
 def softmax(a: Tensor, dim: int | None = None) -> Tensor:
     require_float(a, "softmax")
     axis = _softmax_axis(a, dim, "softmax")
-    shifted = a.data - a.data.max(axis=axis, keepdims=True)  # exp never overflows
+    shifted = a.array - a.array.max(axis=axis, keepdims=True)  # exp never overflows
     e = np.exp(shifted)
     out = e / e.sum(axis=axis, keepdims=True)
 
@@ -154,7 +154,7 @@ def softmax(a: Tensor, dim: int | None = None) -> Tensor:
 def log_softmax(a: Tensor, dim: int | None = None) -> Tensor:
     require_float(a, "log_softmax")
     axis = _softmax_axis(a, dim, "log_softmax")
-    out = log_softmax_array(a.data, axis)
+    out = log_softmax_array(a.array, axis)
 
     def backward(grad_output):  # g - softmax * sum(g)
         return (grad_output - np.exp(out) * grad_output.sum(axis=axis, keepdims=True),)

@@ -19,7 +19,7 @@ from deepgrad.ops._common import (
     saved_for_product,
     unbroadcast,
 )
-from deepgrad.tensor import _DEFAULT_FLOAT, Tensor, constant
+from deepgrad.tensor import Tensor, constant, get_default_dtype
 
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
 
@@ -45,21 +45,21 @@ def _is_weak_scalar(a: Tensor, b: Any) -> bool:
     The number is then applied as ``constant(b, dtype)``: the same values as NumPy's
     weak Python scalar (rounded to a's dtype), without its per-call cost.
     """
-    return (type(b) is float or type(b) is int) and a.data.dtype.kind == "f"
+    return (type(b) is float or type(b) is int) and a.array.dtype.kind == "f"
 
 
 def _operands(a: Tensor, b: Any) -> tuple[Tensor, np.ndarray, np.ndarray]:
     """(b as a Tensor, a's array, b's array) in a common dtype."""
-    if isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
-        return b, a.data, b.data  # the usual case, checked first
+    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
+        return b, a.array, b.array  # the usual case, checked first
     b = lift(b, a)
     return (b, *promote(a, b))
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    x = a.data
-    if isinstance(b, Tensor) and x.dtype == b.data.dtype:  # _operands, inline
-        y = b.data
+    x = a.array
+    if isinstance(b, Tensor) and x.dtype == b.array.dtype:  # _operands, inline
+        y = b.array
     elif _is_weak_scalar(a, b):
         return Tensor._make(
             x + constant(b, x.dtype), (a,), _identity_backward, "AddBackward"
@@ -86,7 +86,7 @@ def _identity_backward(grad_output):
 
 def sub(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
-        x = a.data
+        x = a.array
         return Tensor._make(
             x - constant(b, x.dtype), (a,), _identity_backward, "SubBackward"
         )
@@ -105,7 +105,7 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
 def rsub(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b):
-        x = a.data
+        x = a.array
         return Tensor._make(
             constant(b, x.dtype) - x, (a,), _negate_backward, "RsubBackward"
         )
@@ -117,7 +117,7 @@ def _negate_backward(grad_output):
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    x = a.data
+    x = a.array
     # _is_weak_scalar, inline: lr * p.grad, for each parameter of every update
     if (type(b) is float or type(b) is int) and x.dtype.kind == "f":
 
@@ -146,7 +146,7 @@ def mul(a: Tensor, b: Any) -> Tensor:
 
 def div(a: Tensor, b: Any) -> Tensor:
     if _is_weak_scalar(a, b) and b != 0:
-        x = a.data
+        x = a.array
 
         def scalar_backward(grad_output):  # d(a/b)/da = 1/b, in grad_output's dtype
             return (grad_output / b,)
@@ -181,7 +181,7 @@ def rdiv(a: Tensor, b: Any) -> Tensor:
 
 
 def neg(a: Tensor) -> Tensor:  # d(-a)/da = -1
-    return Tensor._make(-a.data, (a,), _negate_backward, "NegBackward")
+    return Tensor._make(-a.array, (a,), _negate_backward, "NegBackward")
 
 
 def pow(a: Tensor, exponent: Any) -> Tensor:
@@ -190,7 +190,7 @@ def pow(a: Tensor, exponent: Any) -> Tensor:
         return _pow_tensor(a, exponent)
     if isinstance(exponent, np.generic):
         exponent = exponent.item()  # a NumPy scalar would upcast float32 to float64
-    x = a.data
+    x = a.array
     if x.dtype.kind in "iu" and isinstance(exponent, float):
         x = x.astype(np.float32)
     with np.errstate(**_QUIET):
@@ -283,7 +283,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's/PyTorch's rules for 1-D and batched operands."""
     if not isinstance(b, Tensor):
         b = lift(b, a)
-    x, y = a.data, b.data
+    x, y = a.array, b.array
     if x.dtype != y.dtype:
         raise TypeError(
             f"matmul: expected both operands to have the same dtype, received "
@@ -339,18 +339,18 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{weight.shape}: the input's last dimension must equal in_features "
             f"= {weight.shape[-1] if weight.ndim else '?'}"
         )
-    if x.data.dtype != weight.data.dtype:
+    if x.array.dtype != weight.array.dtype:
         raise TypeError(
-            f"linear: input has dtype {x.data.dtype} but the weight has "
-            f"{weight.data.dtype}; convert the input (x.float()) or the model "
+            f"linear: input has dtype {x.array.dtype} but the weight has "
+            f"{weight.array.dtype}; convert the input (x.float()) or the model "
             "(model.double())"
         )
-    inputs = x.data
+    inputs = x.array
     flat = inputs.reshape(-1, inputs.shape[-1]) if inputs.ndim != 2 else inputs
     with np.errstate(over="ignore", invalid="ignore"):  # inf/nan, silently, as torch
-        out = matrix_product(flat, weight.data.T)
+        out = matrix_product(flat, weight.array.T)
         if bias is not None:
-            out += bias.data
+            out += bias.array
     if inputs.ndim != 2:
         out = out.reshape(*inputs.shape[:-1], weight.shape[0])
 
@@ -358,7 +358,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         # Z = X W^T + b:  dL/dX = G W,  dL/dW = G^T X,  dL/db = sum of G over rows
         g = grad_output.reshape(-1, weight.shape[0])
         grad_x = (
-            matrix_product(g, weight.data).reshape(inputs.shape)
+            matrix_product(g, weight.array).reshape(inputs.shape)
             if x._requires_grad
             else None
         )
@@ -377,7 +377,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def exp(a: Tensor) -> Tensor:
     require_float(a, "exp")
     with np.errstate(over="ignore"):
-        out = np.exp(a.data)
+        out = np.exp(a.array)
 
     def backward(grad_output):  # d exp(a)/da = exp(a)
         return (grad_output * out,)
@@ -388,11 +388,11 @@ def exp(a: Tensor) -> Tensor:
 def log(a: Tensor) -> Tensor:
     require_float(a, "log")
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log(a.data)
+        out = np.log(a.array)
 
     def backward(grad_output):  # d log(a)/da = 1/a
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (grad_output / a.data,)
+            return (grad_output / a.array,)
 
     return Tensor._make(out, (a,), backward, "LogBackward", saved(a))
 
@@ -400,7 +400,7 @@ def log(a: Tensor) -> Tensor:
 def sqrt(a: Tensor) -> Tensor:
     require_float(a, "sqrt")
     with np.errstate(invalid="ignore"):
-        out = np.sqrt(a.data)
+        out = np.sqrt(a.array)
 
     def backward(grad_output):  # d sqrt(a)/da = 1 / (2 sqrt(a))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -411,26 +411,26 @@ def sqrt(a: Tensor) -> Tensor:
 
 def abs(a: Tensor) -> Tensor:
     def backward(grad_output):  # d|a|/da = sign(a), 0 at a = 0
-        return (grad_output * np.sign(a.data),)
+        return (grad_output * np.sign(a.array),)
 
-    return Tensor._make(np.abs(a.data), (a,), backward, "AbsBackward", saved(a))
+    return Tensor._make(np.abs(a.array), (a,), backward, "AbsBackward", saved(a))
 
 
 def clamp(a: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
     """Limit values to [min, max]; the gradient passes where min <= a <= max."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    data = a.data
+    data = a.array
     if data.dtype.kind in "iub" and any(isinstance(v, float) for v in (min, max)):
-        data = data.astype(_DEFAULT_FLOAT)  # a float bound gives floats, as torch
+        data = data.astype(get_default_dtype())  # a float bound gives floats, as torch
     out = np.clip(data, min, max)
 
     def backward(grad_output):
         inside = np.ones(a.shape, dtype=bool)
         if min is not None:
-            inside &= a.data >= min
+            inside &= a.array >= min
         if max is not None:
-            inside &= a.data <= max
+            inside &= a.array <= max
         return (grad_output * inside,)
 
     return Tensor._make(
@@ -466,7 +466,7 @@ def _extremum(a: Tensor, b: Tensor, pick, wins, op: str) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where condition holds, else ``b``; each gets the gradient of its picks."""
-    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    mask = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     mask = mask.astype(bool, copy=False)
     if not isinstance(a, Tensor):
         a = lift(a, b) if isinstance(b, Tensor) else Tensor(a)
@@ -493,17 +493,17 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 def cast(a: Tensor, dtype: Any) -> Tensor:
     """Convert to another dtype; differentiable between floating point dtypes."""
     dtype = np.dtype(dtype)
-    if a.data.dtype == dtype:
+    if a.array.dtype == dtype:
         return a
-    out = a.data.astype(dtype)
+    out = a.array.astype(dtype)
     if dtype.kind not in "fc":
         return Tensor(out)  # integer and bool tensors never carry gradients
 
     def backward(grad_output):  # the identity, back in the input's dtype
-        return (grad_output.astype(a.data.dtype),)
+        return (grad_output.astype(a.array.dtype),)
 
     return Tensor._make(out, (a,), backward, "ToCopyBackward")
 
 
 def clone(a: Tensor) -> Tensor:  # the identity: the gradient passes unchanged
-    return Tensor._make(a.data.copy(), (a,), _identity_backward, "CloneBackward")
+    return Tensor._make(a.array.copy(), (a,), _identity_backward, "CloneBackward")

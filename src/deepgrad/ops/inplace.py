@@ -24,7 +24,7 @@ import numpy as np
 
 from deepgrad.ops._common import unbroadcast
 from deepgrad.ops.arithmetic import add, clamp, div, mul, sub
-from deepgrad.ops.shape import index_key, index_put
+from deepgrad.ops.shape import index_key, index_put, write_indexed
 from deepgrad.tensor import (
     Tensor,
     _rebase_history,
@@ -57,7 +57,7 @@ def _record(
             f"in-place {op}: cannot write a result of shape {output.shape} into a "
             f"tensor of shape {tensor.shape}"
         )
-    np.copyto(tensor.data, output.data, casting="same_kind")  # int += float fails
+    np.copyto(tensor.array, output.array, casting="same_kind")  # int += float fails
     _rebase_history(tensor, output, previous)
     tensor._version += 1
     return tensor
@@ -106,7 +106,7 @@ def _arithmetic(op: str, ufunc: np.ufunc, twin: Callable[..., Tensor], keep: boo
     def update(self: Tensor, other: Any) -> Tensor:
         # _needs_recording, inline: `W -= lr * W.grad` runs six times a lab step
         if isinstance(other, Tensor):
-            value = other.data
+            value = other.array
             in_graph = self._requires_grad or other._requires_grad
         else:
             value = other
@@ -114,7 +114,7 @@ def _arithmetic(op: str, ufunc: np.ufunc, twin: Callable[..., Tensor], keep: boo
         if in_graph and (not _threads_without_grad or _thread.switches.grad):
             return _record(self, op, twin, (other,), keep)
         try:
-            ufunc(self.data, value, self.data)  # out= costs more; int += float fails
+            ufunc(self.array, value, self.array)  # out= costs more; int += float fails
         except ValueError as error:
             raise _write_error(self, op, np.shape(value), error) from None
         self._version += 1
@@ -124,7 +124,7 @@ def _arithmetic(op: str, ufunc: np.ufunc, twin: Callable[..., Tensor], keep: boo
 
 
 def _write_error(tensor: Tensor, op: str, shape: tuple[int, ...], error: Exception):
-    if not tensor.data.flags.writeable:
+    if not tensor.array.flags.writeable:
         return ValueError(
             f"in-place {op}: this tensor is read-only, an expand() of another "
             "(one value stands for many elements); clone() it first"
@@ -167,7 +167,7 @@ def clamp_(self: Tensor, min: float | None = None, max: float | None = None) -> 
         return _record(self, "clamp_", clamp, (min, max), keep_values=True)
     if min is None and max is None:
         raise ValueError("clamp_: at least one of min and max must be given")
-    np.clip(self.data, min, max, out=self.data)
+    np.clip(self.array, min, max, out=self.array)
     self._version += 1
     return self
 
@@ -175,8 +175,8 @@ def clamp_(self: Tensor, min: float | None = None, max: float | None = None) -> 
 def _overwritten(previous: Tensor, source: Any, op: str) -> Tensor:
     """The out-of-place twin of the ops that overwrite every value: copy_, fill_,
     zero_, uniform_, normal_. ``source`` broadcasts to ``previous``'s shape."""
-    out = np.empty_like(previous.data)
-    out[...] = source.data if isinstance(source, Tensor) else source
+    out = np.empty_like(previous.array)
+    out[...] = source.array if isinstance(source, Tensor) else source
     gets_gradient = isinstance(source, Tensor) and source._requires_grad
 
     def backward(grad_output):
@@ -187,7 +187,7 @@ def _overwritten(previous: Tensor, source: Any, op: str) -> Tensor:
             if gets_gradient
             else None
         )
-        return np.zeros_like(previous.data), grad_source
+        return np.zeros_like(previous.array), grad_source
 
     parents = (previous, source) if isinstance(source, Tensor) else (previous,)
     return Tensor._make(out, parents, backward, op)
@@ -202,7 +202,7 @@ def _overwrite(self: Tensor, source: Any, op: str, name: str) -> Tensor:
         source = source()
     if in_graph:
         return _record(self, op, _overwritten, (source, name))
-    self.data[...] = source.data if isinstance(source, Tensor) else source
+    self.array[...] = source.array if isinstance(source, Tensor) else source
     self._version += 1
     return self
 
@@ -211,7 +211,7 @@ def zero_(self: Tensor) -> Tensor:
     """Set every value to 0, in place."""
     if self._requires_grad and is_grad_enabled():
         return _record(self, "zero_", _overwritten, (0, "ZeroBackward"))
-    self.data.fill(0)
+    self.array.fill(0)
     self._version += 1
     return self
 
@@ -255,7 +255,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     if _needs_recording(self, value):
         _record(self, "__setitem__", index_put, (key, value))
         return
-    self.data[index_key(key)] = value.data if isinstance(value, Tensor) else value
+    write_indexed(self.array, index_key(key), value)
     self._version += 1
 
 

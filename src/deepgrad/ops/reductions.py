@@ -25,7 +25,7 @@ def _expand_back(grad_output: np.ndarray, axes, keepdim: bool, shape) -> np.ndar
 
 def sum(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     axes = _reduced_axes(a, dim, "sum")
-    data = a.data if a.data.dtype.kind in "fc" else a.data.astype(np.int64)
+    data = a.array if a.array.dtype.kind in "fc" else a.array.astype(np.int64)
     out = np.asarray(data.sum(axis=axes, keepdims=keepdim))
 
     def backward(grad_output):  # every summed element gets the output's gradient
@@ -37,15 +37,15 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     require_float(a, "mean")
     axes = _reduced_axes(a, dim, "mean")
-    count = a.data.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
+    count = a.array.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.asarray(a.data.mean(axis=axes, keepdims=keepdim))
+        out = np.asarray(a.array.mean(axis=axes, keepdims=keepdim))
 
     def backward(grad_output):  # each element contributes 1/count of the mean
         return (_expand_back(grad_output / count, axes, keepdim, a.shape),)
 
     return Tensor._make(
-        out.astype(a.data.dtype, copy=False), (a,), backward, "MeanBackward"
+        out.astype(a.array.dtype, copy=False), (a,), backward, "MeanBackward"
     )
 
 
@@ -60,8 +60,8 @@ def var(
     require_float(a, "var")
     ddof = correction if correction is not None else int(bool(unbiased))
     axes = _reduced_axes(a, dim, "var")
-    count = a.data.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
-    centered = a.data - a.data.mean(axis=axes, keepdims=True)
+    count = a.array.size if axes is None else int(np.prod([a.shape[d] for d in axes]))
+    centered = a.array - a.array.mean(axis=axes, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.asarray(
             (centered * centered).sum(axis=axes, keepdims=keepdim) / (count - ddof)
@@ -72,7 +72,7 @@ def var(
         return (g * (2.0 * centered / (count - ddof)),)
 
     return Tensor._make(
-        out.astype(a.data.dtype, copy=False), (a,), backward, "VarBackward"
+        out.astype(a.array.dtype, copy=False), (a,), backward, "VarBackward"
     )
 
 
@@ -105,18 +105,18 @@ def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 
 
 def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
-    if a.data.size == 0:
+    if a.array.size == 0:
         raise ValueError(
             f"{name}(): the input is empty (shape {a.shape}); "
             "there is no value to return"
         )
     op = name.capitalize() + "Backward"
     if dim is None:
-        out = np.asarray(a.data.max() if name == "max" else a.data.min())
+        out = np.asarray(a.array.max() if name == "max" else a.array.min())
 
         def backward(grad_output):
             # ties share the gradient evenly, as torch.max() without dim does
-            winners = a.data == out
+            winners = a.array == out
             return (winners * (grad_output / winners.sum()),)
 
         return Tensor._make(out, (a,), backward, op, saved(a) + OUTPUT_SAVED)
@@ -128,16 +128,16 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
             return (grad_output,)
 
         return MaxResult(
-            Tensor._make(a.data.copy(), (a,), backward_0d, op),
+            Tensor._make(a.array.copy(), (a,), backward_0d, op),
             Tensor(np.zeros((), dtype=np.int64)),
         )
-    index = np.expand_dims(arg(a.data, axis=axis), axis)
-    values = np.take_along_axis(a.data, index, axis=axis)
+    index = np.expand_dims(arg(a.array, axis=axis), axis)
+    values = np.take_along_axis(a.array, index, axis=axis)
     if not keepdim:
         values = values.squeeze(axis)
 
     def backward_dim(grad_output):  # the whole gradient goes to the chosen element
-        grad = np.zeros_like(a.data)
+        grad = np.zeros_like(a.array)
         g = grad_output if keepdim else np.expand_dims(grad_output, axis)
         np.put_along_axis(grad, index, g, axis=axis)
         return (grad,)
@@ -149,11 +149,11 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
 
 def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor(np.asarray(np.argmax(a.data), dtype=np.int64))
-    return Tensor(np.argmax(a.data, axis=dim, keepdims=keepdim).astype(np.int64))
+        return Tensor(np.asarray(np.argmax(a.array), dtype=np.int64))
+    return Tensor(np.argmax(a.array, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor(np.asarray(np.argmin(a.data), dtype=np.int64))
-    return Tensor(np.argmin(a.data, axis=dim, keepdims=keepdim).astype(np.int64))
+        return Tensor(np.asarray(np.argmin(a.array), dtype=np.int64))
+    return Tensor(np.argmin(a.array, axis=dim, keepdims=keepdim).astype(np.int64))

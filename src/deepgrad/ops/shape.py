@@ -30,10 +30,10 @@ def _sizes(shape: tuple[Any, ...]) -> tuple[int, ...]:
 def reshape(a: Tensor, *shape: Any) -> Tensor:
     new_shape = _sizes(shape)
     try:
-        out = a.data.reshape(new_shape)
+        out = a.array.reshape(new_shape)
     except ValueError:
         raise ValueError(
-            f"reshape: cannot view a tensor of shape {a.shape} ({a.data.size} "
+            f"reshape: cannot view a tensor of shape {a.shape} ({a.array.size} "
             f"elements) as shape {new_shape}"
         ) from None
 
@@ -41,7 +41,7 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
         return (grad_output.reshape(a.shape),)
 
     view = Tensor._make(out, (a,), backward, "ViewBackward")
-    return _view(view, a) if np.may_share_memory(out, a.data) else view
+    return _view(view, a) if np.may_share_memory(out, a.array) else view
 
 
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -64,7 +64,7 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     def backward(grad_output):  # swapping twice restores the layout
         return (np.swapaxes(grad_output, d0, d1),)
 
-    out = np.swapaxes(a.data, d0, d1)
+    out = np.swapaxes(a.array, d0, d1)
     return _view(Tensor._make(out, (a,), backward, "TransposeBackward"), a)
 
 
@@ -79,7 +79,7 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     def backward(grad_output):
         return (np.transpose(grad_output, inverse),)
 
-    out = np.transpose(a.data, order)
+    out = np.transpose(a.array, order)
     return _view(Tensor._make(out, (a,), backward, "PermuteBackward"), a)
 
 
@@ -94,7 +94,7 @@ def unsqueeze(a: Tensor, dim: int) -> Tensor:
             f"unsqueeze: dimension {dim} is out of range for a tensor with {a.ndim} "
             "dimension(s)"
         )
-    return reshape(a, np.expand_dims(a.data, dim).shape)
+    return reshape(a, np.expand_dims(a.array, dim).shape)
 
 
 def squeeze(a: Tensor, dim: Any = None) -> Tensor:
@@ -117,7 +117,7 @@ def expand(a: Tensor, *sizes: Any) -> Tensor:
         if size == -1:
             target[i] = a.shape[i - offset]
     try:
-        out = np.broadcast_to(a.data, tuple(target))
+        out = np.broadcast_to(a.array, tuple(target))
     except ValueError:
         raise ValueError(
             f"expand: cannot expand shape {a.shape} to {tuple(target)}"
@@ -132,9 +132,9 @@ def expand(a: Tensor, *sizes: Any) -> Tensor:
 def index_key(key: Any) -> Any:
     """An indexing key with the arrays of the tensors in it."""
     if isinstance(key, Tensor):
-        return key.data
+        return key.array
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+        return tuple(k.array if isinstance(k, Tensor) else k for k in key)
     return key
 
 
@@ -156,7 +156,7 @@ def getitem(a: Tensor, key: Any) -> Tensor:
     index_saved = _index_tensors(key)
     key = index_key(key)
     try:
-        out = a.data[key]
+        out = a.array[key]
     except IndexError as error:
         raise IndexError(
             f"indexing a tensor of shape {a.shape} with {key!r}: {error}"
@@ -164,7 +164,7 @@ def getitem(a: Tensor, key: Any) -> Tensor:
     basic = _is_basic(key)
 
     def backward(grad_output):
-        grad = np.zeros_like(a.data)
+        grad = np.zeros_like(a.array)
         if basic:  # a view: each element is picked at most once
             grad[key] = grad_output
         else:  # fancy indexing may pick an element twice; add.at sums repeats
@@ -180,13 +180,8 @@ def index_put(a: Tensor, key: Any, value: Any) -> Tensor:
     """``a`` with ``a[key] = value``, out of place: ``tensor[key] = value``'s twin."""
     index_saved = _index_tensors(key)
     key = index_key(key)
-    out = a.data.copy()
-    try:
-        out[key] = value.data if isinstance(value, Tensor) else value
-    except (IndexError, ValueError) as error:
-        raise type(error)(
-            f"setting elements of a tensor of shape {a.shape} at {key!r}: {error}"
-        ) from None
+    out = a.array.copy()
+    write_indexed(out, key, value)
     gets_gradient = isinstance(value, Tensor) and value._requires_grad
 
     def backward(grad_output):
@@ -202,6 +197,38 @@ def index_put(a: Tensor, key: Any, value: Any) -> Tensor:
     parents = (a, value) if isinstance(value, Tensor) else (a,)
     op = "CopySlices" if _is_basic(key) else "IndexPutBackward"  # PyTorch's names
     return Tensor._make(out, parents, backward, op, index_saved)
+
+
+def write_indexed(array: np.ndarray, key: Any, value: Any) -> None:
+    """``array[key] = value`` (``key`` from ``index_key``), with PyTorch's errors:
+    a RuntimeError for a value that does not broadcast to the indexed elements,
+    an IndexError for a bad index."""
+    try:
+        array[key] = value.array if isinstance(value, Tensor) else value
+    except ValueError as error:
+        try:
+            indexed = list(array[key].shape)
+        except (IndexError, ValueError):
+            indexed = None
+        if indexed is None or "could not convert" in str(error):
+            raise ValueError(
+                f"setting elements of a tensor of shape {array.shape}: {error}"
+            ) from None
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(np.shape(value))} cannot be "
+            f"broadcast to indexing result of shape {indexed} (setting elements of "
+            f"a tensor of shape {list(array.shape)})"
+        ) from None
+    except IndexError as error:
+        keys = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(k, np.ndarray) and k.dtype.kind not in "iub" for k in keys):
+            raise IndexError(
+                "tensors used as indices must be long, int, byte or bool tensors, "
+                "received a tensor of another dtype; convert it with .long() or .bool()"
+            ) from None
+        raise IndexError(
+            f"setting elements of a tensor of shape {list(array.shape)}: {error}"
+        ) from None
 
 
 def _check_same_shapes(
@@ -229,7 +256,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ValueError("cat: expected a non-empty list of tensors")
     (axis,) = normalize_dims(dim, tensors[0].ndim, "cat")
     _check_same_shapes(tensors, axis, "cat")
-    out = np.concatenate([t.data for t in tensors], axis=axis)
+    out = np.concatenate([t.array for t in tensors], axis=axis)
     splits = np.cumsum([t.shape[axis] for t in tensors])[:-1]
 
     def backward(grad_output):  # each input gets back its own slice
@@ -244,7 +271,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ValueError("stack: expected a non-empty list of tensors")
     _check_same_shapes(tensors, None, "stack")
     (axis,) = normalize_dims(dim, tensors[0].ndim + 1, "stack")
-    out = np.stack([t.data for t in tensors], axis=axis)
+    out = np.stack([t.array for t in tensors], axis=axis)
 
     def backward(grad_output):
         return tuple(np.take(grad_output, i, axis=axis) for i in range(len(tensors)))

@@ -84,7 +84,7 @@ class Adagrad(Optimizer):
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {
             "step": 0.0,
-            "sum": np.full_like(param.data, group["initial_accumulator_value"]),
+            "sum": np.full_like(param.array, group["initial_accumulator_value"]),
         }
 
     def _update_group(self, group: dict[str, Any]) -> None:
@@ -101,11 +101,11 @@ class Adagrad(Optimizer):
                 grad = -grad
 
             if weight_decay != 0:
-                grad = grad + weight_decay * param.data
+                grad = grad + weight_decay * param.array
 
             clr = lr / (1 + (step - 1) * lr_decay)
 
             state_sum += grad * grad
             std = np.sqrt(state_sum) + eps
-            param.data -= clr * (grad / std)
+            param.array -= clr * (grad / std)
             param._version += 1

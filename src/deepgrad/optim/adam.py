@@ -97,18 +97,18 @@ class Adam(Optimizer):
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state: dict[str, Any] = {
             "step": 0.0,
-            "exp_avg": np.zeros_like(param.data),
-            "exp_avg_sq": np.zeros_like(param.data),
+            "exp_avg": np.zeros_like(param.array),
+            "exp_avg_sq": np.zeros_like(param.array),
         }
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = np.zeros_like(param.data)
+            state["max_exp_avg_sq"] = np.zeros_like(param.array)
         return state
 
     def _update_group(self, group: dict[str, Any]) -> None:
         for param, grad in self._params_with_grad(group):
             state = self._lazy_state(param, group)
             self._update_array(
-                param.data, grad, state, group, self._scratch(param.data)
+                param.array, grad, state, group, self._scratch(param.array)
             )
             # one in-place write, two with AdamW's decay (PyTorch counts them so)
             decays = group["decoupled_weight_decay"] and group["weight_decay"] != 0

@@ -4,7 +4,7 @@ An optimizer holds ``param_groups``, a list of dicts each with its ``params`` an
 its own hyper-parameters (``lr``, ``momentum``, ...), and ``state``, a dict from
 parameter to that parameter's buffers (momentum, moving averages, step count),
 created on the first step that parameter has a gradient. ``step()`` hands each
-group to the subclass's ``_update_group``, which changes ``param.data`` in place
+group to the subclass's ``_update_group``, which changes ``param.array`` in place
 and counts the change in ``param._version``, as PyTorch's in-place update does
 (so a backward() through a graph built before the step raises).
 Everything follows ``torch.optim.Optimizer``, so code and checkpoints move
@@ -254,7 +254,7 @@ class Optimizer:
         """The group's parameters that have a gradient, each with that gradient."""
         for param in group["params"]:
             if param.grad is not None:
-                yield param, param.grad.data
+                yield param, param.grad.array
 
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state a parameter starts with (subclasses with state override this)."""
@@ -359,5 +359,5 @@ def _cast_state_value(param: Tensor, name: str, value: Any) -> Any:
     if isinstance(value, (bool, int, float)) or value is None:
         return value
     array = np.asarray(value)  # also takes a torch checkpoint's CPU tensors
-    dtype = param.data.dtype if param.data.dtype.kind in "fc" else array.dtype
+    dtype = param.array.dtype if param.array.dtype.kind in "fc" else array.dtype
     return array.astype(dtype, copy=True)

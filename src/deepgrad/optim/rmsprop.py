@@ -96,12 +96,12 @@ class RMSprop(Optimizer):
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state: dict[str, Any] = {
             "step": 0.0,
-            "square_avg": np.zeros_like(param.data),
+            "square_avg": np.zeros_like(param.array),
         }
         if group["momentum"] > 0:
-            state["momentum_buffer"] = np.zeros_like(param.data)
+            state["momentum_buffer"] = np.zeros_like(param.array)
         if group["centered"]:
-            state["grad_avg"] = np.zeros_like(param.data)
+            state["grad_avg"] = np.zeros_like(param.array)
         return state
 
     def _update_group(self, group: dict[str, Any]) -> None:
@@ -118,7 +118,7 @@ class RMSprop(Optimizer):
             state["step"] += 1
 
             if weight_decay != 0:
-                grad = grad + weight_decay * param.data
+                grad = grad + weight_decay * param.array
 
             square_avg *= alpha
             square_avg += (1 - alpha) * grad * grad
@@ -135,7 +135,7 @@ class RMSprop(Optimizer):
                 momentum_buffer = state["momentum_buffer"]
                 momentum_buffer *= momentum
                 momentum_buffer += grad / avg
-                param.data -= lr * momentum_buffer
+                param.array -= lr * momentum_buffer
             else:
-                param.data -= lr * (grad / avg)
+                param.array -= lr * (grad / avg)
             param._version += 1

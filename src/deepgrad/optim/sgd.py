@@ -106,12 +106,12 @@ class SGD(Optimizer):
             if group["maximize"]:
                 grad = -grad
             if weight_decay != 0:
-                grad = grad + weight_decay * param.data
+                grad = grad + weight_decay * param.array
             if momentum != 0:
                 state = self.state[param]
                 momentum_buffer = state.get("momentum_buffer")
                 if momentum_buffer is None:
-                    momentum_buffer = np.array(grad, dtype=param.data.dtype, copy=True)
+                    momentum_buffer = np.array(grad, dtype=param.array.dtype, copy=True)
                     state["momentum_buffer"] = momentum_buffer
                 else:
                     momentum_buffer *= momentum
@@ -120,5 +120,5 @@ class SGD(Optimizer):
                     grad = grad + momentum * momentum_buffer
                 else:
                     grad = momentum_buffer
-            param.data -= lr * grad
+            param.array -= lr * grad
             param._version += 1

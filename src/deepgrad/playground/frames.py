@@ -45,7 +45,7 @@ def layer_outputs(model: nn.Module, features: np.ndarray) -> list[np.ndarray]:
                 value = module(value)
                 following = children[index + 1] if index + 1 < len(children) else None
                 if following is None or isinstance(following, nn.Linear):
-                    outputs.append(value.data)
+                    outputs.append(value.array)
     finally:
         model.train(was_training)
     return outputs
@@ -83,7 +83,7 @@ class Painter:
             low, high = getattr(self, "target_range", (0.0, 1.0))
             scaled = (output[:, 0] - low) / (high - low if high > low else 1.0)
             return {"kind": "regression", "size": GRID, "values": encode(scaled)}
-        probability = kind.probability(Tensor(output)).data
+        probability = kind.probability(Tensor(output)).array
         if probability.shape[1] == 1:
             return {"kind": "binary", "size": GRID, "values": encode(probability[:, 0])}
         return {
@@ -108,10 +108,10 @@ def weights(model: nn.Module) -> list[dict[str, Any]]:
     """Each Linear's weight (out x in) and bias, rounded for the page."""
     return [
         {
-            "weight": np.round(layer.weight.data.astype(np.float64), 4).tolist(),
+            "weight": np.round(layer.weight.array.astype(np.float64), 4).tolist(),
             "bias": None
             if layer.bias is None
-            else np.round(layer.bias.data.astype(np.float64), 4).tolist(),
+            else np.round(layer.bias.array.astype(np.float64), 4).tolist(),
         }
         for layer in model.modules()
         if isinstance(layer, nn.Linear)

@@ -722,7 +722,7 @@ def _inspect(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, 
         if row.symbol in symbols
     ]
     linear = [m for m in classifier.model.children() if isinstance(m, nn.Linear)]
-    weight = linear[layer_number - 1].weight.data
+    weight = linear[layer_number - 1].weight.array
     return {
         "layer": layer_number,
         "unit": unit,

@@ -42,8 +42,8 @@ def xy_arrays(data: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     if y is None:
         raise ValueError(f"fit: {what} has no targets y; training needs (X, y)")
     return (
-        X.data if isinstance(X, Tensor) else np.asarray(X),
-        y.data if isinstance(y, Tensor) else np.asarray(y),
+        X.array if isinstance(X, Tensor) else np.asarray(X),
+        y.array if isinstance(y, Tensor) else np.asarray(y),
     )
 
 
@@ -117,8 +117,8 @@ def check_values(
 def model_dtype(model: Module) -> np.dtype:
     """The floating dtype of the model's parameters (float32 when it has none)."""
     for param in model.parameters():
-        if param.data.dtype.kind == "f":
-            return param.data.dtype
+        if param.array.dtype.kind == "f":
+            return param.array.dtype
     return np.dtype(np.float32)
 
 
@@ -226,7 +226,7 @@ def evaluate_loader(
                 seen += len(X_batch)
                 if accuracy and kind is not None:
                     batch_correct, batch_counted = count_correct(
-                        kind, output.data[None], target.data
+                        kind, output.array[None], target.array
                     )
                     correct += int(batch_correct[0])
                     counted += batch_counted

@@ -81,7 +81,7 @@ class BackToBack:
             return None
         if loader.shuffle and loader.batch_size < loader.n_samples:
             return None  # a new order every epoch
-        flat_order = [p for p in step.parameters if p.data.size > 0]
+        flat_order = [p for p in step.parameters if p.array.size > 0]
         if len(flat_order) != len(recorder.params) or any(
             a is not b for a, b in zip(flat_order, recorder.params, strict=True)
         ):
@@ -92,8 +92,8 @@ class BackToBack:
         """The batches of every epoch (the loader does not shuffle), once."""
         for X_batch, y_batch in self.loader:
             shape = self.step.output_shape(len(X_batch))
-            target = target_array(self.kind, y_batch.data, shape, self.step.dtype)
-            self.batches.append((X_batch.data, target))
+            target = target_array(self.kind, y_batch.array, shape, self.step.dtype)
+            self.batches.append((X_batch.array, target))
         self.targets = np.concatenate([target for _, target in self.batches])
 
     def run(self, first: int, epochs: int, history: History, lr: float) -> BlockResult:

@@ -45,7 +45,9 @@ def _forward_all(model: Module, X: np.ndarray) -> Tensor:
     model.eval()
     try:
         with no_grad():
-            outputs = [model(X_batch).data for X_batch, _ in evaluation_loader(X, None)]
+            outputs = [
+                model(X_batch).array for X_batch, _ in evaluation_loader(X, None)
+            ]
     finally:
         model.train(was_training)
     return Tensor(np.concatenate(outputs))
@@ -250,7 +252,7 @@ class Classifier:
         """X as a float array: from a Dataset, a Tensor or array-like."""
         if hasattr(X, "X") and not isinstance(X, (np.ndarray, Tensor)):
             X = X.X
-        array = X.data if isinstance(X, Tensor) else np.asarray(X)
+        array = X.array if isinstance(X, Tensor) else np.asarray(X)
         if array.dtype.kind not in "biuf":
             raise TypeError(
                 f"Classifier: X must hold numbers, received dtype {array.dtype}"
@@ -279,7 +281,7 @@ class Classifier:
 
     def _encode(self, y: Any, learn_names: bool = False) -> np.ndarray:
         """Labels as the loss expects them: class indices, or floats for regression."""
-        labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+        labels = y.array if isinstance(y, Tensor) else np.asarray(y)
         if not self._is_classifier():
             if labels.dtype.kind not in "biuf":
                 raise TypeError(
@@ -325,7 +327,7 @@ class Classifier:
         if self.task is not None:
             return
         kind = loss_kind(self.loss_fn)
-        labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+        labels = y.array if isinstance(y, Tensor) else np.asarray(y)
         if kind is not None and not has_accuracy(kind):
             self.task = "regression"
         elif kind is None and self.class_names is None and labels.dtype.kind == "f":
@@ -467,13 +469,13 @@ class Classifier:
     def _predict_indices(self, output: Tensor) -> np.ndarray:
         kind = self._kind()
         if kind.threshold is not None:
-            predicted = (output.data > kind.threshold).astype(np.int64)
+            predicted = (output.array > kind.threshold).astype(np.int64)
             return (
                 predicted[:, 0]
                 if predicted.ndim == 2 and predicted.shape[1] == 1
                 else predicted
             )
-        return output.data.argmax(axis=-1)
+        return output.array.argmax(axis=-1)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels: class names when ``class_names`` is set, else indices;
@@ -489,7 +491,7 @@ class Classifier:
     def _predict_values(self, features: np.ndarray) -> np.ndarray:
         """A regression model's outputs for model inputs, in the targets' units
         (one column raveled)."""
-        values = self._scaled_targets(_forward_all(self.model, features).data, True)
+        values = self._scaled_targets(_forward_all(self.model, features).array, True)
         return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -509,7 +511,7 @@ class Classifier:
                 f"{kind.name!r}; use predict"
             )
         output = _forward_all(self.model, self._features(X))
-        probabilities = kind.probability(output).data
+        probabilities = kind.probability(output).array
         if (
             kind.threshold is not None
             and probabilities.ndim == 2

@@ -462,13 +462,13 @@ def fit_loop(
             correct = counted = seen = 0
             bad_loss: float | None = None
             for batch, (X_batch, y_batch) in enumerate(loader):
-                if step is not None and X_batch.data.dtype == step.dtype:
+                if step is not None and X_batch.array.dtype == step.dtype:
                     # the compiled MLP step (deepgrad.fast), equal to the eager one
-                    output_values = step.forward(X_batch.data)
+                    output_values = step.forward(X_batch.array)
                     target_values = target_array(
-                        kind, y_batch.data, output_values.shape, step.dtype
+                        kind, y_batch.array, output_values.shape, step.dtype
                     )
-                    loss_value = step.backward_and_update(X_batch.data, target_values)
+                    loss_value = step.backward_and_update(X_batch.array, target_values)
                 else:
                     optimizer.zero_grad()
                     output = model(X_batch)
@@ -478,7 +478,7 @@ def fit_loop(
                     if math.isfinite(loss_value):
                         loss.backward()
                         optimizer.step()
-                    output_values, target_values = output.data, target.data
+                    output_values, target_values = output.array, target.array
                 if not math.isfinite(loss_value):
                     bad_loss = loss_value
                     break

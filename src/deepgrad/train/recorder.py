@@ -26,7 +26,7 @@ class ParameterRecorder:
         self.params = [
             param
             for param in model.parameters()
-            if param.requires_grad and param.data.size > 0
+            if param.requires_grad and param.array.size > 0
         ]
         names = {id(param): name for name, param in model.named_parameters()}
         self.names = [names[id(param)] for param in self.params]
@@ -34,16 +34,16 @@ class ParameterRecorder:
         self.empty = [
             name
             for name, param in model.named_parameters()
-            if param.requires_grad and param.data.size == 0
+            if param.requires_grad and param.array.size == 0
         ]
-        sizes = [param.data.size for param in self.params]
+        sizes = [param.array.size for param in self.params]
         self.size = sum(sizes)
         self.offsets = np.cumsum([0, *sizes[:-1]], dtype=np.intp)
         self.segments = list(zip(self.offsets.tolist(), sizes, strict=True))
         self.row_weights, self.row_grads = np.empty((2, 1, self.size))
         # the weights before the first epoch, and their squared norms
         start = np.empty(self.size)
-        self._copy(start, [param.data for param in self.params])
+        self._copy(start, [param.array for param in self.params])
         self.before = self._squared_norms(start[None])[0], start
 
     def initial_norm(self) -> float:
@@ -71,10 +71,10 @@ class ParameterRecorder:
 
     def record(self) -> tuple[dict[str, list[float]], ...]:
         """The norms after one epoch (each list holds one value)."""
-        self._copy(self.row_weights[0], [param.data for param in self.params])
+        self._copy(self.row_weights[0], [param.array for param in self.params])
         self._copy(
             self.row_grads[0],
-            [None if param.grad is None else param.grad.data for param in self.params],
+            [None if param.grad is None else param.grad.array for param in self.params],
         )
         return self.record_rows(self.row_weights, self.row_grads)
 

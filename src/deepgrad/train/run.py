@@ -25,14 +25,14 @@ class Snapshot:
 
     def __init__(self, model: Module, optimizer: Optimizer) -> None:
         self.tensors = list(model.state_dict(keep_vars=True).values())
-        self.saved = [tensor.data.copy() for tensor in self.tensors]
+        self.saved = [tensor.array.copy() for tensor in self.tensors]
         self.optimizer = optimizer
         self.optimizer_state: dict[int, dict[str, Any]] = {}
         self.take()
 
     def take(self) -> None:
         for tensor, saved in zip(self.tensors, self.saved, strict=True):
-            np.copyto(saved, tensor.data)
+            np.copyto(saved, tensor.array)
         mirrors = {}
         for param, state in self.optimizer.state.items():
             mirror = self.optimizer_state.get(id(param), {})
@@ -56,7 +56,7 @@ class Snapshot:
 
     def restore(self) -> None:
         for tensor, saved in zip(self.tensors, self.saved, strict=True):
-            np.copyto(tensor.data, saved)
+            np.copyto(tensor.array, saved)
         for param in list(self.optimizer.state):
             mirror = self.optimizer_state.get(id(param))
             if mirror is None:  # state created after the snapshot: start it afresh

@@ -67,8 +67,8 @@ def match_target(kind: LossKind | None, output: Tensor, target: Tensor) -> Tenso
     """
     if kind is None:
         return target
-    values = target_array(kind, target.data, output.shape, output.dtype)
-    return target if values is target.data else Tensor(values)
+    values = target_array(kind, target.array, output.shape, output.dtype)
+    return target if values is target.array else Tensor(values)
 
 
 def target_array(
@@ -104,10 +104,10 @@ def count_correct(
 
 
 def scalar_loss(loss: Any) -> float:
-    if not isinstance(loss, Tensor) or loss.data.size != 1:
+    if not isinstance(loss, Tensor) or loss.array.size != 1:
         shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
         raise ValueError(
             f"fit: the loss function must return a scalar Tensor, received: {shape}; "
             "use reduction='mean' (or 'sum')"
         )
-    return float(loss.data)
+    return float(loss.array)

@@ -12,7 +12,7 @@ from deepgrad.train.callbacks.callback import MonitorCallback
 
 def _weights(model: Module) -> dict[str, np.ndarray]:
     """A copy of every parameter and buffer, to restore with load_state_dict."""
-    return {name: value.data.copy() for name, value in model.state_dict().items()}
+    return {name: value.array.copy() for name, value in model.state_dict().items()}
 
 
 class EarlyStopping(MonitorCallback):
