@@ -32,7 +32,7 @@ def test_a_grid_search_on_dask_gives_the_serial_searchs_scores_and_best_model():
     ):
         on_dask = GridSearchCV(estimator, grid, cv=3, n_jobs=-1).fit(X, y)
 
-    assert len(tasks.array) > 0  # the fits ran on the cluster, not in this process
+    assert len(tasks.data) > 0  # the fits ran on the cluster, not in this process
     for split in range(3):
         key = f"split{split}_test_score"
         np.testing.assert_array_equal(on_dask.cv_results_[key], serial.cv_results_[key])

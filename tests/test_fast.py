@@ -44,7 +44,9 @@ def _assert_same_weights(a, b, rtol):
     for (name, pa), (_, pb) in zip(
         a.named_parameters(), b.named_parameters(), strict=True
     ):
-        np.testing.assert_allclose(pa.array, pb.array, rtol=rtol, atol=rtol, err_msg=name)
+        np.testing.assert_allclose(
+            pa.array, pb.array, rtol=rtol, atol=rtol, err_msg=name
+        )
 
 
 def test_compiled_lab_xor_run_matches_eager_losses_for_5000_epochs():

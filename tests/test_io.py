@@ -248,9 +248,16 @@ def test_saving_a_custom_module_names_its_class_and_suggests_sequential(
     assert not path.exists()
 
 
-def test_saving_something_that_is_not_a_model_raises_type_error(tmp_path):
-    with pytest.raises(TypeError, match="nn.Module or a deepgrad.train.Classifier"):
-        dg.save({"weight": np.zeros(2)}, tmp_path / "dict.dg")
+def test_saving_something_that_is_neither_a_model_nor_tensors_raises_type_error(
+    tmp_path,
+):
+    """A dict of arrays is saved since issue 14 (test_save_load.py); a set in it
+    is not, and nothing is written."""
+    with pytest.raises(
+        TypeError, match=r"obj\['weight'\]: cannot save a <class 'set'>"
+    ):
+        dg.save({"weight": {1, 2}}, tmp_path / "dict.dg")
+    assert not (tmp_path / "dict.dg").exists()
 
 
 def test_saving_into_a_missing_folder_names_the_folder(tmp_path):

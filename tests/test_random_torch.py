@@ -22,7 +22,7 @@ import deepgrad.nn.functional as F
 from deepgrad import nn
 from deepgrad.data.loader import array_loader
 from deepgrad.nn import init
-from deepgrad.utils.array import DataLoader, TensorDataset
+from deepgrad.utils.data import DataLoader, TensorDataset
 
 torch = pytest.importorskip("torch")
 
@@ -282,7 +282,7 @@ def _fit_style(X, generator=None, **options):
     return array_loader(X, seed=seed, **options)
 
 
-LOADERS = {"utils.array.DataLoader": _torch_style, "fit's array_loader": _fit_style}
+LOADERS = {"utils.data.DataLoader": _torch_style, "fit's array_loader": _fit_style}
 
 
 @pytest.mark.parametrize("make", LOADERS.values(), ids=list(LOADERS))
@@ -295,8 +295,8 @@ def test_dataloader_shuffle_is_torchs(make, seed, n, batch_size):
     X = np.arange(n, dtype=np.float32).reshape(n, 1)
     seeded(seed)
     loader = make(X, batch_size=batch_size, shuffle=True)
-    torch_loader = torch.utils.array.DataLoader(
-        torch.utils.array.TensorDataset(torch.from_numpy(X)),
+    torch_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(X)),
         batch_size=batch_size,
         shuffle=True,
     )
@@ -329,8 +329,8 @@ def test_dataloader_generator_is_torchs_generator_argument(
         generator=dg.Generator().manual_seed(seed),
     )
     torch_generator = torch.Generator().manual_seed(seed)
-    torch_loader = torch.utils.array.DataLoader(
-        torch.utils.array.TensorDataset(torch.from_numpy(X)),
+    torch_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(X)),
         batch_size=batch_size,
         shuffle=True,
         drop_last=drop_last,
@@ -353,8 +353,8 @@ def test_an_unshuffled_dataloader_draws_torchs_base_seed_every_epoch():
     X = np.arange(7, dtype=np.float32).reshape(7, 1)
     seeded(3)
     loader = DataLoader(TensorDataset(X), batch_size=2)
-    torch_loader = torch.utils.array.DataLoader(
-        torch.utils.array.TensorDataset(torch.from_numpy(X)), batch_size=2
+    torch_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(X)), batch_size=2
     )
     for _ in range(2):
         assert [b.numpy().tolist() for (b,) in loader] == [

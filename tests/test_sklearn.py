@@ -326,7 +326,7 @@ def test_accepts_pandas_dataframes_and_records_feature_names():
     and refuses a DataFrame whose columns are not the training ones."""
     pd = pytest.importorskip("pandas")
     data = datasets.load_iris(as_frame=True)
-    X, y = data.array, data.target.map(dict(enumerate(data.target_names)))
+    X, y = data.data, data.target.map(dict(enumerate(data.target_names)))
     estimator = MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -527,7 +527,9 @@ def test_a_python_number_gives_numpys_values_signed_zeros_included():
             ("r-", scalar - x, scalar - x.array),
         ]:
             assert got.dtype == expected.dtype == np.float32, (name, scalar)
-            np.testing.assert_array_equal(got.array, expected, err_msg=f"{name} {scalar}")
+            np.testing.assert_array_equal(
+                got.array, expected, err_msg=f"{name} {scalar}"
+            )
             assert np.array_equal(np.signbit(got.array), np.signbit(expected)), name
 
 

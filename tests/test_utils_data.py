@@ -1,4 +1,4 @@
-"""deepgrad.utils.array against torch.utils.array (issue 14, item 1).
+"""deepgrad.utils.data against torch.utils.data (issue 14, item 1).
 
 The same datasets go through both libraries' DataLoaders, default_collate,
 random_split, Subset and ConcatDataset; batches must have the same structure
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import deepgrad as dg
 from deepgrad import nn
-from deepgrad.utils.array import (
+from deepgrad.utils.data import (
     BatchSampler,
     ConcatDataset,
     DataLoader,
@@ -32,7 +32,7 @@ from deepgrad.utils.array import (
 )
 
 torch = pytest.importorskip("torch")
-tdata = torch.utils.array
+tdata = torch.utils.data
 oracle = settings(max_examples=25, deadline=None)
 
 Point = namedtuple("Point", ["x", "label"])
@@ -349,14 +349,14 @@ def test_subset_and_concat_dataset_index_like_torch():
 
 
 # ---------------------------------------------------------------------------
-# One loader: deepgrad.data.DataLoader, dg.utils.array, fit
+# One loader: deepgrad.data.DataLoader, dg.utils.data, fit
 # ---------------------------------------------------------------------------
 def test_there_is_one_data_loader_reachable_as_in_torch():
-    """dg.utils.array.DataLoader is deepgrad.data.DataLoader, as torch's path."""
+    """dg.utils.data.DataLoader is deepgrad.data.DataLoader, as torch's path."""
     from deepgrad.data import DataLoader as data_loader
 
-    assert dg.utils.array.DataLoader is DataLoader is data_loader
-    assert dg.utils.array.TensorDataset is TensorDataset
+    assert dg.utils.data.DataLoader is DataLoader is data_loader
+    assert dg.utils.data.TensorDataset is TensorDataset
 
 
 def test_fit_trains_on_a_torch_style_loader_and_refuses_other_datasets():
@@ -383,12 +383,12 @@ def test_random_split_warns_about_an_empty_split_as_torch():
 
 
 def test_docstring_examples_run():
-    """The Examples in the docstrings of utils.array, data.loader and nn.containers."""
+    """The Examples in the docstrings of utils.data, data.loader and nn.containers."""
     import deepgrad.data.loader
     import deepgrad.nn.containers
-    import deepgrad.utils.array
+    import deepgrad.utils.data
 
-    for module in (deepgrad.utils.array, deepgrad.data.loader, deepgrad.nn.containers):
+    for module in (deepgrad.utils.data, deepgrad.data.loader, deepgrad.nn.containers):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 

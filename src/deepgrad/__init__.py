@@ -18,6 +18,13 @@ from __future__ import annotations
 
 from deepgrad import autograd, linalg, nn, ops, optim
 from deepgrad.autograd import gradcheck, model_gradcheck
+from deepgrad.devices import (
+    backends,
+    cuda,
+    device,
+    get_default_device,
+    set_default_device,
+)
 from deepgrad.ops import (
     abs,
     acos,
@@ -125,13 +132,24 @@ from deepgrad.ops import (
     where,
 )
 from deepgrad.tensor import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
     Generator,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     Tensor,
     arange,
     bernoulli,
     bool_,
     default_generator,
     double,
+    empty,
+    empty_like,
     enable_grad,
     eye,
     float16,
@@ -139,9 +157,14 @@ from deepgrad.tensor import (
     float64,
     from_numpy,
     full,
+    full_like,
     get_default_dtype,
     get_rng_state,
+    half,
+    inference_mode,
     initial_seed,
+    int8,
+    int16,
     int32,
     int64,
     is_grad_enabled,
@@ -161,14 +184,24 @@ from deepgrad.tensor import (
     randn_like,
     randperm,
     seed,
+    set_default_dtype,
     set_grad_enabled,
     set_rng_state,
+    short,
     tensor,
+    uint8,
     zeros,
     zeros_like,
 )
 
 __version__ = "0.1.0"
+
+# PyTorch's dtype names that are Python builtins' too: bound here only, never
+# inside the package's modules (and left out of __all__, so that
+# `from deepgrad import *` does not shadow float, int and bool)
+float = float32  # noqa: A001
+int = int32  # noqa: A001
+bool = bool_  # noqa: A001
 
 clip = clamp
 
@@ -187,7 +220,16 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
+    "DoubleTensor",
+    "FloatTensor",
     "Generator",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
     "Tensor",
     "__version__",
     "abs",
@@ -208,6 +250,7 @@ __all__ = [
     "atan2",
     "atanh",
     "autograd",
+    "backends",
     "bernoulli",
     "bitwise_and",
     "bitwise_not",
@@ -222,12 +265,16 @@ __all__ = [
     "clone",
     "cos",
     "cosh",
+    "cuda",
     "cumsum",
     "default_generator",
+    "device",
     "diff",
     "div",
     "dot",
     "double",
+    "empty",
+    "empty_like",
     "enable_grad",
     "eq",
     "exp",
@@ -242,13 +289,19 @@ __all__ = [
     "frac",
     "from_numpy",
     "full",
+    "full_like",
     "ge",
     "gelu",
+    "get_default_device",
     "get_default_dtype",
     "get_rng_state",
     "gradcheck",
     "gt",
+    "half",
+    "inference_mode",
     "initial_seed",
+    "int16",
+    "int8",
     "int32",
     "int64",
     "is_grad_enabled",
@@ -315,8 +368,11 @@ __all__ = [
     "round",
     "rsqrt",
     "seed",
+    "set_default_device",
+    "set_default_dtype",
     "set_grad_enabled",
     "set_rng_state",
+    "short",
     "sigmoid",
     "sign",
     "sin",
@@ -336,6 +392,7 @@ __all__ = [
     "topk",
     "transpose",
     "trunc",
+    "uint8",
     "unsqueeze",
     "var",
     "where",

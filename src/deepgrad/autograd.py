@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad.function import Function, FunctionCtx
 from deepgrad.tensor import Tensor, detect_anomaly, no_grad
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
     "GradcheckError",
     "detect_anomaly",
     "gradcheck",
@@ -46,7 +49,7 @@ def numerical_jacobian(
     jacobians = []
     with no_grad():
         for tensor in inputs:
-            if not tensor.requires_grad:
+            if not isinstance(tensor, Tensor) or not tensor.requires_grad:
                 jacobians.append(np.zeros((0, 0)))
                 continue
             flat = tensor.array.reshape(-1)  # a view: perturbs the tensor itself
@@ -68,28 +71,29 @@ def analytical_jacobian(
 ) -> list[np.ndarray]:
     """The same Jacobians, one row per output element, from backward()."""
     outputs = _outputs(fn, inputs)
+    tensors = [tensor for tensor in inputs if isinstance(tensor, Tensor)]
     sizes = [o.array.size for o in outputs]
     rows: list[list[np.ndarray]] = [[] for _ in inputs]
     for k, output in enumerate(outputs):
         for j in range(sizes[k]):
-            for tensor in inputs:
+            for tensor in tensors:
                 tensor.grad = None
             if not output.requires_grad:
                 for i, tensor in enumerate(inputs):
-                    rows[i].append(np.zeros(tensor.array.size))
+                    rows[i].append(np.zeros(np.size(tensor)))
                 continue
             seed = np.zeros(output.array.size, dtype=output.array.dtype)
             seed[j] = 1
             output.backward(seed.reshape(output.shape), retain_graph=True)
             for i, tensor in enumerate(inputs):
-                if tensor.requires_grad:
+                if isinstance(tensor, Tensor) and tensor.requires_grad:
                     grad = tensor.grad
                     rows[i].append(
                         np.zeros(tensor.array.size)
                         if grad is None
                         else grad.array.ravel().astype(np.float64)
                     )
-    for tensor in inputs:
+    for tensor in tensors:
         tensor.grad = None
     return [np.array(r) if r else np.zeros((0, 0)) for r in rows]
 
@@ -143,7 +147,7 @@ def gradcheck(
     for index, (tensor, num, ana) in enumerate(
         zip(inputs, numeric, analytic, strict=True)
     ):
-        if not tensor.requires_grad or num.size == 0:
+        if not isinstance(tensor, Tensor) or not tensor.requires_grad or num.size == 0:
             continue
         abs_error = np.abs(ana - num)
         rel_error = abs_error / np.maximum(np.abs(num), 1e-12)

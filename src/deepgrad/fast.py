@@ -128,7 +128,7 @@ class CompiledStep:
 
     For each batch size the step keeps a plan: per layer, the parameter and
     gradient arrays and the Z, A and delta buffers. It is rebuilt when a
-    parameter's array or gradient was replaced (``p.array = ...``,
+    parameter's array or gradient was replaced (``p.data = t``,
     ``zero_grad(set_to_none=True)``).
     """
 

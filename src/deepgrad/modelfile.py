@@ -522,9 +522,17 @@ def save(
     >>> dg.save(model, "xor.dg")  # doctest: +SKIP
     PosixPath('xor.dg')
     """
+    path = Path(path)
+    _write_atomic(path, payload(obj, path, optimizer, training_state))
+    return path
+
+
+def payload(
+    obj: Any, path: Path, optimizer: Any = None, training_state: Any = None
+) -> bytes:
+    """The bytes :func:`save` writes (``path`` only names the file in errors)."""
     from safetensors.numpy import save as safetensors_bytes
 
-    path = Path(path)
     extras: dict[str, Any]
     if isinstance(obj, Module):
         model, extras = obj, {"kind": "module"}
@@ -541,7 +549,8 @@ def save(
         raise UnsupportedModuleError(f"{path}: {error}") from None
 
     tensors = {
-        name: _little_endian(tensor.array) for name, tensor in model.state_dict().items()
+        name: _little_endian(tensor.array)
+        for name, tensor in model.state_dict().items()
     }
     metadata = {
         "format": FORMAT,
@@ -556,8 +565,8 @@ def save(
     if training_state is not None:
         metadata["training_state"] = _to_json(training_state, "training_state", path)
     metadata["sha256"] = _digest(metadata, tensors)
-    payload = safetensors_bytes(tensors, metadata=metadata)
-    header_size = int.from_bytes(payload[:8], "little")
+    data = safetensors_bytes(tensors, metadata=metadata)
+    header_size = int.from_bytes(data[:8], "little")
     if header_size > _MAX_HEADER_SIZE:  # never write what read() refuses
         raise ModelFileError(
             f"{path}: cannot save: the file's header (architecture, extras, optimizer "
@@ -565,8 +574,7 @@ def save(
             f"the {_MAX_HEADER_SIZE} deepgrad reads; save without training_state, "
             "whose history grows with every epoch"
         )
-    _write_atomic(path, payload)
-    return path
+    return data
 
 
 def _write_chunks(handle: Any, payload: bytes) -> None:
@@ -1090,13 +1098,24 @@ def read(path: str | os.PathLike[str]) -> Contents:
         raise ModelFileError(f"{path}: is not a file (a folder?); give a model file")
     try:
         with open(path, "rb") as handle:
-            metadata, entries = _read_layout(handle, path)
-            _check_signature(handle, metadata, entries, path)
-            fields = _read_fields(metadata, entries, path)
-            tensors = {
-                name: _read_tensor(handle, entry, path)
-                for name, entry in entries.items()
-            }
+            return read_from(handle, path, *_read_layout(handle, path))
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read it: {error.strerror}") from None
+
+
+def read_from(
+    handle: BufferedReader,
+    path: Path,
+    metadata: dict[str, str],
+    entries: dict[str, _Entry],
+) -> Contents:
+    """:func:`read`, from an open file whose header ``_read_layout`` checked."""
+    try:
+        _check_signature(handle, metadata, entries, path)
+        fields = _read_fields(metadata, entries, path)
+        tensors = {
+            name: _read_tensor(handle, entry, path) for name, entry in entries.items()
+        }
         model = _rebuild_model(fields.architecture, tensors, path)
     except MemoryError:
         raise ModelFileError(

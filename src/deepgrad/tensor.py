@@ -23,15 +23,24 @@ from typing import Any, NoReturn, TypeVar
 import numpy as np
 
 from deepgrad import random as _random
+from deepgrad.devices import CPU, check_device
+from deepgrad.devices import device as Device
 
 float32 = np.float32
 float64 = np.float64
 float16 = np.float16
+int8 = np.int8
+int16 = np.int16
 int32 = np.int32
 int64 = np.int64
+uint8 = np.uint8
 bool_ = np.bool_
 long = np.int64
 double = np.float64
+half = np.float16
+short = np.int16
+# dg.float, dg.int and dg.bool (float32, int32, bool) are bound in deepgrad/__init__.py
+# only, so that no module of the package shadows Python's float, int and bool
 
 _DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -162,6 +171,33 @@ class enable_grad(_ModeSwitch):
     mode = True
 
 
+class inference_mode(_ModeSwitch):
+    """``no_grad`` under PyTorch's name for inference: nothing inside is recorded.
+
+    A context manager or a decorator, with or without parentheses
+    (``@dg.inference_mode``, ``@dg.inference_mode()``); ``inference_mode(False)``
+    switches nothing. PyTorch also marks the tensors made inside as "inference
+    tensors" that autograd refuses later; deepgrad's are ordinary tensors
+    outside the graph, as under ``no_grad``.
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # @dg.inference_mode, without parentheses
+
+    def __init__(self, mode: bool = True) -> None:
+        self.enabled = mode
+
+    def __enter__(self) -> None:
+        if self.enabled:
+            super().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            super().__exit__()
+
+
 class Generator(_random.Generator):
     """``torch.Generator`` on the CPU: after the same seed, torch's numbers.
 
@@ -231,7 +267,24 @@ def _generator_or_default(generator: _random.Generator | None) -> _random.Genera
 
 
 def get_default_dtype() -> np.dtype:
+    """The floating point dtype creation functions use (float32 unless set)."""
     return _DEFAULT_FLOAT
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the floating point dtype that creation functions, Python floats and
+    new layers use, as ``torch.set_default_dtype`` (process-wide).
+
+    Only floating point dtypes are accepted (float16, float32, float64).
+    """
+    global _DEFAULT_FLOAT
+    resolved = _as_dtype(dtype)
+    if resolved is None or resolved.kind != "f":
+        raise TypeError(
+            "set_default_dtype: only floating-point types are supported as the "
+            f"default type (dg.float32, dg.float64, dg.float16), received: {dtype!r}"
+        )
+    _DEFAULT_FLOAT = resolved
 
 
 # ---------------------------------------------------------------------------
@@ -240,12 +293,46 @@ def get_default_dtype() -> np.dtype:
 def _as_dtype(dtype: Any) -> np.dtype | None:
     if dtype is None:
         return None
+    if isinstance(dtype, TensorType):
+        return dtype.dtype
     try:
         return np.dtype(dtype)
     except TypeError:
         raise TypeError(
             f"Expected a dtype such as dg.float32 or dg.float64, received: {dtype!r}"
         ) from None
+
+
+def _legacy_array(data: tuple[Any, ...], dtype: np.dtype | None) -> np.ndarray:
+    """The array of ``Tensor(*data)``, PyTorch's legacy constructor.
+
+    ``Tensor(2, 3)`` is a 2x3 tensor of zeros (PyTorch leaves it uninitialised)
+    and ``Tensor([1, 2])`` a float tensor of the default dtype, as in PyTorch. A
+    NumPy array or a Tensor is wrapped as it is, sharing memory and keeping its
+    dtype: that is how deepgrad itself wraps arrays (``Tensor(array)``).
+    """
+    if not data:
+        return np.empty(0, dtype or _DEFAULT_FLOAT)  # Tensor(): tensor([])
+    if len(data) == 1:
+        (values,) = data
+        if isinstance(values, Tensor | np.ndarray | np.generic):
+            return _to_array(values, dtype)
+        if isinstance(values, list | tuple):
+            return _to_array(values, dtype or _DEFAULT_FLOAT)
+        if isinstance(values, float | bool | complex):
+            raise TypeError(
+                f"Tensor(): data must be a sequence (got {type(values).__name__}); "
+                f"use dg.tensor({values!r}) for a 0-d tensor"
+            )
+        if hasattr(values, "__array__"):
+            return _to_array(np.asarray(values), dtype)
+    if all(isinstance(size, int | np.integer) for size in data):
+        return np.zeros(_shape_args(data), dtype or _DEFAULT_FLOAT)
+    raise TypeError(
+        "Tensor() expects sizes (Tensor(2, 3)), a sequence of numbers "
+        "(Tensor([1, 2])) or an array; received arguments of types "
+        f"{[type(value).__name__ for value in data]}"
+    )
 
 
 def _to_array(data: Any, dtype: np.dtype | None = None) -> np.ndarray:
@@ -324,6 +411,21 @@ def _contains_numpy_float64(data: Any) -> bool:
 # ---------------------------------------------------------------------------
 # The Tensor
 # ---------------------------------------------------------------------------
+def _dimension(dim: Any, ndim: int, op: str) -> int:
+    """``dim`` checked against ``ndim`` dimensions, with PyTorch's error."""
+    if ndim == 0:
+        raise IndexError(
+            f"{op}: Dimension specified as {dim} but tensor has no dimensions"
+        )
+    low, high = -ndim, ndim - 1
+    if not isinstance(dim, int | np.integer) or not low <= dim <= high:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{low}, "
+            f"{high}], but got {dim})"
+        )
+    return int(dim)
+
+
 def _freed_backward(grad_output: np.ndarray) -> Sequence[np.ndarray | None]:
     raise RuntimeError(
         "Trying to backward through the graph a second time: its saved values were "
@@ -337,12 +439,23 @@ class Tensor:
 
     Parameters
     ----------
-    data : array_like
-        The values. Python floats give float32 and ints int64, as in PyTorch.
+    *data : sizes, a sequence of numbers, or an array
+        As PyTorch's legacy constructor: ``Tensor(2, 3)`` is a 2x3 tensor (of
+        zeros) and ``Tensor([1, 2])`` a tensor of the default float dtype. A
+        NumPy array (or a Tensor) is wrapped as it is, sharing its memory and
+        keeping its dtype; ``dg.tensor(data)`` infers dtypes as PyTorch does.
     requires_grad : bool
         Whether ``backward()`` should compute a gradient for this tensor.
     dtype : dtype, optional
         ``dg.float32`` (default for floats) or ``dg.float64``, among others.
+    device : optional
+        Only the CPU (``"cpu"``, ``dg.device("cpu")``); another device raises.
+
+    Attributes
+    ----------
+    array : np.ndarray
+        The values, as deepgrad's own code reads them. ``data`` is PyTorch's
+        ``.data`` (a detached Tensor sharing them) and ``numpy()`` the array.
 
     Example
     -------
@@ -354,7 +467,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data",
+        "array",  # the values: internal code reads t.array; t.data is torch's
         "grad",
         "_version",  # in-place changes so far: a plain int, bumped by every one
         "_requires_grad",
@@ -381,9 +494,18 @@ class Tensor:
     _viewed: bool
 
     def __init__(
-        self, data: Any, requires_grad: bool = False, dtype: Any = None
+        self,
+        *data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        device: Any = None,
     ) -> None:
-        self.array: np.ndarray = _to_array(data, _as_dtype(dtype))
+        if device is not None:
+            check_device(device, "Tensor")
+        if dtype is None and len(data) == 1 and type(data[0]) is np.ndarray:
+            self.array: np.ndarray = data[0]  # deepgrad's own Tensor(array)
+        else:
+            self.array = _legacy_array(data, _as_dtype(dtype))
         self.grad: Tensor | None = None
         self._version = 0
         self._parents: tuple[Tensor, ...] = ()
@@ -468,11 +590,52 @@ class Tensor:
         return None if self._backward is None else f"{self._op}"
 
     @property
+    def data(self) -> Tensor:
+        """PyTorch's ``.data``: this tensor's values as a new leaf outside the graph.
+
+        It shares the memory (``p.data.normal_(0, 0.01)`` and
+        ``w.data -= lr * w.grad`` change ``p`` and ``w``) but not the version
+        counter, and nothing done to it is recorded: the way around autograd's
+        checks, as in PyTorch (``detach()`` is the checked way). Assigning a
+        tensor, ``p.data = t``, makes ``p`` share ``t``'s memory. ``.numpy()``
+        gives the NumPy array.
+        """
+        return _new_leaf(self.array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                "Tensor.data: can only be set to a Tensor, received "
+                f"{type(value).__name__}; wrap an array with dg.from_numpy(array)"
+            )
+        self.array = value.array
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return self.array.shape
 
+    @property
+    def device(self) -> Device:
+        """Where the values live: always ``device(type='cpu')``."""
+        return CPU
+
+    is_cuda = False
+    is_cpu = True
+
+    def cpu(self) -> Tensor:
+        """This tensor itself: it is on the CPU already (as PyTorch's ``cpu()``)."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> NoReturn:
+        check_device("cuda", "Tensor.cuda()")
+        raise AssertionError("unreachable")  # check_device raised
+
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.array.shape if dim is None else self.array.shape[dim]
+        """The shape, or with ``dim`` the length of that dimension (negative from the end)."""
+        if dim is None:
+            return self.array.shape
+        return self.array.shape[_dimension(dim, self.array.ndim, "size")]
 
     @property
     def ndim(self) -> int:
@@ -483,6 +646,8 @@ class Tensor:
 
     def numel(self) -> int:
         return int(self.array.size)
+
+    nelement = numel
 
     @property
     def dtype(self) -> np.dtype:
@@ -573,6 +738,13 @@ class Tensor:
 
     def __repr__(self) -> str:
         return _format_tensor(self)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's number, as PyTorch; other
+        tensors take only the empty format (``f"{x}"`` is ``str(x)``)."""
+        if self.array.ndim == 0:
+            return format(self.array.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     # -- the backward pass -----------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -909,7 +1081,7 @@ def _format_tensor(tensor: Tensor) -> str:
         finite = array[np.isfinite(array)]
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
         large = finite.size and (
-            np.abs(finite).max() >= 1e8
+            float(np.abs(finite).max()) >= 1e8  # a Python float: no float16 overflow
             or (0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
         )
         if large:
@@ -938,8 +1110,11 @@ def _format_integral_float(value: float) -> str:
 # ---------------------------------------------------------------------------
 # Creation functions
 # ---------------------------------------------------------------------------
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Build a tensor from Python data or a NumPy array (always a copy)."""
+    check_device(device, "tensor")
     array = _to_array(data, _as_dtype(dtype))
     if array is data or (isinstance(data, Tensor) and array is data.array):
         array = array.copy()
@@ -965,30 +1140,39 @@ def _shape_args(size: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def _factory(
-    fill: Callable[[tuple[int, ...], np.dtype], np.ndarray],
+    fill: Callable[[tuple[int, ...], np.dtype], np.ndarray], name: str
 ) -> Callable[..., Tensor]:
-    def create(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    def create(
+        *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        check_device(device, name)
         shape = _shape_args(size)
         dt = _as_dtype(dtype) or _DEFAULT_FLOAT
         return Tensor(fill(shape, dt), requires_grad=requires_grad)
 
+    create.__name__ = create.__qualname__ = name
     return create
 
 
-zeros = _factory(lambda shape, dt: np.zeros(shape, dt))
-ones = _factory(lambda shape, dt: np.ones(shape, dt))
-empty = zeros
+zeros = _factory(lambda shape, dt: np.zeros(shape, dt), "zeros")
+ones = _factory(lambda shape, dt: np.ones(shape, dt), "ones")
+empty = _factory(lambda shape, dt: np.zeros(shape, dt), "empty")  # zeros, not garbage
 zeros.__doc__ = "A tensor of zeros of the given size (float32 unless dtype is given)."
 ones.__doc__ = "A tensor of ones of the given size (float32 unless dtype is given)."
+empty.__doc__ = (
+    "A tensor of the given size, filled with zeros (PyTorch leaves it as is)."
+)
 
 
 def randn(
     *size: Any,
     generator: _random.Generator | None = None,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples, PyTorch's numbers (``deepgrad.random.normal``)."""
+    check_device(device, "randn")
     dt = _as_dtype(dtype) or _DEFAULT_FLOAT
     values = _random.normal(_generator_or_default(generator), _shape_args(size), dt)
     return Tensor(values, requires_grad=requires_grad)
@@ -998,9 +1182,11 @@ def rand(
     *size: Any,
     generator: _random.Generator | None = None,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Uniform samples in [0, 1), PyTorch's numbers (``deepgrad.random.uniform``)."""
+    check_device(device, "rand")
     dt = _as_dtype(dtype) or _DEFAULT_FLOAT
     values = _random.uniform(_generator_or_default(generator), _shape_args(size), dt)
     return Tensor(values, requires_grad=requires_grad)
@@ -1013,11 +1199,13 @@ def normal(
     *,
     generator: _random.Generator | None = None,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Normal samples: ``normal(mean, std, size)`` with numbers, or with tensors
     (broadcast together) ``normal(mean, std)``, drawn as ``randn`` then
     ``* std + mean``, as torch."""
+    check_device(device, "normal")
     gen = _generator_or_default(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         mean_array, std_array = _to_array(mean), _to_array(std)
@@ -1041,6 +1229,7 @@ def randint(
     *args: Any,
     generator: _random.Generator | None = None,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or
@@ -1054,6 +1243,7 @@ def randint(
             "randint expects (high, size) or (low, high, size), "
             f"received {len(args)} positional arguments"
         )
+    check_device(device, "randint")
     dt = _as_dtype(dtype) or np.dtype(np.int64)
     gen = _generator_or_default(generator)
     values = _random.randint(gen, int(low), int(high), _shape_args((size,)), dt)
@@ -1061,9 +1251,14 @@ def randint(
 
 
 def randperm(
-    n: int, *, generator: _random.Generator | None = None, dtype: Any = None
+    n: int,
+    *,
+    generator: _random.Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """A random permutation of 0..n-1 (int64 unless dtype is given), as torch."""
+    check_device(device, "randperm")
     values = _random.randperm(_generator_or_default(generator), n)
     return Tensor(values.astype(_as_dtype(dtype) or np.int64, copy=False))
 
@@ -1097,28 +1292,52 @@ def full(
     size: Sequence[int],
     fill_value: float,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    check_device(device, "full")
     dt = _as_dtype(dtype) or _to_array(fill_value).dtype
     return Tensor(
         np.full(_shape_args((size,)), fill_value, dtype=dt), requires_grad=requires_grad
     )
 
 
-def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(
-        np.zeros_like(other.array, dtype=_as_dtype(dtype)), requires_grad=requires_grad
-    )
+def _like(name: str, fill: Callable[..., np.ndarray]) -> Callable[..., Tensor]:
+    def create(
+        other: Tensor,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        check_device(device, name)
+        array = fill(other.array, dtype=_as_dtype(dtype))
+        return Tensor(array, requires_grad=requires_grad)
+
+    create.__name__ = create.__qualname__ = name
+    create.__doc__ = f"Like ``{name[:-5]}`` with ``other``'s shape and dtype."
+    return create
 
 
-def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(
-        np.ones_like(other.array, dtype=_as_dtype(dtype)), requires_grad=requires_grad
-    )
+zeros_like = _like("zeros_like", np.zeros_like)
+ones_like = _like("ones_like", np.ones_like)
+empty_like = _like("empty_like", np.zeros_like)
 
 
-def randn_like(other: Tensor, dtype: Any = None) -> Tensor:
-    return randn(*other.shape, dtype=dtype or other.dtype)
+def full_like(
+    other: Tensor,
+    fill_value: float,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of ``other``'s shape and dtype filled with ``fill_value``."""
+    check_device(device, "full_like")
+    array = np.full_like(other.array, fill_value, dtype=_as_dtype(dtype))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def randn_like(other: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+    return randn(*other.shape, dtype=dtype or other.dtype, device=device)
 
 
 def rand_like(other: Tensor, dtype: Any = None) -> Tensor:
@@ -1130,9 +1349,11 @@ def arange(
     end: float | None = None,
     step: float = 1,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Values from start to end (exclusive); int64 for integer arguments, as PyTorch."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     integral = all(isinstance(v, int | np.integer) for v in (start, end, step))
@@ -1140,15 +1361,116 @@ def arange(
     return Tensor(np.arange(start, end, step).astype(dt), requires_grad=requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
-    return Tensor(
-        np.linspace(start, end, steps).astype(_as_dtype(dtype) or _DEFAULT_FLOAT)
-    )
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    check_device(device, "linspace")
+    array = np.linspace(start, end, steps).astype(_as_dtype(dtype) or _DEFAULT_FLOAT)
+    return Tensor(array, requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
-    return Tensor(np.eye(n, m, dtype=_as_dtype(dtype) or _DEFAULT_FLOAT))
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    check_device(device, "eye")
+    array = np.eye(n, m, dtype=_as_dtype(dtype) or _DEFAULT_FLOAT)
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def is_tensor(obj: object) -> bool:
     return isinstance(obj, Tensor)
+
+
+def parse_to(
+    args: tuple[Any, ...], kwargs: dict[str, Any], op: str
+) -> tuple[np.dtype | None, bool]:
+    """The dtype and ``copy`` of a ``to(...)`` call, with PyTorch's signatures:
+    ``to(device=None, dtype=None, non_blocking=False, copy=False)``,
+    ``to(dtype, non_blocking=False, copy=False)`` and ``to(tensor, ...)``
+    (its dtype and device). A device other than the CPU raises."""
+    rest = list(args)
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    flags = [kwargs.pop("non_blocking", False), kwargs.pop("copy", False)]
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{op} got unexpected keyword arguments: {sorted(kwargs)}")
+    if rest and isinstance(rest[0], Tensor):
+        dtype = rest.pop(0).dtype
+    elif rest and _names_device(rest[0]):
+        device = rest.pop(0)
+        if rest and not isinstance(rest[0], bool):
+            dtype = rest.pop(0)
+    elif rest and not isinstance(rest[0], bool):
+        dtype = rest.pop(0)
+    if len(rest) > 2 or not all(isinstance(flag, bool) for flag in rest):
+        raise TypeError(
+            f"{op} received an invalid combination of arguments {args!r}: expected "
+            "(device, dtype, non_blocking, copy), (dtype, non_blocking, copy) or "
+            "(tensor, non_blocking, copy)"
+        )
+    flags[: len(rest)] = rest
+    check_device(device, op)
+    return _as_dtype(dtype), bool(flags[1])
+
+
+def _names_device(value: Any) -> bool:
+    if isinstance(value, str | Device):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------
+# PyTorch's legacy tensor types: constructors, and arguments of Tensor.type()
+# ---------------------------------------------------------------------------
+class TensorType:
+    """``dg.FloatTensor`` and its kin: ``Tensor(...)`` with a fixed dtype.
+
+    ``dg.LongTensor([1, 2])`` and ``dg.FloatTensor(2, 3)`` build tensors as
+    PyTorch's legacy constructors do; ``x.type(dg.DoubleTensor)`` casts.
+    ``isinstance(x, dg.FloatTensor)`` is not supported.
+    """
+
+    def __init__(self, name: str, dtype: Any) -> None:
+        self.__name__ = self.__qualname__ = name
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, *data: Any, device: Any = None) -> Tensor:
+        return Tensor(*data, dtype=self.dtype, device=device)
+
+    def __repr__(self) -> str:
+        return f"<class 'deepgrad.{self.__name__}'>"
+
+
+FloatTensor = TensorType("FloatTensor", np.float32)
+DoubleTensor = TensorType("DoubleTensor", np.float64)
+HalfTensor = TensorType("HalfTensor", np.float16)
+LongTensor = TensorType("LongTensor", np.int64)
+IntTensor = TensorType("IntTensor", np.int32)
+ShortTensor = TensorType("ShortTensor", np.int16)
+CharTensor = TensorType("CharTensor", np.int8)
+ByteTensor = TensorType("ByteTensor", np.uint8)
+BoolTensor = TensorType("BoolTensor", np.bool_)
+TENSOR_TYPES = {
+    kind.dtype: kind
+    for kind in (
+        FloatTensor,
+        DoubleTensor,
+        HalfTensor,
+        LongTensor,
+        IntTensor,
+        ShortTensor,
+        CharTensor,
+        ByteTensor,
+        BoolTensor,
+    )
+}

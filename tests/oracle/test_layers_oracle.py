@@ -382,7 +382,9 @@ def test_model_gradcheck_reports_a_large_error_for_a_wrong_backward():
 
         def forward(self, input):
             out = input.array * input.array
-            return dg.Tensor._make(out, (input,), lambda g: (g * input.array,), "Broken")
+            return dg.Tensor._make(
+                out, (input,), lambda g: (g * input.array,), "Broken"
+            )
 
     model = nn.Sequential(nn.Linear(2, 3), BrokenSquare(), nn.Linear(3, 1))
     x, y = dg.randn(4, 2), dg.randn(4, 1)

@@ -1,6 +1,6 @@
 """The DataLoader, and the one fit builds from arrays.
 
-``DataLoader`` is ``deepgrad.utils.array.DataLoader``, PyTorch's: one loader,
+``DataLoader`` is ``deepgrad.utils.data.DataLoader``, PyTorch's: one loader,
 with torch's defaults (``batch_size=1``, ``shuffle=False``). ``array_loader``
 is fit's way to it from arrays: features as floats, labels as int64,
 ``batch_size="full"`` for full-batch gradient descent and a seeded generator
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from deepgrad.tensor import Generator, Tensor, get_default_dtype
-from deepgrad.utils.array import DataLoader, TensorDataset
+from deepgrad.utils.data import DataLoader, TensorDataset
 
 __all__ = ["DataLoader", "TensorDataset", "array_loader"]
 

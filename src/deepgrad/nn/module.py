@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from deepgrad.tensor import Tensor, _as_dtype, _to_array, get_default_dtype
+from deepgrad.devices import check_device
+from deepgrad.tensor import Tensor, _to_array, get_default_dtype, parse_to
 
 
 class Parameter(Tensor):
@@ -478,41 +479,36 @@ class Module:
         """Convert floating-point parameters and buffers to float64 (in place)."""
         return self._convert_floating(np.dtype(np.float64))
 
+    def half(self) -> Module:
+        """Convert floating-point parameters and buffers to float16 (in place)."""
+        return self._convert_floating(np.dtype(np.float16))
+
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Convert floating-point parameters and buffers, as ``torch.nn.Module.to``.
 
-        Accepts ``to(dtype)``, ``to(tensor)`` (its dtype), ``to("cpu")`` and the
-        keywords ``dtype=``, ``device=``; integer tensors are left unchanged.
-        deepgrad runs on NumPy, so the only device is ``"cpu"``.
+        Accepts ``to(dtype)``, ``to(tensor)`` (its dtype), ``to("cpu")``,
+        ``to(device, dtype)`` and the keywords ``dtype=``, ``device=``,
+        ``non_blocking=``; integer tensors are left unchanged. deepgrad runs on
+        NumPy, so the only device is ``"cpu"``: another raises.
         """
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments: {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, bool):  # torch's positional non_blocking
-                continue
-            elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps"):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(
-                f"deepgrad runs on the CPU (NumPy) only, received device={device!r}; "
-                "use 'cpu' or leave the device out"
-            )
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        target = _as_dtype(dtype)
-        if target is None or target.kind != "f":
+        if dtype.kind != "f":
             raise TypeError(
                 "Module.to only accepts floating point dtypes (dg.float32, "
-                f"dg.float64), received: {dtype!r}"
+                f"dg.float64), received: {dtype}"
             )
-        return self._convert_floating(target)
+        return self._convert_floating(dtype)
+
+    def cpu(self) -> Module:
+        """This module itself: its parameters are on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Raises: deepgrad runs on the CPU only."""
+        check_device("cuda" if device is None else device, "Module.cuda()")
+        return self
 
     # -- state_dict --------------------------------------------------------------------
     def state_dict(

@@ -8,10 +8,6 @@ the operators are bound to the plain ops.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
 from deepgrad.ops._common import torch_keywords
 from deepgrad.ops.activations import (
     gelu,
@@ -67,6 +63,7 @@ from deepgrad.ops.comparison import (
     masked_fill,
     ne,
 )
+from deepgrad.ops.conversions import METHODS as CONVERSION_METHODS
 from deepgrad.ops.creation import logspace, meshgrid
 from deepgrad.ops.elementwise import (
     acos,
@@ -293,10 +290,6 @@ globals().update(
 )
 
 
-def _to(self: Tensor, dtype: Any) -> Tensor:
-    return cast(self, dtype)
-
-
 _METHODS = {
     "add": add,
     "sub": sub,
@@ -334,13 +327,6 @@ _METHODS = {
     "relu": relu,
     "softmax": softmax,
     "log_softmax": log_softmax,
-    "float": lambda self: cast(self, np.float32),
-    "double": lambda self: cast(self, np.float64),
-    "long": lambda self: cast(self, np.int64),
-    "int": lambda self: cast(self, np.int32),
-    "bool": lambda self: cast(self, np.bool_),
-    "to": _to,
-    "type": _to,
     "any": any,
     "all": all,
 }
@@ -353,7 +339,7 @@ _NEW_METHODS = (
     "sort square std tan topk trunc"
 ).split()
 _METHODS |= {name: globals()[name] for name in _NEW_METHODS}
-for _name, _fn in (_OPERATORS | _METHODS | INPLACE_METHODS).items():
+for _name, _fn in (_OPERATORS | _METHODS | INPLACE_METHODS | CONVERSION_METHODS).items():
     setattr(Tensor, _name, _fn)
 Tensor.T = property(T)  # type: ignore[attr-defined]
 Tensor.mT = property(lambda self: transpose(self, -2, -1))  # type: ignore[attr-defined]

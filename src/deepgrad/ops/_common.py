@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
+from deepgrad.tensor import Tensor, _to_array, get_default_dtype
 
 _SCALAR_TYPES = (int, float, bool, np.number, np.bool_)
 
@@ -46,14 +46,14 @@ def lift(value: Any, like: Tensor) -> Tensor:
         if kind in "fc":
             dtype = like.array.dtype
         elif isinstance(value, float | np.floating):
-            dtype = _DEFAULT_FLOAT
+            dtype = get_default_dtype()
         elif isinstance(value, bool | np.bool_) and kind == "b":
             dtype = np.dtype(bool)
         else:
             dtype = like.array.dtype if kind in "iu" else np.dtype(np.int64)
         return Tensor(np.asarray(value, dtype=dtype))
     if isinstance(value, np.ndarray | list | tuple):
-        return Tensor(value)
+        return Tensor(_to_array(value))
     raise TypeError(
         f"unsupported operand of type {type(value).__name__}; expected a Tensor, "
         "a number or an array"
@@ -168,7 +168,7 @@ def float_data(x: Tensor) -> np.ndarray:
     """x's array, integers and bools turned into the default float dtype, as
     PyTorch's floating point ops (``torch.sin(int_tensor)`` is float32) do."""
     data = x.array
-    return data if data.dtype.kind in "fc" else data.astype(_DEFAULT_FLOAT)
+    return data if data.dtype.kind in "fc" else data.astype(get_default_dtype())
 
 
 def check_broadcast(a: Tensor, b: Tensor, op: str) -> tuple[int, ...]:

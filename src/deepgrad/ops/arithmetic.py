@@ -19,7 +19,7 @@ from deepgrad.ops._common import (
     saved_for_product,
     unbroadcast,
 )
-from deepgrad.tensor import _DEFAULT_FLOAT, Tensor, constant
+from deepgrad.tensor import Tensor, constant, get_default_dtype
 
 _QUIET = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}
 
@@ -425,7 +425,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
         return _clamp_to_tensors(a, min, max)
     data = a.array
     if data.dtype.kind in "iub" and any(isinstance(v, float) for v in (min, max)):
-        data = data.astype(_DEFAULT_FLOAT)  # a float bound gives floats, as torch
+        data = data.astype(get_default_dtype())  # a float bound gives floats, as torch
     out = np.clip(data, min, max)
 
     def backward(grad_output):

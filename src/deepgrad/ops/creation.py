@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from deepgrad.ops.shape import expand, reshape
-from deepgrad.tensor import _DEFAULT_FLOAT, Tensor, _as_dtype
+from deepgrad.tensor import Tensor, _as_dtype, get_default_dtype
 
 
 def logspace(
@@ -26,7 +26,7 @@ def logspace(
         )
     values = np.logspace(start, end, steps, base=base)
     return Tensor(
-        values.astype(_as_dtype(dtype) or _DEFAULT_FLOAT), requires_grad=requires_grad
+        values.astype(_as_dtype(dtype) or get_default_dtype()), requires_grad=requires_grad
     )
 
 

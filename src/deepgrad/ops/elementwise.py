@@ -27,7 +27,7 @@ from deepgrad.ops._common import (
     saved,
     unbroadcast,
 )
-from deepgrad.tensor import _DEFAULT_FLOAT, Tensor
+from deepgrad.tensor import Tensor, get_default_dtype
 
 _Derivative = Callable[[np.ndarray], np.ndarray]
 # Python floats, which keep float32 float32 (a NumPy float64 scalar would not)
@@ -201,7 +201,7 @@ def atan2(input: Tensor, other: Any) -> Tensor:
     check_broadcast(input, other, "atan2")
     y, x = promote(input, other)
     if y.dtype.kind not in "fc":
-        y, x = y.astype(_DEFAULT_FLOAT), x.astype(_DEFAULT_FLOAT)
+        y, x = y.astype(get_default_dtype()), x.astype(get_default_dtype())
     out = np.arctan2(y, x)
 
     def backward(grad_output):

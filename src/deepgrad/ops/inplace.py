@@ -26,7 +26,7 @@ from deepgrad import random as _random
 from deepgrad.ops._common import unbroadcast
 from deepgrad.ops.arithmetic import add, clamp, div, mul, sub
 from deepgrad.ops.comparison import masked_fill
-from deepgrad.ops.shape import index_key, index_put
+from deepgrad.ops.shape import index_key, index_put, write_indexed
 from deepgrad.tensor import (
     Tensor,
     _generator_or_default,
@@ -337,7 +337,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     if _needs_recording(self, value):
         _record(self, "__setitem__", index_put, (key, value))
         return
-    self.array[index_key(key)] = value.array if isinstance(value, Tensor) else value
+    write_indexed(self.array, index_key(key), value)
     self._version += 1
 
 

@@ -181,12 +181,7 @@ def index_put(a: Tensor, key: Any, value: Any) -> Tensor:
     index_saved = _index_tensors(key)
     key = index_key(key)
     out = a.array.copy()
-    try:
-        out[key] = value.array if isinstance(value, Tensor) else value
-    except (IndexError, ValueError) as error:
-        raise type(error)(
-            f"setting elements of a tensor of shape {a.shape} at {key!r}: {error}"
-        ) from None
+    write_indexed(out, key, value)
     gets_gradient = isinstance(value, Tensor) and value._requires_grad
 
     def backward(grad_output):
@@ -202,6 +197,38 @@ def index_put(a: Tensor, key: Any, value: Any) -> Tensor:
     parents = (a, value) if isinstance(value, Tensor) else (a,)
     op = "CopySlices" if _is_basic(key) else "IndexPutBackward"  # PyTorch's names
     return Tensor._make(out, parents, backward, op, index_saved)
+
+
+def write_indexed(array: np.ndarray, key: Any, value: Any) -> None:
+    """``array[key] = value`` (``key`` from ``index_key``), with PyTorch's errors:
+    a RuntimeError for a value that does not broadcast to the indexed elements,
+    an IndexError for a bad index."""
+    try:
+        array[key] = value.array if isinstance(value, Tensor) else value
+    except ValueError as error:
+        try:
+            indexed = list(array[key].shape)
+        except (IndexError, ValueError):
+            indexed = None
+        if indexed is None or "could not convert" in str(error):
+            raise ValueError(
+                f"setting elements of a tensor of shape {array.shape}: {error}"
+            ) from None
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(np.shape(value))} cannot be "
+            f"broadcast to indexing result of shape {indexed} (setting elements of "
+            f"a tensor of shape {list(array.shape)})"
+        ) from None
+    except IndexError as error:
+        keys = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(k, np.ndarray) and k.dtype.kind not in "iub" for k in keys):
+            raise IndexError(
+                "tensors used as indices must be long, int, byte or bool tensors, "
+                "received a tensor of another dtype; convert it with .long() or .bool()"
+            ) from None
+        raise IndexError(
+            f"setting elements of a tensor of shape {list(array.shape)}: {error}"
+        ) from None
 
 
 def _check_same_shapes(

@@ -1,5 +1,5 @@
-"""``deepgrad.utils``, as ``torch.utils``: ``deepgrad.utils.array`` holds the
-Dataset, DataLoader and random_split of ``torch.utils.array``."""
+"""``deepgrad.utils``, as ``torch.utils``: ``deepgrad.utils.data`` holds the
+Dataset, DataLoader and random_split of ``torch.utils.data``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``torch.utils.array`` in deepgrad: datasets, samplers, default_collate, DataLoader.
+"""``torch.utils.data`` in deepgrad: datasets, samplers, default_collate, DataLoader.
 
 A ``Dataset`` maps an index to a sample; a sampler says which indices in which
 order; a ``BatchSampler`` groups them; ``default_collate`` stacks a batch of
@@ -365,7 +365,7 @@ def _collate_arrays(arrays: list[np.ndarray]) -> Tensor:
 
 
 def default_collate(batch: Sequence[Any]) -> Any:
-    """Stack a list of samples into a batch, as ``torch.utils.array.default_collate``.
+    """Stack a list of samples into a batch, as ``torch.utils.data.default_collate``.
 
     Tensors and NumPy arrays are stacked along a new first dimension (keeping
     their dtype); Python floats become a float64 Tensor, ints an int64 one,
@@ -472,7 +472,7 @@ def _records(dataset: Any) -> bool:
 
 
 class DataLoader:
-    """Batches of a dataset, one epoch per ``for`` loop, as ``torch.utils.array.DataLoader``.
+    """Batches of a dataset, one epoch per ``for`` loop, as ``torch.utils.data.DataLoader``.
 
     Parameters
     ----------
