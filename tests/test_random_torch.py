@@ -528,3 +528,23 @@ def test_import_deepgrad_stays_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_one_multinomial_sample_with_replacement_takes_torchs_fast_path(seed):
+    """torch draws a single sample (replacement or not) by the exponential keys
+    of its no-replacement path, not by the cumulative search: makemore's
+    sampling loop, one character at a time, gives torch's names."""
+    probabilities = np.random.default_rng(seed % 2**32).random(27).astype(np.float32)
+    probabilities[[0, 5, 6]] = 0.0
+    seeded(seed)
+    ours = [
+        dg.multinomial(dg.tensor(probabilities), 1, replacement=True).item()
+        for _ in range(30)
+    ]
+    theirs = [
+        torch.multinomial(torch.from_numpy(probabilities), 1, replacement=True).item()
+        for _ in range(30)
+    ]
+    assert ours == theirs
+    assert_streams_in_step()

@@ -17,6 +17,7 @@ from deepgrad.function import Function, FunctionCtx
 from deepgrad.tensor import Tensor, detect_anomaly, no_grad
 
 __all__ = [
+    "Variable",
     "Function",
     "FunctionCtx",
     "GradcheckError",
@@ -96,6 +97,18 @@ def analytical_jacobian(
     for tensor in tensors:
         tensor.grad = None
     return [np.array(r) if r else np.zeros((0, 0)) for r in rows]
+
+
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+    """``torch.autograd.Variable``, from before PyTorch 0.4, for old tutorials:
+    a Tensor sharing ``data``'s memory (a leaf that requires grad if asked).
+    Since 0.4 Tensors record gradients themselves: write
+    ``x.requires_grad_()`` or ``dg.tensor(..., requires_grad=True)`` instead."""
+    if not isinstance(data, Tensor):
+        raise TypeError(
+            f"Variable(data): data must be a Tensor, received {type(data).__name__}"
+        )
+    return data.detach().requires_grad_(requires_grad)
 
 
 def gradcheck(

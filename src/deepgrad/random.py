@@ -593,7 +593,7 @@ def multinomial(
     """Indices drawn with probability proportional to ``weights`` (one row per
     distribution), int64.
 
-    Without replacement, as torch's CPU ``multinomial``: keys
+    Without replacement, or for one sample, as torch's CPU ``multinomial``: keys
     q = Exponential(1) from one float64 uniform each (q = -log(1 - u)), then
     the ``num_samples`` largest weights / q. With replacement, as
     ``multinomial_with_replacement``: one float64 uniform per sample, found by
@@ -617,7 +617,7 @@ def multinomial(
             f"multinomial: cannot draw {num_samples} samples from {categories} "
             "categories without replacement; pass replacement=True"
         )
-    if not replacement:
+    if not replacement or num_samples == 1:  # torch's fast path takes both
         unit = _unit(generator, rows.size, np.dtype(np.float64)).reshape(rows.shape)
         keys = -np.log1p(-unit)
         scores = rows / keys.astype(rows.dtype)

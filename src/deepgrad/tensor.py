@@ -1074,25 +1074,64 @@ def _count_anomaly_blocks(change: int) -> None:
 # ---------------------------------------------------------------------------
 # Printing like PyTorch
 # ---------------------------------------------------------------------------
+_THRESHOLD, _EDGEITEMS, _LINEWIDTH = 1000, 3, 81  # PyTorch's print options
+
+
+def _summarized(array: np.ndarray) -> np.ndarray:
+    """The elements PyTorch shows of a tensor of more than 1000 elements: the
+    first and last 3 along each dimension (its format is chosen from them)."""
+    if array.size <= _THRESHOLD:
+        return array
+    for axis, size in enumerate(array.shape):
+        if size > 2 * _EDGEITEMS:
+            keep = np.r_[0:_EDGEITEMS, size - _EDGEITEMS : size]
+            array = np.take(array, keep, axis=axis)
+    return array
+
+
+def _float_formatter(array: np.ndarray) -> dict[str, Any]:
+    """array2string's options for a float tensor, by PyTorch's ``_Formatter``
+    rules: whole numbers as ``3.``; scientific notation when the shown nonzero
+    magnitudes span more than 1000x, pass 1e8, or (not whole) fall below 1e-4;
+    else 4 decimals. Every element right-aligned to the widest."""
+    shown = _summarized(array)
+    finite = shown[np.isfinite(shown)]
+    nonzero = np.abs(finite[finite != 0]).astype(np.float64)
+    integral = bool(np.all(finite == np.round(finite)))
+    largest = float(nonzero.max()) if nonzero.size else 0.0
+    smallest = float(nonzero.min()) if nonzero.size else 0.0
+    scientific = nonzero.size > 0 and (
+        largest / smallest > 1000.0
+        or largest > 1e8
+        or (not integral and smallest < 1e-4)
+    )
+    if scientific:
+        def text(value: float) -> str:
+            return f"{value:.4e}"
+    elif integral:
+        text = _format_integral_float
+    else:
+        def text(value: float) -> str:
+            return f"{value:.4f}"
+    width = max((len(text(float(v))) for v in shown.reshape(-1)), default=0)
+    return {"formatter": {"float_kind": lambda v: text(float(v)).rjust(width)}}
+
+
 def _format_tensor(tensor: Tensor) -> str:
     array = tensor.array
     options: dict[str, Any] = {"separator": ", ", "prefix": "tensor("}
     if array.dtype.kind == "f":
-        finite = array[np.isfinite(array)]
-        integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        large = finite.size and (
-            float(np.abs(finite).max()) >= 1e8  # a Python float: no float16 overflow
-            or (0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
-        )
-        if large:
-            options["formatter"] = {"float_kind": lambda v: f"{v:.4e}"}
-        elif not integral:
-            options.update(precision=4, floatmode="fixed")
-        else:
-            options["formatter"] = {"float_kind": _format_integral_float}
-    body = np.array2string(array, threshold=1000, edgeitems=3, **options)
+        options.update(_float_formatter(array))
+    body = np.array2string(
+        array,
+        threshold=_THRESHOLD,
+        edgeitems=_EDGEITEMS,
+        max_line_width=_LINEWIDTH,
+        **options,
+    )
+    body = body.replace(", ..., ", ",  ..., ")  # PyTorch's elided elements: " ..."
     suffix = []
-    if array.dtype not in (np.dtype(np.float32), np.dtype(np.int64), np.dtype(bool)):
+    if array.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(bool)):
         suffix.append(f"dtype=dg.{array.dtype}")
     if tensor._backward is not None:
         suffix.append(f"grad_fn=<{tensor._op}>")

@@ -2,7 +2,7 @@
 # Source: https://pytorch.org/tutorials/beginner/pytorch_with_examples.html (pytorch/tutorials, beginner_source/examples_nn/dynamic_net.py)
 # Licence: BSD-3-Clause (pytorch/tutorials)
 # Changes: torch.manual_seed(0) and random.seed(0) added so both runs draw the same weights and depths; 30000 -> 3000 iterations, printing every 200
-# Tolerance: float32
+# Tolerance: rtol=1e-4, atol=1e-5 (3000 momentum steps on float32 sums of 2000 points: NumPy sums pairwise, torch in vector lanes, and the drift grows to 2e-5 of the final coefficients, 2e-6 on predictions of size 1)
 import math
 import random
 

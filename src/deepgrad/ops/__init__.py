@@ -128,6 +128,7 @@ from deepgrad.ops.shape import (
     reshape,
     squeeze,
     stack,
+    t,
     transpose,
     unsqueeze,
 )
@@ -174,6 +175,7 @@ __all__ = [
     "sub",
     "sum",
     "tanh",
+    "t",
     "transpose",
     "unsqueeze",
     "var",
@@ -318,6 +320,7 @@ _METHODS = {
     "view": reshape,
     "flatten": flatten,
     "transpose": transpose,
+    "t": t,
     "permute": permute,
     "unsqueeze": unsqueeze,
     "squeeze": squeeze,

@@ -144,24 +144,45 @@ def torch_keywords(function: Callable[..., Any]) -> Callable[..., Any]:
         renames["other"] = names[1]
     if "dim" in names and "axis" not in names:
         renames["axis"] = "dim"
-
-    if not renames:
-        return function
+    if "keepdim" in names and "keepdims" not in names:
+        renames["keepdims"] = "keepdim"  # NumPy's spelling, which torch accepts too
+    takes_out = "out" not in names
 
     @functools.wraps(function)
     def with_torch_keywords(*args: Any, **kwargs: Any) -> Any:
-        if kwargs:  # the usual call has none: it costs one test
-            for alias, name in renames.items():
-                if alias in kwargs:
-                    if name in kwargs or names.index(name) < len(args):
-                        raise TypeError(
-                            f"{function.__name__}() got {alias}= and {name}= for "
-                            "the same argument; give only one of them"
-                        )
-                    kwargs[name] = kwargs.pop(alias)
-        return function(*args, **kwargs)
+        if not kwargs:  # the usual call: it costs one test
+            return function(*args)
+        for alias, name in renames.items():
+            if alias in kwargs:
+                if name in kwargs or names.index(name) < len(args):
+                    raise TypeError(
+                        f"{function.__name__}() got {alias}= and {name}= for "
+                        "the same argument; give only one of them"
+                    )
+                kwargs[name] = kwargs.pop(alias)
+        out = kwargs.pop("out", None) if takes_out else None
+        result = function(*args, **kwargs)
+        return result if out is None else write_out(result, out, function.__name__)
 
     return with_torch_keywords
+
+
+def write_out(result: Any, out: Any, op: str) -> Tensor:
+    """PyTorch's ``out=``: the result written into ``out`` (resized to the
+    result's shape when it differs, as torch does), outside the graph."""
+    if not isinstance(out, Tensor) or not isinstance(result, Tensor):
+        raise TypeError(f"{op}(out=...): out must be a Tensor, received {type(out)}")
+    if result.requires_grad and out.requires_grad:
+        raise RuntimeError(
+            f"{op}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad"
+        )
+    if out.array.shape == result.array.shape:
+        np.copyto(out.array, result.array, casting="same_kind")
+    else:
+        out.array = result.array.astype(out.array.dtype, copy=True)
+    out._version += 1
+    return out
 
 
 def float_data(x: Tensor) -> np.ndarray:

@@ -58,6 +58,16 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(a, shape)
 
 
+def t(a: Tensor) -> Tensor:
+    """``torch.t``: a 2-D tensor transposed; 0-D and 1-D ones as they are."""
+    if a.ndim > 2:
+        raise RuntimeError(
+            f"t() expects a tensor with <= 2 dimensions, but self is {a.ndim}D; "
+            "use transpose(dim0, dim1) or permute"
+        )
+    return transpose(a, 0, 1) if a.ndim == 2 else a
+
+
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = normalize_dims((dim0, dim1), a.ndim, "transpose")
 
