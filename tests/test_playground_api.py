@@ -615,3 +615,38 @@ def test_the_outbox_coalesces_frames_but_never_across_another_message():
     assert first["history"]["epoch"] == [1, 2, 3] and first["log"] == ["[1]", "[2, 3]"]
     assert ready == {"type": "ready"}
     assert second["history"]["epoch"] == [1]
+
+
+def test_dropout_runs_in_two_tabs_at_once_each_give_their_copied_codes_curve(
+    app_client, tmp_path, monkeypatch
+):
+    """Dropout draws its masks from the process-wide generator; each tab trains
+    with its own stream in its turns, so two tabs training at once each get the
+    loss curve of their copied code run alone."""
+    import threading
+
+    configs = [
+        {**MOONS, "dropout": 0.2, "epochs": 40, "seed": 1},
+        {**MOONS, "dropout": 0.3, "epochs": 40, "seed": 2, "hidden": [6]},
+    ]
+    results: list[Any] = [None, None]
+
+    def tab(index: int) -> None:
+        with app_client.websocket_connect("/ws") as ws:
+            receive(ws, "hello")
+            start(ws, configs[index])
+            history, _ = train_to_the_end(ws)
+            ws.send_json({"type": "code"})
+            results[index] = (history["loss"], receive(ws, "code"))
+
+    threads = [threading.Thread(target=tab, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    monkeypatch.chdir(tmp_path)
+    for index, (page_loss, code) in enumerate(results):
+        script = tmp_path / f"tab{index}.py"
+        script.write_text(code["python"])
+        copied = runpy.run_path(str(script))["history"].history["loss"]
+        np.testing.assert_allclose(copied, page_loss, atol=1e-6, err_msg=f"tab {index}")

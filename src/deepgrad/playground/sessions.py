@@ -94,22 +94,38 @@ class Turns:
         self._lock = threading.Lock()
         self._waiting: collections.deque[threading.Event] = collections.deque()
         self._held = False
+        self._streams = threading.local()  # each thread's random stream
 
     def acquire(self) -> None:
         with self._lock:
             if not self._held:
                 self._held = True
+                self._swap_in()
                 return
             ready = threading.Event()
             self._waiting.append(ready)
         ready.wait()  # release() handed the turn over
+        self._swap_in()
 
     def release(self) -> None:
+        self._swap_out()
         with self._lock:
             if self._waiting:
                 self._waiting.popleft().set()
             else:
                 self._held = False
+
+    # Dropout draws its masks from the process-wide generator (as PyTorch's
+    # does). Each thread keeps its own stream and puts it in place for its
+    # turns, so a tab's masks, and its loss curve, are the ones its copied
+    # code gives, however many other tabs train between its turns.
+    def _swap_in(self) -> None:
+        state = getattr(self._streams, "state", None)
+        if state is not None:
+            dg.default_generator().set_state(state)
+
+    def _swap_out(self) -> None:
+        self._streams.state = dg.default_generator().get_state()
 
     @contextlib.contextmanager
     def taken(self) -> Iterator[None]:
