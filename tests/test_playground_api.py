@@ -650,3 +650,43 @@ def test_dropout_runs_in_two_tabs_at_once_each_give_their_copied_codes_curve(
         script.write_text(code["python"])
         copied = runpy.run_path(str(script))["history"].history["loss"]
         np.testing.assert_allclose(copied, page_loss, atol=1e-6, err_msg=f"tab {index}")
+
+
+def test_a_regression_csvs_copied_python_and_command_give_the_pages_curve(
+    app_client, tmp_path, monkeypatch
+):
+    """A regression learns standardised targets on the page, as deepgrad train
+    does: the copied Python (target_standardizer) and the copied command on the
+    uploaded file both give the page's loss curve."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-2, 2, size=(80, 2))
+    y = 3 * X[:, 0] - X[:, 1] ** 2 + 20 + rng.normal(scale=0.3, size=80)
+    text = "a,b,price\n" + "\n".join(
+        f"{a:.5f},{b:.5f},{t:.5f}" for (a, b), t in zip(X, y, strict=True)
+    )
+    with app_client.websocket_connect("/ws") as ws:
+        session = receive(ws, "hello")["session"]
+        app_client.post(
+            f"/api/sessions/{session}/upload?filename=prices.csv", content=text
+        )
+        start(ws, {"dataset": "csv", "hidden": [6], "activation": "tanh",
+                   "optimizer": "adam", "lr": 0.01, "batch_size": 16,
+                   "epochs": 30, "test_ratio": 0.25})  # fmt: skip
+        history, _ = train_to_the_end(ws)
+        ws.send_json({"type": "code"})
+        code = receive(ws, "code")
+    assert history["loss"][0] < 2  # standardised targets: the first loss is ~1, not ~40
+    assert "target_standardizer=Standardizer()" in code["python"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "prices.csv").write_text(text + "\n")  # the user's own file
+    script = tmp_path / "run.py"
+    script.write_text(code["python"])
+    copied = runpy.run_path(str(script))["history"].history["loss"]
+    np.testing.assert_allclose(copied, history["loss"], atol=1e-6)
+    words = shlex.split(code["command"])
+    result = run(*words[1:], "--verbose", "0")
+    assert result.exit_code == 0, result.output
+    command_loss = load_checkpoint("model.dg").training_state["history"]["history"][
+        "loss"
+    ]
+    np.testing.assert_allclose(command_loss, history["loss"], atol=1e-6)

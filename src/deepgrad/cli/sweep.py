@@ -192,7 +192,7 @@ def sweep(
         str | None,
         typer.Option(
             help="Run on Dask: 'local' starts a cluster of --jobs processes here, "
-            "tcp://HOST:8786 uses a running one (pip install 'deepgrad[dask]')."
+            "tcp://HOST:8786 uses a running one (pip install 'deepgrad\\[dask]')."
         ),
     ] = None,
     threshold: Annotated[

@@ -95,12 +95,19 @@ def python_code(
     layers = "".join(f"    {_layer(module)},\n" for module in model.children())
     validation = f"    validation={config.test_ratio!r},\n" if config.test_ratio else ""
     penalty = f"    l1={config.l1!r},\n" if config.l1 else ""
-    standardizer = "Standardizer()" if standardize else "None"
+    scaling = (
+        "    standardizer=Standardizer(),  # fitted on the training split\n"
+        if standardize
+        else ""
+    )
+    if dataset.task == "regression":
+        scaling += "    target_standardizer=Standardizer(),  # learns targets of mean 0, std 1\n"
+    scaling_import = "from deepgrad.data import Standardizer\n" if scaling else ""
     return (
         f"# deepgrad playground: {DATASETS[config.dataset][0]}, {epochs} epochs\n"
         "import deepgrad as dg\n"
         "from deepgrad import nn\n"
-        "from deepgrad.data import Standardizer\n"
+        f"{scaling_import}"
         f"{data_import}\n"
         "from deepgrad.recipes import initialise\n"
         "from deepgrad.train import Classifier\n"
@@ -115,7 +122,7 @@ def python_code(
         f"    loss_fn=nn.{loss}(),\n"
         f"    optimizer=dg.optim.{optimizer}(model.parameters(), "
         f"{_optimizer_options(config)}),\n"
-        f"    standardizer={standardizer},  # fitted on the training split\n"
+        f"{scaling}"
         "    class_names=dataset.class_names,\n"
         "    task=dataset.task,\n"
         "    feature_names=dataset.feature_names,\n"

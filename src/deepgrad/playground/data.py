@@ -233,8 +233,9 @@ def dataset_csv(dataset: Dataset, target: str = "label") -> str:
 
 
 class Plane:
-    """The 2-D plane the page draws: the two features themselves, or the first
-    two principal components of standardized data with more features.
+    """The 2-D plane the page draws: the two features themselves, one feature
+    across (its maps then vary left to right only), or the first two principal
+    components of standardized data with more features.
 
     ``project`` maps feature rows to plane coordinates and ``lift`` maps plane
     points back to feature rows (the data's mean along the other components), so
@@ -249,6 +250,11 @@ class Plane:
             self.scale = np.ones(2)
             self.axes = np.eye(2)
             self.labels = list(feature_names)
+        elif self.n_features == 1:  # the feature across; the plane's height is no input
+            self.mean = np.zeros(1)
+            self.scale = np.ones(1)
+            self.axes = np.array([[1.0], [0.0]])
+            self.labels = [feature_names[0], "(not an input)"]
         else:
             # principal axes of the standardized data: Z = (X - mean) / scale,
             # plane = Z · V[:2]^T, from the SVD Z = U S V^T

@@ -256,6 +256,10 @@ class _Run:
                 config.nesterov,
             ),
             standardizer=Standardizer() if self.standardize else None,
+            # as deepgrad train: a regression learns targets of mean 0, std 1
+            target_standardizer=Standardizer()
+            if dataset.task == "regression"
+            else None,
             class_names=dataset.class_names,
             task=dataset.task,
             feature_names=dataset.feature_names,
@@ -965,6 +969,7 @@ def _race(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, Any
         session._post(
             {
                 "type": "race-run",
+                "id": command.get("id"),
                 "index": labels.index(result["label"]),
                 "of": len(labels),
                 **_race_run(result),
@@ -976,6 +981,7 @@ def _race(session: Session, run: _Run, command: dict[str, Any]) -> dict[str, Any
             base, {option: values}, n_jobs=1, seed=config.seed, on_result=finished
         )
     return {
+        "id": command.get("id"),
         "option": option,
         "epochs": epochs,
         "note": note,

@@ -25,7 +25,7 @@ const state = {
   positions: [],
   inspected: null,
   socket: null,
-  race: { runs: [] },
+  race: { runs: [], id: 0 },
 };
 
 // what each race starts with, and how its values are read
@@ -108,7 +108,7 @@ const HANDLERS = {
       layer: message.layer, unit: message.unit, weight: message.weight ? message.weight.index : null,
       epoch: message.epoch,
     };
-    renderInspector($("inspector"), message);
+    renderInspector($("inspector"), message, state.config.lr);
   },
   code(message) {
     $("code-text").textContent = message.python;
@@ -118,13 +118,15 @@ const HANDLERS = {
     if (navigator.clipboard) navigator.clipboard.writeText(message.python).catch(() => {});
   },
   "race-run"(message) {
-    // one finished run of a race: draw what has finished so far
+    // one finished run of a race: draw what has finished so far (of this race)
+    if (message.id !== state.race.id) return;
     state.race.runs[message.index] = message;
     renderRace($("race-chart"), $("race-legend"), {
       runs: state.race.runs.filter(Boolean), running: message.of - state.race.runs.filter(Boolean).length,
     });
   },
   race(message) {
+    if (message.id !== state.race.id) return;
     state.race.runs = message.runs;
     renderRace($("race-chart"), $("race-legend"), message);
   },
@@ -169,17 +171,25 @@ function writeForm() {
   drawSizes();
 }
 
+// the form into state.config; false (and the error shown) for a batch size
+// that is not a number, which keeps the one the run has
 function readForm() {
   const config = state.config;
   for (const key of FIELDS) {
     const input = $(key);
     config[key] = input.type === "number" ? Number(input.value) : input.value;
   }
-  const batch = $("batch_size").value.trim();
-  config.batch_size = batch === "full" || batch === "" ? "full" : Number(batch);
   config.batchnorm = $("batchnorm").checked;
   config.nesterov = $("nesterov").checked;
   if (!$("target-label").hidden && $("target").value) config.target = $("target").value;
+  const batch = $("batch_size").value.trim();
+  const size = batch === "full" || batch === "" ? "full" : Number(batch);
+  if (Number.isNaN(size)) {
+    showError(`batch size: expected a whole number >= 1 or 'full', received '${batch}'`);
+    return false;
+  }
+  config.batch_size = size;
+  return true;
 }
 
 function datasetKind() {
@@ -201,9 +211,10 @@ function sendConfig() {
 
 function onFormChange(event) {
   const previous = state.config.dataset;
-  readForm();
+  if (!readForm()) { writeForm(); return; }
   if (event.target.id === "dataset" && state.config.dataset !== previous) {
     const entry = state.options.datasets.find((d) => d.name === state.config.dataset);
+    state.config.loss = "auto"; // other data may be another task: the loss follows it
     if (entry.kind === "gate") state.config.test_ratio = 0;
     else if (state.config.test_ratio === 0) state.config.test_ratio = 0.2;
     if (["generated", "function"].includes(entry.kind)) state.config.noise = entry.noise;
@@ -327,6 +338,8 @@ function updateNumbers(frame) {
   $("test-loss").textContent = plain(last(state.history.val_loss));
   const accuracy = last(state.history.accuracy);
   $("accuracy").textContent = accuracy === null ? "" : accuracy.toFixed(3);
+  const testAccuracy = last(state.history.val_accuracy);
+  $("test-accuracy").textContent = testAccuracy === null ? "" : testAccuracy.toFixed(3);
   $("play").classList.toggle("active", frame.state === "playing");
   $("pause").classList.toggle("active", frame.state !== "playing");
   if (frame.state === "finished" && frame.stopped_reason) {
@@ -388,7 +401,9 @@ async function upload(file) {
   state.upload = answer;
   options($("target"), answer.columns);
   $("target").value = answer.target;
-  Object.assign(state.config, { dataset: "csv", file: answer.filename, target: answer.target });
+  Object.assign(state.config, {
+    dataset: "csv", file: answer.filename, target: answer.target, loss: "auto",
+  });
   writeForm();
   sendConfig();
 }
@@ -413,7 +428,11 @@ function wire() {
       if (["click-class", "target", "race-option", "race-values"].includes(input.id)) return;
       input.addEventListener("change", onFormChange);
     });
-  $("target").addEventListener("change", () => { state.config.target = $("target").value; sendConfig(); });
+  $("target").addEventListener("change", () => {
+    Object.assign(state.config, { target: $("target").value, loss: "auto" });
+    writeForm();
+    sendConfig();
+  });
   $("play").addEventListener("click", () => send({ type: "play" }));
   $("pause").addEventListener("click", () => send({ type: "pause" }));
   $("step").addEventListener("click", () => send({ type: "step", unit: "epoch" }));
@@ -446,11 +465,16 @@ function wire() {
   });
   $("race").addEventListener("click", () => {
     const option = $("race-option").value;
-    const values = $("race-values").value.split(",").map((v) => v.trim()).filter(Boolean)
-      .map(RACES[option].read);
-    state.race.runs = [];
+    const texts = $("race-values").value.split(",").map((v) => v.trim()).filter(Boolean);
+    const values = texts.map(RACES[option].read);
+    const bad = texts.filter((_, i) => Number.isNaN(values[i]));
+    if (bad.length) {
+      showError(`race: not numbers: ${bad.join(", ")}`);
+      return;
+    }
+    state.race = { runs: [], id: state.race.id + 1 };
     $("race-legend").textContent = `racing ${values.length} runs…`;
-    send({ type: "race", option, values });
+    send({ type: "race", option, values, id: state.race.id });
   });
   $("network-lines").addEventListener("click", (event) => {
     if (!state.frame) return;

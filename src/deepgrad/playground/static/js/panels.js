@@ -19,7 +19,7 @@ function check(residual, limit) {
     : `<span class="fail">FAIL ${shown}</span>`;
 }
 
-export function renderInspector(panel, answer) {
+export function renderInspector(panel, answer, lr) {
   const rows = answer.quantities.map((q) => {
     const more = q.count > q.values.length ? ", …" : "";
     return `<tr data-key="${q.key}"><td><code>${escape(q.symbol)}</code></td>
@@ -40,7 +40,8 @@ export function renderInspector(panel, answer) {
     <table><tr><th>sum of the terms</th><th>backprop</th><th>numeric (float64)</th></tr>
       <tr><td>${weight.sum.toPrecision(6)}</td><td data-testid="weight-grad">${weight.backprop.toPrecision(6)}</td>
       <td>${weight.numeric.toPrecision(6)}</td></tr></table>
-    <p class="hint">The next step moves it by −lr × ${weight.backprop.toPrecision(4)} (plain SGD).</p>
+    <p class="hint">Plain SGD at lr ${lr} would change it by −lr × dL/dW =
+      ${(-lr * weight.backprop).toPrecision(4)}.</p>
   </section>` : "";
   panel.innerHTML = `
     <button class="close" title="Close">×</button>
