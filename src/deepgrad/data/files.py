@@ -424,7 +424,8 @@ def _target_index(path: Path, header: list[str], target: str | None) -> int | No
             )
         raise ValueError(
             f"{path.name}: no column named {target!r}; columns are: "
-            f"{', '.join(header)}{hint}. Pass the name of the label column as target"
+            f"{', '.join(header)}{hint}. Pass the name of the label column "
+            "(target= in Python, --target at the command line)"
         )
     if len(header) == 1 and target is not None:
         raise ValueError(

@@ -78,7 +78,7 @@ const HANDLERS = {
     state.frame = null;
     $("lab-log").textContent = "";
     $("log-title").textContent = `Training log: ${message.data.name}, every ${message.log_every} `
-      + `epoch${message.log_every === 1 ? "" : "s"}, in the lab's format`;
+      + `epoch${message.log_every === 1 ? "" : "s"} (Keras' lines, as deepgrad train prints them)`;
     $("inspector").hidden = true;
     state.inspected = null;
     if (message.config.dataset === "csv") {
@@ -150,7 +150,7 @@ function fillChoices(message) {
   options($("loss"), ["auto", ...message.losses]);
   options($("optimizer"), Object.keys(message.optimizers));
   options($("speed"), message.speeds.map(String),
-    message.speeds.map((s) => (s === 0 ? "max" : `${s} epochs/s`)));
+    message.speeds.map((s) => (s === 0 ? "max" : `${s} epoch${s === 1 ? "" : "s"}/s`)));
   $("speed").value = "0";
 }
 
