@@ -36,6 +36,7 @@ CONTENDERS_OF = {
         "numpy reference",
         "deepgrad eager",
         "deepgrad fit",
+        "deepgrad fit numba",
     ),
     "W3": ("pytorch", "numpy reference", "deepgrad eager", "deepgrad fit"),
 }

@@ -19,6 +19,7 @@ CONTENDER_ORDER = (
     "numpy reference",
     "deepgrad eager",
     "deepgrad fit",
+    "deepgrad fit numba",
 )
 
 

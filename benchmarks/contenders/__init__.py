@@ -9,6 +9,7 @@ timed. A missing function means the contender does not run that workload.
 CONTENDERS = {
     "deepgrad eager": "benchmarks.contenders.deepgrad_eager",
     "deepgrad fit": "benchmarks.contenders.deepgrad_fit",
+    "deepgrad fit numba": "benchmarks.contenders.deepgrad_fit_numba",
     "pytorch": "benchmarks.contenders.pytorch",
     "sklearn float32": "benchmarks.contenders.sklearn_mlp",
     "numpy reference": "benchmarks.contenders.numpy_reference",

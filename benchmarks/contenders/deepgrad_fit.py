@@ -8,6 +8,7 @@ is missing the worker reports this contender as n/a.
 from __future__ import annotations
 
 import inspect
+import os
 
 import numpy as np
 
@@ -15,6 +16,9 @@ import deepgrad as dg
 from benchmarks.contenders import eager
 from deepgrad import nn
 from deepgrad.train import fit
+
+# the NumPy step, whatever the run's length ("deepgrad fit numba" runs the kernels)
+os.environ.setdefault("DEEPGRAD_KERNELS", "numpy")
 
 
 def _fit(model, loss_fn, optimizer, features, labels, epochs, batch_size, shuffle):

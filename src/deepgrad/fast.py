@@ -24,8 +24,12 @@ cover, and the caller falls back to the eager path.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import tempfile
 from abc import ABC, abstractmethod
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -44,6 +48,7 @@ from deepgrad.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSE
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
 from deepgrad.ops.arithmetic import matrix_product
 from deepgrad.optim.adam import Adam, AdamW
+from deepgrad.optim.rmsprop import RMSprop
 from deepgrad.optim.sgd import SGD
 from deepgrad.tensor import Tensor
 
@@ -91,6 +96,10 @@ ACTIVATIONS = {
 }
 
 
+# activation module type -> its fused kernels' name in deepgrad.kernels.ACTIVATIONS
+_KERNEL_NAMES: dict[type, str] = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+
+
 def _leaky(slope: float):
     def forward(z, out):
         np.multiply(z, np.where(z > 0, 1, slope).astype(z.dtype), out=out)
@@ -100,6 +109,78 @@ def _leaky(slope: float):
         delta *= np.where(z > 0, 1, slope).astype(delta.dtype)
 
     return forward, derivative
+
+
+# Numba's kernels (deepgrad.kernels, the `fast` extra) pay back their cost (importing
+# Numba and loading the cached kernels: about 0.7 s a process, 1.5-2 s the first time
+# while they compile) once a run updates this many parameters in all (parameters x
+# steps). Measured on W2 (docs/performance.md): the kernels save 1.3-1.8 ns per
+# parameter and step with Adam (13 NumPy passes become one), about 0.5 ns with plain
+# SGD. Below it (the lab's XOR run, small CLI runs) NumPy runs.
+KERNELS_BREAK_EVEN = 5e8
+KERNELS_BREAK_EVEN_PLAIN_SGD = 1.5e9
+KERNEL_BACKENDS = ("auto", "numba", "numpy")
+
+
+def kernels_installed() -> bool:
+    """Whether Numba (``pip install 'deepgrad[fast]'``) can be imported."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def load_kernels() -> ModuleType:
+    """Import ``deepgrad.kernels`` (and Numba), with Numba's cache in a user folder.
+
+    The kernels compile once per machine and load from ``NUMBA_CACHE_DIR``
+    afterwards; deepgrad sets it to ``~/.cache/deepgrad/numba`` (under
+    ``XDG_CACHE_HOME`` when set) unless the user chose one.
+    """
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+            os.path.expanduser("~"), ".cache"
+        )
+        folder = os.path.join(cache, "deepgrad", "numba")
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:  # a read-only home: Numba would refuse cache=True there
+            user = os.getuid() if hasattr(os, "getuid") else os.getpid()
+            folder = os.path.join(tempfile.gettempdir(), f"deepgrad-numba-{user}")
+        os.environ["NUMBA_CACHE_DIR"] = folder
+    try:
+        from deepgrad import kernels
+    except ImportError as error:
+        raise ImportError(
+            "the numba kernels need Numba: pip install 'deepgrad[fast]'"
+        ) from error
+    return kernels
+
+
+def choose_kernels(
+    kernels: str | None, work: float | None, break_even: float = KERNELS_BREAK_EVEN
+) -> ModuleType | None:
+    """The kernel module the compiled step uses, or None for the NumPy path.
+
+    ``kernels``: "numba" (raise if Numba is missing), "numpy", or "auto" (Numba
+    when installed and ``work``, parameters x steps, reaches ``break_even``);
+    None reads the ``DEEPGRAD_KERNELS`` environment variable (default "auto").
+    """
+    source = "kernels"
+    if kernels is None:
+        kernels, source = (
+            os.environ.get("DEEPGRAD_KERNELS") or "auto",
+            "DEEPGRAD_KERNELS",
+        )
+    if kernels not in KERNEL_BACKENDS:
+        raise ValueError(
+            f"compile_step: {source} must be one of {', '.join(KERNEL_BACKENDS)}, "
+            f"received: {kernels!r}"
+        )
+    if kernels == "numpy":
+        return None
+    if kernels == "auto" and (
+        work is None or work < break_even or not kernels_installed()
+    ):
+        return None
+    return load_kernels()
 
 
 class _Layer(NamedTuple):
@@ -115,6 +196,24 @@ class _Layer(NamedTuple):
     delta: np.ndarray  # dL/dZ
     forward: Any
     derivative: Any
+    fused_forward: Any  # Z += b, A = f(Z) in one kernel call, or None
+    fused_backward: Any  # delta *= f'(Z) and db = sum of delta in one call, or None
+
+
+def _fused(kernels: ModuleType | None, name: str | None, slope: float | None):
+    """(fused forward, fused backward) of one activation from ``kernels``, or Nones."""
+    if kernels is None or name not in kernels.ACTIVATIONS:
+        return None, None
+    forward, backward = kernels.ACTIVATIONS[name]
+    if name == "leaky_relu":
+        return (
+            lambda z, bias, a: forward(z, bias, a, z.dtype.type(slope)),
+            lambda delta, z, a, grad_bias: backward(
+                delta, z, grad_bias, delta.dtype.type(slope)
+            ),
+        )
+    # relu reads A (A > 0 exactly where Z > 0), sigmoid and tanh their output
+    return forward, lambda delta, z, a, grad_bias: backward(delta, a, grad_bias)
 
 
 class CompiledStep:
@@ -130,9 +229,21 @@ class CompiledStep:
     gradient arrays and the Z, A and delta buffers. It is rebuilt when a
     parameter's array or gradient was replaced (``p.data = t``,
     ``zero_grad(set_to_none=True)``).
+
+    ``kernels`` is ``deepgrad.kernels`` (Numba) or None: with it, the bias and
+    activation, the activation's derivative and the bias gradient, the loss and
+    its delta, and the optimizer update each run as one compiled pass
+    (``choose_kernels`` picks it; ``kernels_name`` says which ran).
     """
 
-    def __init__(self, layers, loss_kind: str, optimizer: Any) -> None:
+    def __init__(
+        self,
+        layers,
+        loss_kind: str,
+        optimizer: Any,
+        kernels: ModuleType | None = None,
+        activations: list[tuple[str | None, float | None]] | None = None,
+    ) -> None:
         self.layers = layers  # list of (Linear, forward_fn, derivative_fn)
         # the Parameter objects themselves, looked up once (module attribute
         # access is a dict lookup through Module.__getattr__ on every step)
@@ -140,7 +251,14 @@ class CompiledStep:
         self.biases = [linear.bias for linear, _, _ in layers]
         self.loss_kind = loss_kind
         self.optimizer = optimizer
-        self._flat = _FlatUpdate.create(optimizer, self.parameters)
+        self.kernels = kernels
+        self.kernels_name = "numpy" if kernels is None else "numba"
+        activations = activations or [(None, None)] * len(layers)
+        self._fused = [_fused(kernels, *activation) for activation in activations]
+        self._loss = (
+            _LOSSES[loss_kind] if kernels is None else _kernel_loss(kernels, loss_kind)
+        )
+        self._flat = _FlatUpdate.create(optimizer, self.parameters, kernels)
         self._plans: dict[int, list[_Layer]] = {}
         self._loss_scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -163,8 +281,10 @@ class CompiledStep:
         plan = self._plans.get(batch)
         if plan is None or not self._plan_current(plan):
             plan = [
-                self._layer_plan(batch, dtype, linear, forward, derivative)
-                for linear, forward, derivative in self.layers
+                self._layer_plan(batch, dtype, linear, forward, derivative, fused)
+                for (linear, forward, derivative), fused in zip(
+                    self.layers, self._fused, strict=True
+                )
             ]
             self._plans[batch] = plan
         return plan
@@ -184,9 +304,11 @@ class CompiledStep:
                 return False
         return True
 
-    def _layer_plan(self, batch, dtype, linear, forward, derivative) -> _Layer:
+    def _layer_plan(self, batch, dtype, linear, forward, derivative, fused) -> _Layer:
         weight, bias = linear.weight, linear.bias
         z, a, delta = np.empty((3, batch, linear.out_features), dtype)
+        if bias is None or bias.array.dtype != dtype:  # the kernels need b and Z alike
+            fused = (None, None)
         return _Layer(
             weight.array,
             weight.array.T,
@@ -198,6 +320,7 @@ class CompiledStep:
             delta,
             forward,
             derivative,
+            *fused,
         )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -228,6 +351,10 @@ class CompiledStep:
         activation = x
         for layer in plan:
             z = matrix_product(activation, layer.weight_t, out=layer.z)  # A_prev W^T
+            if layer.fused_forward is not None:  # Z += b, A = f(Z) in one pass
+                layer.fused_forward(z, layer.bias, layer.a)
+                activation = layer.a
+                continue
             if layer.bias is not None:
                 z += layer.bias
             activation = layer.forward(z, layer.a)
@@ -240,20 +367,24 @@ class CompiledStep:
         if scratch is None:
             scratch = np.empty((2, *last.a.shape), last.a.dtype)
             self._loss_scratch[x.shape[0]] = scratch
-        loss = _LOSSES[self.loss_kind](last.a, y, last.delta, scratch)
+        loss = self._loss(last.a, y, last.delta, scratch)
+        bias_summed = False  # db already written by a fused backward kernel
         if self.loss_kind == "mse":  # delta holds dL/dA; the chain rule through f
-            last.derivative(last.delta, last.z, last.a)
+            bias_summed = _apply_derivative(last)
         for index in range(len(plan) - 1, -1, -1):
             layer = plan[index]
             inputs = plan[index - 1].a if index > 0 else x
             # dW = delta^T A_prev
             matrix_product(layer.delta.T, inputs, out=layer.grad_weight)
-            if layer.grad_bias is not None:  # db = delta summed over the batch
-                np.add.reduce(layer.delta, axis=0, out=layer.grad_bias)
+            if layer.grad_bias is not None and not bias_summed:  # db
+                if self.kernels is not None:
+                    self.kernels.bias_sum(layer.delta, layer.grad_bias)
+                else:
+                    np.add.reduce(layer.delta, axis=0, out=layer.grad_bias)
             if index > 0:  # delta_prev = (delta W) * f'(Z_prev)
                 previous = plan[index - 1]
                 matrix_product(layer.delta, layer.weight, out=previous.delta)
-                previous.derivative(previous.delta, previous.z, previous.a)
+                bias_summed = _apply_derivative(previous)
         return loss
 
     def flat_sgd_ready(self) -> bool:
@@ -357,6 +488,25 @@ class CompiledStep:
             )
 
 
+def _apply_derivative(layer: _Layer) -> bool:
+    """delta *= f'(Z); True when a fused kernel also wrote db (the sum of delta)."""
+    if layer.fused_backward is not None:
+        layer.fused_backward(layer.delta, layer.z, layer.a, layer.grad_bias)
+        return True
+    layer.derivative(layer.delta, layer.z, layer.a)
+    return False
+
+
+def _kernel_loss(kernels: ModuleType, kind: str):
+    """The fused loss kernel, called as the NumPy losses are (scratch unused)."""
+    kernel = kernels.LOSSES[kind]
+
+    def loss(output, y, delta, scratch) -> float:
+        return float(kernel(output, y, delta))
+
+    return loss
+
+
 def _views(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
     """Consecutive pieces of ``flat`` shaped like the arrays in ``like``."""
     views, offset = [], 0
@@ -377,9 +527,15 @@ class _FlatUpdate(ABC):
     cover (``covers``) and do the update (``_update``).
     """
 
-    def __init__(self, optimizer: Any, parameters: list[Tensor]) -> None:
+    def __init__(
+        self,
+        optimizer: Any,
+        parameters: list[Tensor],
+        kernels: ModuleType | None = None,
+    ) -> None:
         self.group = optimizer.param_groups[0]
         self.optimizer = optimizer
+        self.kernels = kernels
         self.parameters = parameters
         arrays = [p.array for p in parameters]
         self.values = np.concatenate([a.ravel() for a in arrays]).astype(
@@ -408,18 +564,43 @@ class _FlatUpdate(ABC):
         """One optimizer step over the flat arrays."""
 
     @classmethod
-    def create(cls, optimizer: Any, parameters: list[Any]) -> _FlatUpdate | None:
-        """The flat update for this optimizer, or None (then ``optimizer.step()``)."""
+    def create(
+        cls,
+        optimizer: Any,
+        parameters: list[Any],
+        kernels: ModuleType | None = None,
+    ) -> _FlatUpdate | None:
+        """The flat update for this optimizer, or None (then ``optimizer.step()``).
+
+        SGD with momentum or weight decay and RMSprop have a flat update only with
+        the kernels; on the NumPy path their own ``step()`` runs.
+        """
         if len(optimizer.param_groups) != 1:
             return None
         group = optimizer.param_groups[0]
         same = {id(p) for p in group["params"]} == {id(p) for p in parameters}
         if not same or len(group["params"]) != len(parameters):
             return None
-        for flat in (_FlatSGD, _FlatAdam):
-            if flat.covers(optimizer, group):
-                return flat(optimizer, parameters)
+        flats: tuple[type[_FlatUpdate], ...] = (_FlatSGD, _FlatAdam)
+        if kernels is not None:
+            flats += (_FlatSGDMomentum, _FlatRMSprop)
+        for flat in flats:
+            if flat.covers(optimizer, group) and flat.state_fits(optimizer, parameters):
+                return flat(optimizer, parameters, kernels)
         return None
+
+    @staticmethod
+    def state_fits(optimizer: Any, parameters: list[Any]) -> bool:
+        """Whether the optimizer's state (if any) can move into flat arrays."""
+        return True
+
+    def _states(self) -> list[dict[str, Any]]:
+        """The parameters' optimizer states now (load_state_dict may replace them)."""
+        return [self.optimizer.state[p] for p in self.parameters]
+
+    def _scalar(self, value: float) -> Any:
+        """``value`` in the parameters' dtype: float32 kernels stay float32."""
+        return self.values.dtype.type(value)
 
     def ready(self) -> bool:
         """Still valid: nobody replaced a parameter's array or gradient since."""
@@ -448,6 +629,9 @@ class _FlatSGD(_FlatUpdate):
         )
 
     def _update(self) -> None:
+        if self.kernels is not None:
+            self.kernels.sgd(self.values, self.grads, self._scalar(self.group["lr"]))
+            return
         np.multiply(self.grads, self.group["lr"], out=self.scratch)
         self.values -= self.scratch  # theta -= lr * grad, for every parameter at once
 
@@ -461,8 +645,13 @@ class _FlatAdam(_FlatUpdate):
     calls instead of a dozen per parameter).
     """
 
-    def __init__(self, optimizer: Any, parameters: list[Tensor]) -> None:
-        super().__init__(optimizer, parameters)
+    def __init__(
+        self,
+        optimizer: Any,
+        parameters: list[Tensor],
+        kernels: ModuleType | None = None,
+    ) -> None:
+        super().__init__(optimizer, parameters, kernels)
         arrays = [p.array for p in parameters]
         states = [optimizer.state[p] for p in parameters]
         steps = {float(state.get("step", 0.0)) for state in states}
@@ -477,7 +666,6 @@ class _FlatAdam(_FlatUpdate):
             self.state[key] = flat
         for state in states:
             state.setdefault("step", 0.0)
-        self.states = states
 
     @staticmethod
     def covers(optimizer: Any, group: dict[str, Any]) -> bool:
@@ -495,15 +683,162 @@ class _FlatAdam(_FlatUpdate):
             and state["exp_avg"].base is self.state["exp_avg"]
             and state["exp_avg_sq"].base is self.state["exp_avg_sq"]
             and state["step"] == self.state["step"]
-            for state in self.states
+            for state in self._states()
         )
 
     def _update(self) -> None:
-        self.optimizer._update_array(
-            self.values, self.grads, self.state, self.group, self.scratch
-        )
-        for state in self.states:
+        group = self.group
+        beta1, beta2 = group["betas"]
+        if self.kernels is None or beta1 <= 0.5:  # lerp's other branch: NumPy's
+            self.optimizer._update_array(
+                self.values, self.grads, self.state, group, self.scratch
+            )
+        else:  # the same arithmetic as _update_array, in one pass
+            self.state["step"] += 1
+            step = self.state["step"]
+            lr, weight_decay = group["lr"], group["weight_decay"]
+            decoupled = group["decoupled_weight_decay"]
+            scalar = self._scalar
+            self.kernels.adam(
+                self.values,
+                self.grads,
+                self.state["exp_avg"],
+                self.state["exp_avg_sq"],
+                scalar(lr),
+                scalar(1 - beta1),
+                scalar(beta2),
+                scalar(1 - beta2),
+                scalar(group["eps"]),
+                scalar(0 if decoupled else weight_decay),
+                scalar(1 - lr * weight_decay if decoupled else 1),
+                scalar(lr / (1 - beta1**step)),
+                scalar((1 - beta2**step) ** 0.5),
+            )
+        for state in self._states():
             state["step"] = self.state["step"]
+
+
+class _FlatSGDMomentum(_FlatUpdate):
+    """SGD with momentum, Nesterov or weight decay: one kernel pass (kernels only).
+
+    The momentum buffers are views of one flat array, as Adam's moments; before
+    the first step no parameter has one (SGD creates it from the first gradient).
+    """
+
+    def __init__(
+        self,
+        optimizer: Any,
+        parameters: list[Tensor],
+        kernels: ModuleType | None = None,
+    ) -> None:
+        super().__init__(optimizer, parameters, kernels)
+        arrays = [p.array for p in parameters]
+        states = [optimizer.state[p] for p in parameters]
+        self.buffer = np.zeros_like(self.values)
+        self.buffers = _views(self.buffer, arrays)
+        self.first = states[0].get("momentum_buffer") is None
+        if not self.first:  # a resumed run: keep its buffers
+            for state, view in zip(states, self.buffers, strict=True):
+                view[...] = state["momentum_buffer"]
+                state["momentum_buffer"] = view
+
+    @staticmethod
+    def covers(optimizer: Any, group: dict[str, Any]) -> bool:
+        return type(optimizer) is SGD and not group["maximize"]
+
+    @staticmethod
+    def state_fits(optimizer: Any, parameters: list[Any]) -> bool:
+        started = {
+            optimizer.state[p].get("momentum_buffer") is not None for p in parameters
+        }
+        return len(started) == 1  # all parameters before their first step, or none
+
+    def ready(self) -> bool:
+        if not super().ready():
+            return False
+        return all(
+            state.get("momentum_buffer") is (None if self.first else view)
+            for state, view in zip(self._states(), self.buffers, strict=True)
+        )
+
+    def _update(self) -> None:
+        group, scalar = self.group, self._scalar
+        kernels: Any = self.kernels  # always set: created with the kernels only
+        kernels.sgd_momentum(
+            self.values,
+            self.grads,
+            self.buffer,
+            scalar(group["lr"]),
+            scalar(group["momentum"]),
+            scalar(1 - group["dampening"]),
+            scalar(group["weight_decay"]),
+            bool(group["nesterov"]),
+            self.first or group["momentum"] == 0,
+        )
+        if self.first and group["momentum"] != 0:
+            self.first = False
+            for state, view in zip(self._states(), self.buffers, strict=True):
+                state["momentum_buffer"] = view
+
+
+class _FlatRMSprop(_FlatUpdate):
+    """RMSprop (not centered) with its averages in flat arrays (kernels only)."""
+
+    def __init__(
+        self,
+        optimizer: Any,
+        parameters: list[Tensor],
+        kernels: ModuleType | None = None,
+    ) -> None:
+        super().__init__(optimizer, parameters, kernels)
+        arrays = [p.array for p in parameters]
+        states = [optimizer._lazy_state(p, self.group) for p in parameters]
+        self.flats = {}
+        for key in ("square_avg", "momentum_buffer"):
+            flat = np.zeros_like(self.values)
+            for state, view in zip(states, _views(flat, arrays), strict=True):
+                if key in state:
+                    view[...] = state[key]
+                    state[key] = view
+            self.flats[key] = flat
+
+    @staticmethod
+    def covers(optimizer: Any, group: dict[str, Any]) -> bool:
+        return (
+            type(optimizer) is RMSprop
+            and not group["centered"]
+            and not group["maximize"]
+        )
+
+    def ready(self) -> bool:
+        square_avg, buffer = self.flats["square_avg"], self.flats["momentum_buffer"]
+        return super().ready() and all(
+            "square_avg" in state
+            and state["square_avg"].base is square_avg
+            and (
+                "momentum_buffer" not in state
+                or state["momentum_buffer"].base is buffer
+            )
+            for state in self._states()
+        )
+
+    def _update(self) -> None:
+        group, scalar = self.group, self._scalar
+        for state in self._states():
+            state["step"] += 1
+        kernels: Any = self.kernels  # always set: created with the kernels only
+        kernels.rmsprop(
+            self.values,
+            self.grads,
+            self.flats["square_avg"],
+            self.flats["momentum_buffer"],
+            scalar(group["lr"]),
+            scalar(group["alpha"]),
+            scalar(1 - group["alpha"]),
+            scalar(group["eps"]),
+            scalar(group["weight_decay"]),
+            scalar(group["momentum"]),
+        )
 
 
 def _grad_array(parameter: Tensor) -> np.ndarray:
@@ -592,7 +927,14 @@ def _loss_kind(loss_fn: Any, last_activation: type) -> str | None:
     return None
 
 
-def compile_step(model: Any, loss_fn: Any, optimizer: Any) -> CompiledStep | None:
+def compile_step(
+    model: Any,
+    loss_fn: Any,
+    optimizer: Any,
+    *,
+    kernels: str | None = None,
+    steps: int | None = None,
+) -> CompiledStep | None:
     """A CompiledStep for ``model``, or None when the model is not a plain MLP.
 
     Covered: ``nn.Sequential`` of ``Linear`` layers, each optionally followed by
@@ -601,11 +943,17 @@ def compile_step(model: Any, loss_fn: Any, optimizer: Any) -> CompiledStep | Non
     with reduction='mean' and no weights; all parameters in one dtype and all of
     them in the optimizer. Anything else (Dropout, BatchNorm, custom modules)
     returns None.
+
+    ``kernels``: "numba" runs the elementwise stages as Numba kernels (the
+    ``fast`` extra), "numpy" as NumPy calls, "auto" picks Numba when it is
+    installed and the run, ``steps`` updates of all parameters, is long enough to
+    pay for loading it; None reads ``DEEPGRAD_KERNELS`` (default "auto").
     """
     if type(model) is not Sequential:
         return None
     modules = list(model)
     layers = []
+    activations: list[tuple[str | None, float | None]] = []
     index = 0
     while index < len(modules):
         linear = modules[index]
@@ -615,14 +963,17 @@ def compile_step(model: Any, loss_fn: Any, optimizer: Any) -> CompiledStep | Non
         if type(following) in ACTIVATIONS:
             forward, derivative = ACTIVATIONS[type(following)]
             last_activation: type = type(following)
+            activations.append((_KERNEL_NAMES.get(last_activation), None))
             index += 2
         elif type(following) is LeakyReLU:
             forward, derivative = _leaky(following.negative_slope)
             last_activation = LeakyReLU
+            activations.append(("leaky_relu", following.negative_slope))
             index += 2
         else:
             forward, derivative = _identity, _identity_grad
             last_activation = Identity
+            activations.append((None, None))
             index += 1
         layers.append((linear, forward, derivative))
     if not layers:
@@ -636,4 +987,8 @@ def compile_step(model: Any, loss_fn: Any, optimizer: Any) -> CompiledStep | Non
     optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if any(id(p) not in optimized or not p.requires_grad for p in parameters):
         return None
-    return CompiledStep(layers, kind, optimizer)
+    work = None if steps is None else steps * sum(p.array.size for p in parameters)
+    plain_sgd = _FlatSGD.covers(optimizer, optimizer.param_groups[0])
+    break_even = KERNELS_BREAK_EVEN_PLAIN_SGD if plain_sgd else KERNELS_BREAK_EVEN
+    chosen = choose_kernels(kernels, work, break_even)
+    return CompiledStep(layers, kind, optimizer, chosen, activations)

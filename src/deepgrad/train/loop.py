@@ -178,7 +178,11 @@ def fit(
         nothing runs between epochs (no callbacks or validation, no shuffling,
         plain SGD, no progress bar) the epochs up to the next log line run back
         to back, with the same history; each of them then logs the block's mean
-        ``time``. ``False`` always runs the eager step shown above.
+        ``time``. ``False`` always runs the eager step shown above. With the
+        ``fast`` extra (Numba) installed, runs long enough to pay for loading
+        it run the step's elementwise stages as fused kernels, the same results
+        within float32 rounding; ``DEEPGRAD_KERNELS=numpy`` (or ``numba``)
+        forces the choice.
     live : bool
         In a Jupyter notebook, redraw the loss curve in place while training
         (:class:`deepgrad.plots.LivePlot`, a few redraws a second at most);
@@ -343,7 +347,10 @@ def fit_loop(
     if isinstance(l1, bool) or not isinstance(l1, (int, float)) or not l1 >= 0:
         raise ValueError(f"fit: l1 must be a number >= 0, received: {l1!r}")
     # the compiled step knows no penalty: with one, every step is the eager one
-    step = compile_step(model, loss_fn, optimizer) if fast and not l1 else None
+    step = None
+    if fast and not l1:  # Numba's kernels when installed and the run pays for them
+        steps = (epochs - initial_epoch) * len(loader)
+        step = compile_step(model, loss_fn, optimizer, steps=steps)
     recorder = ParameterRecorder(model)
     history.loss_name = getattr(loss_fn, "full_name", None) or getattr(
         loss_fn, "__name__", type(loss_fn).__name__
