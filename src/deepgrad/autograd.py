@@ -1,4 +1,5 @@
-"""Checking gradients: finite differences against backprop, and anomaly detection.
+"""Checking gradients: finite differences against backprop, and anomaly detection;
+``grad``, the gradients of outputs with respect to chosen inputs.
 
 ``gradcheck`` is how this project proves an op's hand-written backward is
 right without trusting any other library: it compares the Jacobian that
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from deepgrad.function import Function, FunctionCtx
-from deepgrad.tensor import Tensor, detect_anomaly, no_grad
+from deepgrad.tensor import Tensor, _run_backward, _to_array, detect_anomaly, no_grad
 
 __all__ = [
     "Variable",
@@ -22,6 +23,7 @@ __all__ = [
     "FunctionCtx",
     "GradcheckError",
     "detect_anomaly",
+    "grad",
     "gradcheck",
     "model_gradcheck",
     "numerical_jacobian",
@@ -234,3 +236,122 @@ def model_gradcheck(
         norm_sum = np.linalg.norm(analytic) + np.linalg.norm(numeric)
         errors[name] = float(np.linalg.norm(analytic - numeric) / max(norm_sum, 1e-30))
     return errors
+
+
+def _graph_tensors(outputs: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor the backward pass from ``outputs`` can reach, each once."""
+    seen: dict[int, Tensor] = {}
+    stack = list(outputs)
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen[id(tensor)] = tensor
+        stack.extend(tensor._parents)
+        previous = getattr(tensor, "_previous", None)
+        if previous is not None:
+            stack.append(previous)
+    return list(seen.values())
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple,
+    without touching any tensor's ``.grad``.
+
+    sum_k (dL/d output_k)^T d output_k / d input, for the upstream gradients
+    ``grad_outputs`` (ones for scalar outputs when None). The graph is freed
+    afterwards unless ``retain_graph``.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``create_graph=True``: backward closures compute with NumPy arrays,
+        so a gradient has no graph of its own to differentiate again.
+    RuntimeError
+        For an input that does not require grad, an output without a graph,
+        and (unless ``allow_unused``) an input the outputs do not depend on.
+
+    Example
+    -------
+    >>> x = dg.tensor([1.0, 2.0], requires_grad=True)
+    >>> dg.autograd.grad((x * x).sum(), x)
+    (tensor([2., 4.]),)
+    """
+    if create_graph:
+        raise NotImplementedError(
+            "grad(create_graph=True): higher-order gradients are not supported; "
+            "deepgrad's backward computes with NumPy arrays, outside the graph. "
+            "Use gradcheck for second-order checks by finite differences."
+        )
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(
+            f"grad: grad_outputs has {len(grad_outputs)} entries but there are "
+            f"{len(outputs)} outputs; give one gradient for each output"
+        )
+    for position, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(
+                f"grad: input {position} does not require grad; create it with "
+                "requires_grad=True"
+            )
+    seeds = []
+    for position, (output, upstream) in enumerate(
+        zip(outputs, grad_outputs, strict=True)
+    ):
+        if not output.requires_grad:
+            raise RuntimeError(
+                f"grad: element {position} of outputs does not require grad and "
+                "does not have a grad_fn"
+            )
+        if upstream is None:
+            if output.numel() != 1:
+                raise RuntimeError(
+                    f"grad: output {position} has shape {output.shape}; grad can be "
+                    "implicitly created only for scalar outputs, pass grad_outputs"
+                )
+            seeds.append(np.ones(output.shape, dtype=output.dtype))
+            continue
+        seed = _to_array(upstream, output.dtype)
+        if seed.shape != output.shape:
+            raise RuntimeError(
+                f"grad: grad_outputs[{position}] has shape {seed.shape} but output "
+                f"{position} has shape {output.shape}; they must match"
+            )
+        seeds.append(seed)
+    # the pass adds gradients to .grad: the reachable leaves' and the inputs'
+    # .grad are set aside, the inputs' read, and everything put back
+    touched = [t for t in _graph_tensors(outputs) if t.is_leaf] + inputs
+    kept = {id(t): (t, t.grad, t._retains_grad) for t in touched}
+    for tensor, _, _ in kept.values():
+        tensor.grad = None
+    for tensor in inputs:
+        if not tensor.is_leaf:
+            tensor._retains_grad = True
+    try:
+        for number, (output, seed) in enumerate(zip(outputs, seeds, strict=True)):
+            last = number == len(outputs) - 1
+            _run_backward(output, seed, bool(retain_graph) or not last)
+        results = [tensor.grad for tensor in inputs]
+    finally:
+        for tensor, old_grad, retains in kept.values():
+            tensor.grad = old_grad
+            tensor._retains_grad = retains
+    for position, result in enumerate(results):
+        if result is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {position} appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+    return tuple(results)

@@ -483,6 +483,7 @@ class Tensor:
         "_previous",  # the node an in-place op replaced (see _rebase_history)
         "_base",  # the tensor whose memory a view or detach()ed alias shares
         "_viewed",  # True once a view op has been applied to this tensor
+        "_hooks",  # register_hook's functions, run on this tensor's gradient
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected op
@@ -671,6 +672,31 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
+        """Call ``hook(grad)`` when backward() has summed this tensor's gradient.
+
+        A tensor it returns replaces the gradient: the one sent on to the
+        inputs, and the one added to a leaf's ``.grad``. Returns a handle whose
+        ``remove()`` unregisters it.
+        """
+        global _hooked_tensors
+        if not self._requires_grad:
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't "
+                "require gradient; create it with requires_grad=True"
+            )
+        if not callable(hook):
+            raise TypeError(
+                f"register_hook: expected a function of the gradient, received "
+                f"{type(hook).__name__}"
+            )
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            hooks = self._hooks = []
+            _hooked_tensors += 1
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
     def detach(self) -> Tensor:
         """A new leaf tensor sharing this tensor's data, outside the graph.
 
@@ -799,10 +825,12 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     therefore points to a newer node, and goes to the node the tensor was when
     that op used it (``_send_back``).
     """
+    hooks_on = _hooked_tensors > 0  # one test a node when no hook was registered
     if root._backward is None:  # backward() on a leaf: its gradient is the seed
-        _accumulate(root, seed)
+        _accumulate(root, _run_hooks(root, seed) if hooks_on else seed)
         return
     detect_anomaly = _anomaly_blocks and _thread.switches.anomaly
+    hooked_leaves: dict[int, tuple[Tensor, np.ndarray]] = {}
     root._pending = seed
     waiting = [(-root._seq, root)]
     try:
@@ -810,6 +838,8 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             order, node = heappop(waiting)
             grad_output = node._pending
             node._pending = None
+            if hooks_on:
+                grad_output = _run_hooks(node, grad_output)
             for tensor, version in node._saved:  # None: the node's own output
                 if (node if tensor is None else tensor)._version != version:
                     _raise_modified(node, tensor, version)
@@ -826,6 +856,11 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 if grad is None or not parent._requires_grad:
                     continue
                 if parent._backward is None:  # a leaf: AccumulateGrad
+                    if hooks_on and getattr(parent, "_hooks", None):
+                        # its hooks see the sum of its gradients, after the loop
+                        _, summed = hooked_leaves.get(id(parent), (parent, 0))
+                        hooked_leaves[id(parent)] = (parent, summed + grad)
+                        continue
                     leaf_grad = parent.grad
                     if leaf_grad is None:
                         _accumulate(parent, grad)
@@ -848,9 +883,41 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 node._parents = ()
                 node._saved = ()
                 node._backward = _freed_backward
+        for leaf, summed in hooked_leaves.values():
+            _accumulate(leaf, _run_hooks(leaf, summed))
     finally:  # after an error, nothing may stay pending for the next backward
         for _, node in waiting:
             node._pending = None
+
+
+def _run_hooks(tensor: Tensor, grad: np.ndarray) -> np.ndarray:
+    """``grad`` through ``tensor``'s hooks in the order registered; a tensor one
+    returns replaces it (it must keep the shape)."""
+    for hook in getattr(tensor, "_hooks", None) or ():
+        replaced = hook(_new_leaf(grad))
+        if replaced is None:
+            continue
+        replacement = _to_array(replaced, tensor.array.dtype)
+        if replacement.shape != grad.shape:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of "
+                f"shape {replacement.shape}; the tensor's gradient has shape "
+                f"{grad.shape}: a hook must keep the shape"
+            )
+        grad = replacement
+    return grad
+
+
+class _HookHandle:
+    """What register_hook returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _send_back(
@@ -1058,6 +1125,7 @@ def _make_checked(*make_arguments: Any) -> Tensor:
 _make = Tensor.__dict__["_make"].__func__
 _anomaly_lock = threading.Lock()
 _anomaly_blocks = 0  # detect_anomaly blocks open, in all threads
+_hooked_tensors = 0  # tensors that register_hook has been called on, ever
 
 
 def _count_anomaly_blocks(change: int) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 
 from deepgrad import random as _random
 from deepgrad.ops import (
+    clamp,
+    div,
     gelu,
     leaky_relu,
     linear,
@@ -21,6 +23,7 @@ from deepgrad.ops import (
     sigmoid,
     softmax,
     tanh,
+    vector_norm,
 )
 from deepgrad.ops._common import lift, require_float, saved, unbroadcast
 from deepgrad.ops.activations import log_softmax_array, stable_sigmoid
@@ -55,6 +58,8 @@ __all__ = [
     "smooth_l1_loss",
     "huber_loss",
     "kl_div",
+    "pad",
+    "normalize",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -923,3 +928,57 @@ def kl_div(
         "KlDivBackward",
         saved(target),
     )
+
+
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """``input`` with ``value`` added around it: ``pad`` gives (before, after)
+    counts for the last dimension, then the one before it, ... (negative counts
+    crop). The input's elements keep their gradient; the padding has none.
+    """
+    if mode != "constant":
+        raise NotImplementedError(
+            f"pad: only mode='constant' is supported, received mode={mode!r}; "
+            "pad with a constant value or build reflect/replicate with cat"
+        )
+    widths = [int(p) for p in pad]
+    if len(widths) % 2 or len(widths) > 2 * input.ndim:
+        raise ValueError(
+            f"pad: padding length must be even and at most 2 * input.ndim "
+            f"({2 * input.ndim}), received {len(widths)} values: {widths}"
+        )
+    source, target, shape = [], [], list(input.shape)
+    for i in range(len(widths) // 2):  # pad's pairs go from the last dimension back
+        axis = input.ndim - 1 - i
+        before, after = widths[2 * i], widths[2 * i + 1]
+        size = input.shape[axis] + before + after
+        if size < 0:
+            raise ValueError(
+                f"pad: padding {widths[2 * i : 2 * i + 2]} would give dimension "
+                f"{axis} (size {input.shape[axis]}) a negative size {size}"
+            )
+        kept = input.shape[axis] - max(-before, 0) - max(-after, 0)
+        source.append((axis, slice(max(-before, 0), max(-before, 0) + max(kept, 0))))
+        target.append((axis, slice(max(before, 0), max(before, 0) + max(kept, 0))))
+        shape[axis] = size
+    source_key = [slice(None)] * input.ndim
+    target_key = [slice(None)] * input.ndim
+    for (axis, from_slice), (_, to_slice) in zip(source, target, strict=True):
+        source_key[axis], target_key[axis] = from_slice, to_slice
+    out = np.full(shape, value, dtype=input.dtype)
+    out[tuple(target_key)] = input.array[tuple(source_key)]
+
+    def backward(grad_output):
+        grad = np.zeros_like(input.array)
+        grad[tuple(source_key)] = grad_output[tuple(target_key)]
+        return (grad,)
+
+    return Tensor._make(out, (input,), backward, "ConstantPadNdBackward")
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12
+) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``: unit p-norm vectors (as PyTorch, the
+    norm is clamped at ``eps`` so that a zero vector stays zero)."""
+    norm = clamp(vector_norm(input, p, dim, keepdim=True), min=eps)
+    return div(input, norm)

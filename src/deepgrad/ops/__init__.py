@@ -43,14 +43,17 @@ from deepgrad.ops.arithmetic import (
 )
 from deepgrad.ops.comparison import (
     all,
+    allclose,
     any,
     bitwise_and,
     bitwise_not,
     bitwise_or,
     bitwise_xor,
     eq,
+    equal,
     ge,
     gt,
+    isclose,
     isfinite,
     isinf,
     isnan,
@@ -64,6 +67,7 @@ from deepgrad.ops.comparison import (
     ne,
 )
 from deepgrad.ops.conversions import METHODS as CONVERSION_METHODS
+from deepgrad.ops.creation import NEW_METHODS as NEW_TENSOR_METHODS
 from deepgrad.ops.creation import logspace, meshgrid
 from deepgrad.ops.elementwise import (
     acos,
@@ -98,6 +102,7 @@ from deepgrad.ops.products import bmm, dot, mm, mv, outer
 from deepgrad.ops.reductions import (
     MaxResult,
     MedianResult,
+    MinResult,
     ModeResult,
     amax,
     amin,
@@ -121,15 +126,33 @@ from deepgrad.ops.reductions import (
 from deepgrad.ops.shape import (
     T,
     cat,
+    chunk,
+    contiguous,
+    diag,
+    diagonal,
     expand,
     flatten,
+    flip,
+    gather,
     getitem,
+    index_select,
+    is_contiguous,
+    numel,
     permute,
+    repeat,
+    repeat_interleave,
     reshape,
+    scatter,
+    scatter_add,
+    split,
     squeeze,
     stack,
     t,
+    trace,
     transpose,
+    tril,
+    triu,
+    unbind,
     unsqueeze,
 )
 from deepgrad.ops.sorting import SortResult, TopkResult, argsort, sort, topk
@@ -251,6 +274,28 @@ __all__ = [
     "topk",
     "trunc",
     "vector_norm",
+    "MinResult",
+    "allclose",
+    "chunk",
+    "contiguous",
+    "diag",
+    "diagonal",
+    "equal",
+    "flip",
+    "gather",
+    "index_select",
+    "is_contiguous",
+    "isclose",
+    "numel",
+    "repeat",
+    "repeat_interleave",
+    "scatter",
+    "scatter_add",
+    "split",
+    "trace",
+    "tril",
+    "triu",
+    "unbind",
 ]
 
 
@@ -283,6 +328,7 @@ _OPERATORS = {
     "__invert__": bitwise_not,
 }
 _RESULT_TYPES = ("MaxResult", "MedianResult", "ModeResult", "SortResult", "TopkResult")
+_RESULT_TYPES += ("MinResult",)
 globals().update(
     {
         name: torch_keywords(globals()[name])
@@ -341,8 +387,15 @@ _NEW_METHODS = (
     "masked_fill median mode mv ne norm outer prod reciprocal round rsqrt sign sin sinh "
     "sort square std tan topk trunc"
 ).split()
+_NEW_METHODS += (
+    "allclose chunk contiguous diag diagonal equal flip gather index_select "
+    "is_contiguous isclose repeat repeat_interleave scatter scatter_add split trace "
+    "tril triu unbind"
+).split()
 _METHODS |= {name: globals()[name] for name in _NEW_METHODS}
 for _name, _fn in (_OPERATORS | _METHODS | INPLACE_METHODS | CONVERSION_METHODS).items():
+    setattr(Tensor, _name, _fn)
+for _name, _fn in NEW_TENSOR_METHODS.items():
     setattr(Tensor, _name, _fn)
 Tensor.T = property(T)  # type: ignore[attr-defined]
 Tensor.mT = property(lambda self: transpose(self, -2, -1))  # type: ignore[attr-defined]

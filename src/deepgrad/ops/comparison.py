@@ -164,3 +164,66 @@ def bitwise_not(input: Tensor) -> Tensor:
             f"{input.array.dtype}"
         )
     return Tensor(np.asarray(np.invert(input.array)))
+
+
+def _check_close_operands(input: Tensor, other: Any, op: str) -> np.ndarray:
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"{op}(): argument 'other' must be a Tensor, received "
+            f"{type(other).__name__}; wrap it with dg.tensor(...)"
+        )
+    if input.dtype != other.dtype:
+        raise RuntimeError(
+            f"{op}(): input ({input.dtype}) and other ({other.dtype}) must have the "
+            "same dtype; convert one with .to(other.dtype)"
+        )
+    check_broadcast(input, other, op)
+    return other.array
+
+
+def _isclose(
+    input: Tensor, other: Tensor, rtol: float, atol: float, equal_nan: bool, op: str
+) -> np.ndarray:
+    other_array = _check_close_operands(input, other, op)
+    if rtol < 0 or atol < 0:
+        raise ValueError(
+            f"{op}(): rtol and atol must be non-negative, received rtol={rtol}, "
+            f"atol={atol}"
+        )
+    return np.isclose(input.array, other_array, rtol, atol, equal_nan)
+
+
+def isclose(
+    input: Tensor,
+    other: Tensor,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,
+    equal_nan: bool = False,
+) -> Tensor:
+    """|input - other| <= atol + rtol * |other|, elementwise: a bool tensor.
+
+    Infinities are close only to themselves; NaN to NaN only with ``equal_nan``.
+    """
+    return Tensor(np.asarray(_isclose(input, other, rtol, atol, equal_nan, "isclose")))
+
+
+def allclose(
+    input: Tensor,
+    other: Tensor,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,
+    equal_nan: bool = False,
+) -> bool:
+    """Whether ``isclose`` holds for every element: a Python bool."""
+    return bool(_isclose(input, other, rtol, atol, equal_nan, "allclose").all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both tensors have the same shape and the same elements (NaN is
+    never equal to itself): a Python bool."""
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"equal(): argument 'other' must be a Tensor, received "
+            f"{type(other).__name__}"
+        )
+    return input.shape == other.shape and bool(np.all(input.array == other.array))

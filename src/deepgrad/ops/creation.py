@@ -1,4 +1,5 @@
-"""Grids of values: logspace, and meshgrid (differentiable, as PyTorch's)."""
+"""Grids of values: logspace, and meshgrid (differentiable, as PyTorch's); the
+Tensor.new_* methods (new tensors with self's dtype)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad.devices import check_device
 from deepgrad.ops.shape import expand, reshape
-from deepgrad.tensor import Tensor, _as_dtype, get_default_dtype
+from deepgrad.tensor import (
+    Tensor,
+    _as_dtype,
+    _shape_args,
+    get_default_dtype,
+    tensor,
+)
 
 
 def logspace(
@@ -26,7 +34,8 @@ def logspace(
         )
     values = np.logspace(start, end, steps, base=base)
     return Tensor(
-        values.astype(_as_dtype(dtype) or get_default_dtype()), requires_grad=requires_grad
+        values.astype(_as_dtype(dtype) or get_default_dtype()),
+        requires_grad=requires_grad,
     )
 
 
@@ -64,3 +73,64 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         shape[position[i]] = t.numel()
         grids.append(expand(reshape(t, shape), sizes))
     return tuple(grids)
+
+
+def _new_filled(name: str, fill):
+    def new(
+        self: Tensor,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        check_device(device, f"Tensor.{name}")
+        array = fill(_shape_args(size), _as_dtype(dtype) or self.dtype)
+        return Tensor(array, requires_grad=requires_grad)
+
+    new.__name__ = new.__qualname__ = name
+    new.__doc__ = (
+        f"A tensor of the given size like ``{name[4:]}``, with self's dtype unless "
+        "``dtype`` is given."
+    )
+    return new
+
+
+new_zeros = _new_filled("new_zeros", np.zeros)
+new_ones = _new_filled("new_ones", np.ones)
+new_empty = _new_filled("new_empty", np.zeros)  # zeros, not garbage
+
+
+def new_full(
+    self: Tensor,
+    size: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``, with self's dtype unless
+    ``dtype`` is given."""
+    check_device(device, "Tensor.new_full")
+    shape = _shape_args((size,))
+    array = np.full(shape, fill_value, dtype=_as_dtype(dtype) or self.dtype)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def new_tensor(
+    self: Tensor,
+    data: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A copy of ``data`` as a new leaf, with self's dtype unless ``dtype`` is given."""
+    return tensor(data, dtype or self.dtype, device, requires_grad)
+
+
+NEW_METHODS = {
+    "new_zeros": new_zeros,
+    "new_ones": new_ones,
+    "new_empty": new_empty,
+    "new_full": new_full,
+    "new_tensor": new_tensor,
+}

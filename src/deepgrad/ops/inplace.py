@@ -26,7 +26,13 @@ from deepgrad import random as _random
 from deepgrad.ops._common import unbroadcast
 from deepgrad.ops.arithmetic import add, clamp, div, mul, sub
 from deepgrad.ops.comparison import masked_fill
-from deepgrad.ops.shape import index_key, index_put, write_indexed
+from deepgrad.ops.shape import (
+    index_key,
+    index_put,
+    scatter,
+    scatter_add,
+    write_indexed,
+)
 from deepgrad.tensor import (
     Tensor,
     _generator_or_default,
@@ -187,6 +193,25 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     np.copyto(self.array, filled.array)
     self._version += 1
     return self
+
+
+def _scattering(op: str, twin: Callable[..., Tensor]):
+    """The in-place form of scatter / scatter_add: recorded as the twin in a graph."""
+
+    def update(self: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
+        if _needs_recording(self, src):
+            return _record(self, op, twin, (dim, index, src))
+        np.copyto(self.array, twin(self, dim, index, src).array)
+        self._version += 1
+        return self
+
+    update.__name__ = update.__qualname__ = op
+    update.__doc__ = f"``{twin.__name__}``, written into this tensor."
+    return update
+
+
+scatter_ = _scattering("scatter_", scatter)
+scatter_add_ = _scattering("scatter_add_", scatter_add)
 
 
 def _overwritten(previous: Tensor, source: Any, op: str) -> Tensor:
@@ -353,6 +378,8 @@ METHODS = {
     "div_": div_,
     "clamp_": clamp_,
     "masked_fill_": masked_fill_,
+    "scatter_": scatter_,
+    "scatter_add_": scatter_add_,
     "zero_": zero_,
     "fill_": fill_,
     "copy_": copy_,

@@ -125,7 +125,14 @@ def std(
 
 
 class MaxResult(NamedTuple):
-    """What ``max(dim=...)``/``min(dim=...)`` return, as torch.return_types."""
+    """What ``max(dim=...)`` returns, as torch.return_types.max."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class MinResult(NamedTuple):
+    """What ``min(dim=...)`` returns, as torch.return_types.min."""
 
     values: Tensor
     indices: Tensor
@@ -159,6 +166,7 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
             "there is no value to return"
         )
     op = name.capitalize() + "Backward"
+    result = MaxResult if name == "max" else MinResult
     if dim is None:
         out = np.asarray(a.array.max() if name == "max" else a.array.min())
 
@@ -175,7 +183,7 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
         def backward_0d(grad_output):
             return (grad_output,)
 
-        return MaxResult(
+        return result(
             Tensor._make(a.array.copy(), (a,), backward_0d, op),
             Tensor(np.zeros((), dtype=np.int64)),
         )
@@ -192,7 +200,7 @@ def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
 
     values_tensor = Tensor._make(values, (a,), backward_dim, op)
     indices = index if keepdim else index.squeeze(axis)
-    return MaxResult(values_tensor, Tensor(indices.astype(np.int64)))
+    return result(values_tensor, Tensor(indices.astype(np.int64)))
 
 
 def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
