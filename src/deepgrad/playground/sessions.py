@@ -27,6 +27,7 @@ import secrets
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -94,7 +95,11 @@ class Turns:
         self._lock = threading.Lock()
         self._waiting: collections.deque[threading.Event] = collections.deque()
         self._held = False
-        self._streams = threading.local()  # each thread's random stream
+        # each thread's random stream, while another's is in the default generator
+        self._streams: weakref.WeakKeyDictionary[threading.Thread, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._holder: threading.Thread | None = None  # whose stream is in it now
 
     def acquire(self) -> None:
         with self._lock:
@@ -108,7 +113,6 @@ class Turns:
         self._swap_in()
 
     def release(self) -> None:
-        self._swap_out()
         with self._lock:
             if self._waiting:
                 self._waiting.popleft().set()
@@ -116,16 +120,21 @@ class Turns:
                 self._held = False
 
     # Dropout draws its masks from the process-wide generator (as PyTorch's
-    # does). Each thread keeps its own stream and puts it in place for its
-    # turns, so a tab's masks, and its loss curve, are the ones its copied
-    # code gives, however many other tabs train between its turns.
+    # does). Each thread keeps its own stream and puts it in place when the turn
+    # passes to it from another thread (a lone tab swaps nothing), so a tab's
+    # masks, and its loss curve, are the ones its copied code gives, however
+    # many other tabs train between its turns.
     def _swap_in(self) -> None:
-        state = getattr(self._streams, "state", None)
+        me = threading.current_thread()
+        if self._holder is me:
+            return
+        generator = dg.default_generator()
+        if self._holder is not None:
+            self._streams[self._holder] = generator.get_state()
+        state = self._streams.pop(me, None)
         if state is not None:
-            dg.default_generator().set_state(state)
-
-    def _swap_out(self) -> None:
-        self._streams.state = dg.default_generator().get_state()
+            generator.set_state(state)
+        self._holder = me
 
     @contextlib.contextmanager
     def taken(self) -> Iterator[None]:
