@@ -3,8 +3,9 @@
 Each test trains the same model from the same weights twice, once eagerly
 (forward graph, backward(), optimizer.step()) and once with the compiled step,
 and requires the same losses and weights (float32: 1e-6; float64: 1e-12).
-Every test runs with both kernel backends of the compiled step: NumPy, and
-Numba's fused kernels (deepgrad.kernels, the `fast` extra).
+Every test runs with each kernel backend of the compiled step: NumPy, and Numba's
+fused kernels (deepgrad.kernels, the `fast` extra), compiled in the process (JIT)
+and built ahead of time (deepgrad.kernels_aot).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from deepgrad import nn
 from deepgrad.fast import compile_step
 
 
-@pytest.fixture(autouse=True, params=["numpy", "numba"])
+@pytest.fixture(autouse=True, params=["numpy", "numba-jit", "numba-aot"])
 def kernels(request, monkeypatch):
-    """The compiled step's kernel backend for the test (DEEPGRAD_KERNELS)."""
+    """The compiled step's kernel backend for the test (DEEPGRAD_KERNELS): NumPy,
+    Numba compiling in the process, or the kernels built ahead of time."""
+    if request.param == "numba-aot":
+        request.getfixturevalue("built_kernels")
     monkeypatch.setenv("DEEPGRAD_KERNELS", request.param)
     return request.param
 

@@ -20,7 +20,17 @@ import deepgrad as dg
 from deepgrad import fast, nn
 from deepgrad.train import fit
 
-kernels = fast.load_kernels()
+LOSS_KINDS = ["bce_logits", "bce_sigmoid", "cross_entropy", "mse"]
+
+
+@pytest.fixture(params=["numba-jit", "numba-aot"])
+def kernels(request):
+    """Each kernel test runs twice: on the kernels Numba compiles in this process,
+    and on the same kernels built ahead of time (deepgrad.kernels_aot)."""
+    if request.param == "numba-aot":
+        return request.getfixturevalue("built_kernels")
+    return fast.load_kernels()
+
 
 DTYPES = [np.float32, np.float64]
 TOLERANCE = {np.float32: 1e-6, np.float64: 1e-12}
@@ -41,7 +51,9 @@ def _arrays(dtype, *shapes, seed=0, scale=3.0):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(NUMPY_ACTIVATIONS))
-def test_fused_bias_activation_and_its_backward_equal_the_numpy_step(name, dtype):
+def test_fused_bias_activation_and_its_backward_equal_the_numpy_step(
+    kernels, name, dtype
+):
     """Z += b, A = f(Z) in one pass equals NumPy's two; delta *= f'(Z) with the
     bias gradient (the column sums of delta) equals the derivative and np.add.reduce."""
     z, bias, delta = _arrays(dtype, (37, 19), (19,), (37, 19))
@@ -70,7 +82,7 @@ def test_fused_bias_activation_and_its_backward_equal_the_numpy_step(name, dtype
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bias_sum_kernel_sums_delta_over_the_batch_as_numpy_does(dtype):
+def test_bias_sum_kernel_sums_delta_over_the_batch_as_numpy_does(kernels, dtype):
     """The last layer's bias gradient: column sums in row order, NumPy's axis-0 order
     (equal to the last bit)."""
     (delta,) = _arrays(dtype, (129, 10))
@@ -96,8 +108,8 @@ def _loss_inputs(kind, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind", sorted(kernels.LOSSES))
-def test_fused_loss_kernels_give_the_numpy_loss_and_delta(kind, dtype):
+@pytest.mark.parametrize("kind", LOSS_KINDS)
+def test_fused_loss_kernels_give_the_numpy_loss_and_delta(kernels, kind, dtype):
     """Each loss kernel returns fast's NumPy loss and writes its dL/dZ, in one pass."""
     output, target = _loss_inputs(kind, dtype)
     numpy_delta, kernel_delta = np.empty_like(output), np.empty_like(output)
@@ -134,7 +146,7 @@ OPTIMIZERS = {
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_fused_optimizer_follows_torch_optim_for_50_steps(name, dtype):
+def test_fused_optimizer_follows_torch_optim_for_50_steps(kernels, name, dtype):
     """The one-pass update over the flat buffers gives torch.optim's parameters and
     state (float64: 1e-10) and, in float32, NumPy's per-parameter step()."""
     class_name, options = OPTIMIZERS[name]
@@ -207,9 +219,14 @@ def _fit_losses_and_weights(monkeypatch, backend, make_optimizer, loss_fn, y):
     ],
     ids=["adam", "sgd-momentum", "rmsprop"],
 )
-def test_fit_with_kernels_equals_fit_on_the_numpy_path(monkeypatch, make_optimizer):
-    """fit's losses and final weights are the same with DEEPGRAD_KERNELS=numba and
-    =numpy (float32 rounding), for classification and regression."""
+@pytest.mark.parametrize("backend", ["numba-jit", "numba-aot"])
+def test_fit_with_kernels_equals_fit_on_the_numpy_path(
+    monkeypatch, request, backend, make_optimizer
+):
+    """fit's losses and final weights are the same with DEEPGRAD_KERNELS=numba-jit
+    or numba-aot and =numpy (float32 rounding), for classification and regression."""
+    if backend == "numba-aot":
+        request.getfixturevalue("built_kernels")
     rng = np.random.default_rng(7)
     for loss_fn, y in [
         (nn.CrossEntropyLoss(), rng.integers(0, 3, 300)),
@@ -219,7 +236,7 @@ def test_fit_with_kernels_equals_fit_on_the_numpy_path(monkeypatch, make_optimiz
             monkeypatch, "numpy", make_optimizer, loss_fn, y
         )
         numba_losses, numba_weights = _fit_losses_and_weights(
-            monkeypatch, "numba", make_optimizer, loss_fn, y
+            monkeypatch, backend, make_optimizer, loss_fn, y
         )
         assert numpy_losses[-1] < numpy_losses[0]  # it learns: the steps matter
         np.testing.assert_allclose(numba_losses, numpy_losses, rtol=1e-5)
@@ -238,31 +255,55 @@ def _mlp_step(steps, kernels_option=None):
 
 
 def test_auto_loads_the_kernels_only_for_runs_past_the_break_even(monkeypatch):
-    """With DEEPGRAD_KERNELS unset, short runs (and unknown lengths) take NumPy;
-    a run of at least the break-even's parameter updates (plain SGD's, here)
-    takes Numba."""
+    """With DEEPGRAD_KERNELS unset and nothing built, short runs (and unknown
+    lengths) take NumPy; a run of at least the break-even's parameter updates
+    (plain SGD's, here) takes Numba's JIT."""
     monkeypatch.delenv("DEEPGRAD_KERNELS", raising=False)
     parameters = 4 * 3 + 3 + 3 + 1
     short = int(fast.KERNELS_BREAK_EVEN_PLAIN_SGD // parameters) - 1
     assert _mlp_step(short).kernels_name == "numpy"
     assert _mlp_step(None).kernels_name == "numpy"
-    assert _mlp_step(short + 2).kernels_name == "numba"
+    assert _mlp_step(short + 2).kernels_name == "numba-jit"
     assert _mlp_step(short + 2, "numpy").kernels_name == "numpy"
-    assert _mlp_step(None, "numba").kernels_name == "numba"
+    assert _mlp_step(None, "numba").kernels_name == "numba-jit"
+    assert _mlp_step(None, "numba-jit").kernels_name == "numba-jit"
     # Adam gains more a step than plain SGD: its break-even comes sooner
     adam_steps = int(fast.KERNELS_BREAK_EVEN // parameters) + 1
     assert adam_steps < short
     model = nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid())
     adam = dg.optim.Adam(model.parameters())
     step = fast.compile_step(model, nn.BCELoss(), adam, steps=adam_steps)
-    assert step.kernels_name == "numba"
+    assert step.kernels_name == "numba-jit"
+
+
+def test_auto_takes_a_build_from_its_lower_threshold_and_numba_prefers_it(
+    monkeypatch, built_kernels
+):
+    """With a build for this machine, auto runs it from KERNELS_BREAK_EVEN_AOT
+    parameter updates (it loads in milliseconds) and NumPy below (small runs stay
+    on the reference path); "numba" takes the build, "numba-jit" still compiles."""
+    monkeypatch.delenv("DEEPGRAD_KERNELS", raising=False)
+    parameters = 4 * 3 + 3 + 3 + 1
+    below = int(fast.KERNELS_BREAK_EVEN_AOT // parameters) - 1
+    assert _mlp_step(below).kernels_name == "numpy"
+    assert _mlp_step(below + 2).kernels_name == "numba-aot"
+    assert _mlp_step(below + 2).kernels is built_kernels
+    assert _mlp_step(None, "numba").kernels_name == "numba-aot"
+    assert _mlp_step(None, "numba-aot").kernels_name == "numba-aot"
+    assert _mlp_step(None, "numba-jit").kernels_name == "numba-jit"
+
+
+def test_asking_for_a_build_where_there_is_none_says_how_to_build(monkeypatch):
+    """kernels="numba-aot" without a build names the command that builds it."""
+    with pytest.raises(RuntimeError, match=r"run `deepgrad kernels --build` once"):
+        _mlp_step(None, "numba-aot")
 
 
 def test_a_bad_backend_name_is_refused_naming_the_choices(monkeypatch):
-    """DEEPGRAD_KERNELS or kernels= outside auto/numba/numpy raises a ValueError."""
+    """DEEPGRAD_KERNELS or kernels= outside the backends raises a ValueError."""
     monkeypatch.setenv("DEEPGRAD_KERNELS", "cuda")
     with pytest.raises(ValueError, match=r"DEEPGRAD_KERNELS must be one of auto, "
-                       r"numba, numpy, received: 'cuda'"):  # fmt: skip
+                       r"numba, numba-aot, numba-jit, numpy, received: 'cuda'"):  # fmt: skip
         _mlp_step(10)
     with pytest.raises(ValueError, match="kernels must be one of .* received: 'fast'"):
         _mlp_step(10, "fast")

@@ -111,20 +111,31 @@ def _leaky(slope: float):
     return forward, derivative
 
 
-# Numba's kernels (deepgrad.kernels, the `fast` extra) pay back their cost (importing
-# Numba and loading the cached kernels: about 0.7 s a process, 1.5-2 s the first time
-# while they compile) once a run updates this many parameters in all (parameters x
-# steps). Measured on W2 (docs/performance.md): the kernels save 1.3-1.8 ns per
-# parameter and step with Adam (13 NumPy passes become one), about 0.5 ns with plain
-# SGD. Below it (the lab's XOR run, small CLI runs) NumPy runs.
+# Numba's kernels (deepgrad.kernels, the `fast` extra) pay back their cost once a run
+# updates enough parameters in all (parameters x steps). Compiled in the process
+# (JIT), they cost about 0.7 s a process to import Numba and load them from its
+# cache (1.5-2 s the first time, while they compile) and about 125 MB; measured on
+# W2 (docs/performance.md) they save 1.3-1.8 ns per parameter and step with Adam
+# (13 NumPy passes become one), about 0.5 ns with plain SGD. Built ahead of time
+# (`deepgrad kernels --build`, deepgrad.kernels_aot), they load in about 2 ms
+# without Numba, and pay back after KERNELS_BREAK_EVEN_AOT. Below these (the lab's
+# XOR run, small CLI runs) NumPy runs.
 KERNELS_BREAK_EVEN = 5e8
 KERNELS_BREAK_EVEN_PLAIN_SGD = 1.5e9
-KERNEL_BACKENDS = ("auto", "numba", "numpy")
+KERNELS_BREAK_EVEN_AOT = 1e7
+KERNEL_BACKENDS = ("auto", "numba", "numba-aot", "numba-jit", "numpy")
 
 
 def kernels_installed() -> bool:
     """Whether Numba (``pip install 'deepgrad[fast]'``) can be imported."""
     return importlib.util.find_spec("numba") is not None
+
+
+def load_built_kernels() -> Any:
+    """The kernels built ahead of time for this machine (no Numba), or None."""
+    from deepgrad import kernels_aot
+
+    return kernels_aot.load()
 
 
 def load_kernels() -> ModuleType:
@@ -156,11 +167,14 @@ def load_kernels() -> ModuleType:
 
 def choose_kernels(
     kernels: str | None, work: float | None, break_even: float = KERNELS_BREAK_EVEN
-) -> ModuleType | None:
-    """The kernel module the compiled step uses, or None for the NumPy path.
+) -> tuple[Any, str]:
+    """The kernels the compiled step uses and their name ("numpy": none).
 
-    ``kernels``: "numba" (raise if Numba is missing), "numpy", or "auto" (Numba
-    when installed and ``work``, parameters x steps, reaches ``break_even``);
+    ``kernels``: "numpy"; "numba-aot" (the build of ``deepgrad kernels --build``,
+    raise if there is none), "numba-jit" (compiled in this process, raise if Numba
+    is missing), "numba" (the build when there is one, else JIT); or "auto": the
+    build when ``work`` (parameters x steps) reaches KERNELS_BREAK_EVEN_AOT, else
+    JIT when Numba is installed and ``work`` reaches ``break_even``, else NumPy.
     None reads the ``DEEPGRAD_KERNELS`` environment variable (default "auto").
     """
     source = "kernels"
@@ -174,13 +188,22 @@ def choose_kernels(
             f"compile_step: {source} must be one of {', '.join(KERNEL_BACKENDS)}, "
             f"received: {kernels!r}"
         )
-    if kernels == "numpy":
-        return None
-    if kernels == "auto" and (
-        work is None or work < break_even or not kernels_installed()
+    if kernels == "numpy" or (
+        kernels == "auto" and (work is None or work < KERNELS_BREAK_EVEN_AOT)
     ):
-        return None
-    return load_kernels()
+        return None, "numpy"
+    if kernels in ("auto", "numba", "numba-aot"):
+        built = load_built_kernels()
+        if built is not None:
+            return built, "numba-aot"
+        if kernels == "numba-aot":
+            raise RuntimeError(
+                "compile_step: no kernels built for this machine yet (numba-aot); "
+                "run `deepgrad kernels --build` once, or use numba-jit or auto"
+            )
+    if kernels == "auto" and (work < break_even or not kernels_installed()):
+        return None, "numpy"
+    return load_kernels(), "numba-jit"
 
 
 class _Layer(NamedTuple):
@@ -200,7 +223,7 @@ class _Layer(NamedTuple):
     fused_backward: Any  # delta *= f'(Z) and db = sum of delta in one call, or None
 
 
-def _fused(kernels: ModuleType | None, name: str | None, slope: float | None):
+def _fused(kernels: Any, name: str | None, slope: float | None):
     """(fused forward, fused backward) of one activation from ``kernels``, or Nones."""
     if kernels is None or name not in kernels.ACTIVATIONS:
         return None, None
@@ -230,10 +253,11 @@ class CompiledStep:
     parameter's array or gradient was replaced (``p.data = t``,
     ``zero_grad(set_to_none=True)``).
 
-    ``kernels`` is ``deepgrad.kernels`` (Numba) or None: with it, the bias and
-    activation, the activation's derivative and the bias gradient, the loss and
-    its delta, and the optimizer update each run as one compiled pass
-    (``choose_kernels`` picks it; ``kernels_name`` says which ran).
+    ``kernels`` is ``deepgrad.kernels`` (Numba's JIT), their ahead-of-time build
+    (``deepgrad.kernels_aot``), or None: with them, the bias and activation, the
+    activation's derivative and the bias gradient, the loss and its delta, and the
+    optimizer update each run as one compiled pass (``choose_kernels`` picks them;
+    ``kernels_name`` says which ran: "numpy", "numba-jit" or "numba-aot").
     """
 
     def __init__(
@@ -241,8 +265,9 @@ class CompiledStep:
         layers,
         loss_kind: str,
         optimizer: Any,
-        kernels: ModuleType | None = None,
+        kernels: Any = None,
         activations: list[tuple[str | None, float | None]] | None = None,
+        kernels_name: str | None = None,
     ) -> None:
         self.layers = layers  # list of (Linear, forward_fn, derivative_fn)
         # the Parameter objects themselves, looked up once (module attribute
@@ -252,7 +277,7 @@ class CompiledStep:
         self.loss_kind = loss_kind
         self.optimizer = optimizer
         self.kernels = kernels
-        self.kernels_name = "numpy" if kernels is None else "numba"
+        self.kernels_name = kernels_name or ("numpy" if kernels is None else "numba")
         activations = activations or [(None, None)] * len(layers)
         self._fused = [_fused(kernels, *activation) for activation in activations]
         self._loss = (
@@ -377,8 +402,9 @@ class CompiledStep:
             # dW = delta^T A_prev
             matrix_product(layer.delta.T, inputs, out=layer.grad_weight)
             if layer.grad_bias is not None and not bias_summed:  # db
-                if self.kernels is not None:
-                    self.kernels.bias_sum(layer.delta, layer.grad_bias)
+                kernels = self.kernels  # they need delta and db alike
+                if kernels is not None and layer.delta.dtype == layer.grad_bias.dtype:
+                    kernels.bias_sum(layer.delta, layer.grad_bias)
                 else:
                     np.add.reduce(layer.delta, axis=0, out=layer.grad_bias)
             if index > 0:  # delta_prev = (delta W) * f'(Z_prev)
@@ -497,7 +523,7 @@ def _apply_derivative(layer: _Layer) -> bool:
     return False
 
 
-def _kernel_loss(kernels: ModuleType, kind: str):
+def _kernel_loss(kernels: Any, kind: str):
     """The fused loss kernel, called as the NumPy losses are (scratch unused)."""
     kernel = kernels.LOSSES[kind]
 
@@ -531,7 +557,7 @@ class _FlatUpdate(ABC):
         self,
         optimizer: Any,
         parameters: list[Tensor],
-        kernels: ModuleType | None = None,
+        kernels: Any = None,
     ) -> None:
         self.group = optimizer.param_groups[0]
         self.optimizer = optimizer
@@ -568,7 +594,7 @@ class _FlatUpdate(ABC):
         cls,
         optimizer: Any,
         parameters: list[Any],
-        kernels: ModuleType | None = None,
+        kernels: Any = None,
     ) -> _FlatUpdate | None:
         """The flat update for this optimizer, or None (then ``optimizer.step()``).
 
@@ -649,7 +675,7 @@ class _FlatAdam(_FlatUpdate):
         self,
         optimizer: Any,
         parameters: list[Tensor],
-        kernels: ModuleType | None = None,
+        kernels: Any = None,
     ) -> None:
         super().__init__(optimizer, parameters, kernels)
         arrays = [p.array for p in parameters]
@@ -729,7 +755,7 @@ class _FlatSGDMomentum(_FlatUpdate):
         self,
         optimizer: Any,
         parameters: list[Tensor],
-        kernels: ModuleType | None = None,
+        kernels: Any = None,
     ) -> None:
         super().__init__(optimizer, parameters, kernels)
         arrays = [p.array for p in parameters]
@@ -788,7 +814,7 @@ class _FlatRMSprop(_FlatUpdate):
         self,
         optimizer: Any,
         parameters: list[Tensor],
-        kernels: ModuleType | None = None,
+        kernels: Any = None,
     ) -> None:
         super().__init__(optimizer, parameters, kernels)
         arrays = [p.array for p in parameters]
@@ -990,5 +1016,5 @@ def compile_step(
     work = None if steps is None else steps * sum(p.array.size for p in parameters)
     plain_sgd = _FlatSGD.covers(optimizer, optimizer.param_groups[0])
     break_even = KERNELS_BREAK_EVEN_PLAIN_SGD if plain_sgd else KERNELS_BREAK_EVEN
-    chosen = choose_kernels(kernels, work, break_even)
-    return CompiledStep(layers, kind, optimizer, chosen, activations)
+    chosen, name = choose_kernels(kernels, work, break_even)
+    return CompiledStep(layers, kind, optimizer, chosen, activations, name)

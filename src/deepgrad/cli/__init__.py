@@ -1,5 +1,5 @@
 """The ``deepgrad`` command line: train, evaluate, predict, datasets, gradcheck,
-explain, sweep and serve (the web playground).
+explain, sweep, serve (the web playground), export and kernels.
 
 A thin typer app: each command parses its options, calls the library
 (``deepgrad.recipes``, ``deepgrad.data``, ``deepgrad.train``, ``deepgrad.io``,
@@ -29,7 +29,7 @@ try:
     from deepgrad.cli import (  # noqa: F401
         train, models, datasets, backprop, sweep, serve,
     )  # fmt: skip
-    from deepgrad.cli import export  # noqa: F401
+    from deepgrad.cli import export, kernels  # noqa: F401
 except ModuleNotFoundError as missing:  # typer or rich: the command cannot start
     if missing.name not in ("typer", "rich"):
         raise

@@ -50,6 +50,7 @@ EXTRA_OF_PACKAGE = {
     "onnx": "onnx",
     "dask": "dask",
     "distributed": "dask",
+    "numba": "fast",
 }
 
 
