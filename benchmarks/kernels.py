@@ -14,7 +14,9 @@ and two timed rounds (train, GEMMs, train, GEMMs). The report gives medians.
 does: shared/PERFORMANCE.md). ``python -m benchmarks.kernels --step`` times the
 compiled step alone (no fit around it), both backends and the GEMMs interleaved in
 one process; run it under ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
-OPENBLAS_NUM_THREADS=1``.
+OPENBLAS_NUM_THREADS=1``. The "built ahead" contender runs the kernels of
+``deepgrad kernels --build`` (built first if missing), the "jit" one has Numba
+compile them in the process (loading them from Numba's cache).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from benchmarks.workloads import W2_BATCH_SIZE, batch_order, w2_initial_weights
 
 # contender -> (module of benchmarks.contenders, DEEPGRAD_KERNELS)
 CONTENDERS = {
-    "deepgrad fit (numba kernels)": ("deepgrad_fit", "numba"),
+    "deepgrad fit (kernels built ahead)": ("deepgrad_fit", "numba-aot"),
+    "deepgrad fit (numba jit kernels)": ("deepgrad_fit", "numba-jit"),
     "deepgrad fit (numpy)": ("deepgrad_fit", "numpy"),
     "hand-written NumPy": ("numpy_reference", None),
     "PyTorch": ("pytorch", None),
@@ -181,6 +184,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     threads = [int(t) for t in args.threads.split(",")]
     names = args.contenders.split(",")
+    if any(CONTENDERS[name][1] == "numba-aot" for name in names):
+        from deepgrad import kernels_aot
+
+        if kernels_aot.library_path() is None:  # `deepgrad kernels --build`
+            print(f"built the kernels: {kernels_aot.build()}")
     rows = []
     for rep in range(args.reps):
         for count in threads:

@@ -450,3 +450,20 @@ def test_nesterov_without_momentum_or_with_adam_is_one_error_line():
     assert "--nesterov does not apply to --optimizer adam" in line
     line = error_line(run("train", "xor", "--optimizer", "sgd", "--nesterov"))
     assert "--nesterov needs a momentum: add --momentum 0.9" in line
+
+
+def test_every_option_in_every_help_names_what_it_takes_not_a_python_type():
+    """Each command's --help shows a metavar (N, RATES, ADDRESS, ...) for each
+    option that takes a value, never typer's <str>, <int range> or <float>."""
+    from deepgrad.cli import app as typer_app
+
+    commands = [
+        command.name or command.callback.__name__
+        for command in typer_app.registered_commands
+    ]
+    assert {"train", "sweep", "serve", "kernels"} <= set(commands)
+    for command in commands:
+        result = run(command, "--help")
+        assert result.exit_code == 0, result.output
+        for typed in ("<str>", "<int", "<float", "<path>"):
+            assert typed not in result.output, f"{command} --help shows {typed}"

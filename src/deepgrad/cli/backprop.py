@@ -72,7 +72,7 @@ def gradcheck(
     activation: ActivationOption = Activation.sigmoid,
     loss: LossOption = None,
     samples: Annotated[
-        int, typer.Option(min=1, help="Use at most this many samples.")
+        int, typer.Option(min=1, metavar="N", help="Use at most this many samples.")
     ] = 64,
     seed: SeedOption = 42,
     tolerance: ToleranceOption = 1e-5,
@@ -137,6 +137,7 @@ def explain(
             "--epoch",
             "--epochs",
             min=0,
+            metavar="N",
             help="Train this many epochs first (0: trace the untrained network).",
         ),
     ] = 0,
@@ -146,12 +147,13 @@ def explain(
     sample: Annotated[
         int | None,
         typer.Option(
-            help="Trace this one row of the data (0-based); default: all rows."
+            metavar="ROW",
+            help="Trace this one row of the data (0-based); default: all rows.",
         ),
     ] = None,
     standardize: StandardizeOption = None,
     decimals: Annotated[
-        int, typer.Option(min=0, max=12, help="Digits after the point.")
+        int, typer.Option(min=0, max=12, metavar="N", help="Digits after the point.")
     ] = 4,
     gradcheck: Annotated[
         bool,

@@ -322,7 +322,8 @@ def predict(
     data: DataArgument,
     target: TargetOption = None,
     output: Annotated[
-        Path | None, typer.Option(help="Write the CSV here instead of to stdout.")
+        Path | None,
+        typer.Option(metavar="FILE", help="Write the CSV here instead of to stdout."),
     ] = None,
 ) -> None:
     """Predict each row of DATA: a class in the training data's labels, or a number."""

@@ -172,9 +172,7 @@ BatchSizeOption = Annotated[
 ]
 SeedOption = Annotated[
     int,
-    _option(
-        "SEED", "Seed of the weights and shuffling.", OPTIMISATION, min=0
-    ),
+    _option("SEED", "Seed of the weights and shuffling.", OPTIMISATION, min=0),
 ]
 InitOption = Annotated[
     Init,

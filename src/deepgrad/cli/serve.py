@@ -24,33 +24,41 @@ def serve(
     host: Annotated[
         str,
         typer.Option(
+            metavar="ADDRESS",
             help="Address to listen on; 127.0.0.1 (this machine only) by default. "
-            "0.0.0.0 lets every machine that reaches this one train on it."
+            "0.0.0.0 lets every machine that reaches this one train on it.",
         ),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, metavar="PORT", help="Port.")
+    ] = 8000,
     open_browser: Annotated[
         bool, typer.Option("--open", help="Open the playground in the browser.")
     ] = False,
     max_sessions: Annotated[
-        int, typer.Option(min=1, help="Browser tabs training at once.")
+        int, typer.Option(min=1, metavar="N", help="Browser tabs training at once.")
     ] = Limits.max_sessions,
     max_parameters: Annotated[
-        int, typer.Option(min=1, help="Weights and biases of one network.")
+        int, typer.Option(min=1, metavar="N", help="Weights and biases of one network.")
     ] = Limits.max_parameters,
     max_samples: Annotated[
-        int, typer.Option(min=4, help="Points of one dataset or uploaded file.")
+        int,
+        typer.Option(
+            min=4, metavar="N", help="Points of one dataset or uploaded file."
+        ),
     ] = Limits.max_samples,
-    max_epochs: Annotated[int, typer.Option(min=1, help="Epochs of one run.")] = (
-        Limits.max_epochs
-    ),
+    max_epochs: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Epochs of one run.")
+    ] = (Limits.max_epochs),
     max_upload_bytes: Annotated[
-        int, typer.Option(min=1, help="Size of an uploaded CSV file.")
+        int, typer.Option(min=1, metavar="BYTES", help="Size of an uploaded CSV file.")
     ] = Limits.max_upload_bytes,
     idle_timeout: Annotated[
         float,
         typer.Option(
-            min=1, help="Seconds without activity before a tab's session is freed."
+            min=1,
+            metavar="SECONDS",
+            help="Seconds without activity before a tab's session is freed.",
         ),
     ] = Limits.idle_timeout,
 ) -> None:

@@ -150,55 +150,77 @@ def sweep(
     target: TargetOption = None,
     hidden: Annotated[
         str,
-        typer.Option(help="Hidden sizes; several separated by ';' (e.g. '2;4,4;8,8')."),
+        typer.Option(
+            metavar="SIZES",
+            help="Hidden sizes; several separated by ';' (e.g. '2;4,4;8,8').",
+        ),
     ] = "4,4",
     activation: Annotated[
-        str, typer.Option(help="Hidden activation(s), e.g. sigmoid,relu.")
+        str,
+        typer.Option(metavar="NAMES", help="Hidden activation(s), e.g. sigmoid,relu."),
     ] = "sigmoid",
     loss: Annotated[
-        str | None, typer.Option(help="Loss(es); default: the dataset's usual one.")
+        str | None,
+        typer.Option(
+            metavar="NAMES", help="Loss(es); default: the dataset's usual one."
+        ),
     ] = None,
     optimizer: Annotated[
-        str, typer.Option(help="Optimizer(s), e.g. sgd,adam.")
+        str, typer.Option(metavar="NAMES", help="Optimizer(s), e.g. sgd,adam.")
     ] = "sgd",
     lr: Annotated[
         str | None,
         typer.Option(
-            help="Learning rate(s), e.g. 0.01,0.1,0.5,1,2 (default: sgd's 0.1)."
+            metavar="RATES",
+            help="Learning rate(s), e.g. 0.01,0.1,0.5,1,2 (default: sgd's 0.1).",
         ),
     ] = None,
-    momentum: Annotated[str, typer.Option(help="Momentum value(s), e.g. 0,0.9.")] = "0",
+    momentum: Annotated[
+        str, typer.Option(metavar="VALUES", help="Momentum value(s), e.g. 0,0.9.")
+    ] = "0",
     nesterov: NesterovOption = False,
-    weight_decay: Annotated[str, typer.Option(help="L2 weight decay value(s).")] = "0",
+    weight_decay: Annotated[
+        str, typer.Option(metavar="VALUES", help="L2 weight decay value(s).")
+    ] = "0",
     batch_size: Annotated[
         str,
-        typer.Option(help="Batch size(s): 1 (stochastic), N (mini-batch), full."),
+        typer.Option(
+            metavar="SIZES", help="Batch size(s): 1 (stochastic), N (mini-batch), full."
+        ),
     ] = "full",
     init: Annotated[
         str,
         typer.Option(
+            metavar="NAMES",
             help="Weight init(s): auto (the lab's normal for xor/and/or, else "
-            "PyTorch's default), normal, he, xavier, default."
+            "PyTorch's default), normal, he, xavier, default.",
         ),
     ] = "auto",
-    dropout: Annotated[str, typer.Option(help="Dropout value(s).")] = "0",
+    dropout: Annotated[
+        str, typer.Option(metavar="VALUES", help="Dropout value(s).")
+    ] = "0",
     epochs: EpochsOption = 1000,
     seed: SeedOption = 42,
     jobs: Annotated[
         int | None,
-        typer.Option(min=1, help="Worker processes (default: one per CPU core)."),
+        typer.Option(
+            min=1, metavar="N", help="Worker processes (default: one per CPU core)."
+        ),
     ] = None,
     scheduler: Annotated[
         str | None,
         typer.Option(
+            metavar="ADDRESS",
             help="Run on Dask: 'local' starts a cluster of --jobs processes here, "
-            "tcp://HOST:8786 uses a running one (pip install 'deepgrad\\[dask]')."
+            "tcp://HOST:8786 uses a running one (pip install 'deepgrad\\[dask]').",
         ),
     ] = None,
     threshold: Annotated[
         float,
         typer.Option(
-            callback=finite, help="Count the epochs until the loss falls below this."
+            callback=finite,
+            metavar="LOSS",
+            help="Count the epochs until the loss falls below this.",
         ),
     ] = 0.1,
     plot: PlotOption = None,
