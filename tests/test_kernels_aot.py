@@ -184,10 +184,15 @@ def test_a_build_for_another_cpu_or_source_is_never_loaded(
 
 
 def test_cpu_description_names_this_cpu():
-    """On Linux the key reads /proc/cpuinfo's model and instruction-set flags."""
+    """On Linux the key reads /proc/cpuinfo's model and instruction-set flags, so
+    builds use this CPU's instructions; a description without them (macOS's
+    "arm") gets a build for the architecture's generic CPU."""
     description = kernels_aot.cpu_description()
     if os.path.exists("/proc/cpuinfo"):
         assert "flags: " in description or "features: " in description
+        assert kernels_aot._for_this_cpu(description)
+    assert not kernels_aot._for_this_cpu("arm")
+    assert not kernels_aot._for_this_cpu("")
 
 
 def test_a_numba_without_pycc_fails_the_build_with_one_clear_line(

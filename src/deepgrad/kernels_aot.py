@@ -102,9 +102,9 @@ def cache_folder() -> Path:
 def cpu_description() -> str:
     """This CPU's model and instruction-set flags, read without LLVM.
 
-    On Linux from /proc/cpuinfo; elsewhere ``platform.processor()``. Empty when
-    nothing says which CPU this is: the build then targets the architecture's
-    generic CPU, which any machine of that architecture runs.
+    On Linux from /proc/cpuinfo (the model name and the flags or features);
+    elsewhere ``platform.processor()``, which names the architecture but not
+    always the instruction sets (macOS says "arm"): see ``_for_this_cpu``.
     """
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as file:
@@ -123,6 +123,15 @@ def cpu_description() -> str:
         if name in wanted:
             fields[name] = " ".join(value.split())
     return "; ".join(f"{name}: {fields[name]}" for name in sorted(fields))
+
+
+def _for_this_cpu(description: str) -> bool:
+    """Whether a build may use every instruction of this CPU: only when the key
+    holds its instruction-set flags, so that no other CPU finds that build.
+    Otherwise it targets the architecture's generic CPU (SSE2 on x86-64, which
+    every x86-64 machine runs), slower but safe in a home folder shared by
+    machines."""
+    return "flags: " in description or "features: " in description
 
 
 def build_key() -> str:
@@ -325,7 +334,7 @@ def build(verbose: bool = False) -> Path:
         compiler = CC(name)
         compiler.output_dir = scratch
         compiler.verbose = verbose
-        if cpu_description():
+        if _for_this_cpu(cpu_description()):
             compiler.target_cpu = llvm.get_host_cpu_name()
         for kernel_name in SIGNATURES:
             function = getattr(kernels, kernel_name).py_func
