@@ -189,6 +189,36 @@ def test_compiled_step_rejects_out_of_range_labels_like_the_eager_loss():
         step(x, np.array([0, 5]))
 
 
+def test_labels_checked_at_once_are_refused_as_a_batch_would_be():
+    """check_labels checks all of fit's labels before the first step: an
+    out-of-range one raises the batch check's error, valid ones let each batch
+    skip its range check (same loss as the checked step), and anything the
+    per-batch check must still see (another loss, labels not 1-D integers)
+    is left to it (False)."""
+    model = nn.Sequential(nn.Linear(3, 2))
+    step = compile_step(
+        model, nn.CrossEntropyLoss(), dg.optim.SGD(model.parameters(), lr=0.0)
+    )
+    for bad in (2, -1):
+        with pytest.raises(
+            ValueError, match=f"target label {bad} is out of range for 2 classes"
+        ):
+            step.check_labels(np.array([0, 1, bad, 1]))
+    labels = np.array([0, 1, 1, 0])
+    assert step.check_labels(labels)
+    assert not step.check_labels(labels.astype(np.float32))
+    assert not step.check_labels(labels[:, None])
+    x = np.ones((2, 3), np.float32)
+    step.forward(x)
+    checked = step.backward_and_update(x, labels[:2], labels_checked=True)
+    step.forward(x)
+    assert checked == step.backward_and_update(x, labels[:2])
+    x, y = _xor()
+    xor = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    bce = compile_step(xor, nn.BCELoss(), dg.optim.SGD(xor.parameters(), lr=0.1))
+    assert not bce.check_labels(y[:, 0].astype(np.int64))
+
+
 def test_plain_sgd_updates_one_flat_buffer_and_falls_back_when_grads_are_replaced():
     dg.manual_seed(5)
     model = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())

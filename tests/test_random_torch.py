@@ -16,10 +16,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import deepgrad as dg
 import deepgrad.nn.functional as F
 from deepgrad import nn
+from deepgrad import random as dg_random
 from deepgrad.data.loader import array_loader
 from deepgrad.nn import init
 from deepgrad.utils.data import DataLoader, TensorDataset
@@ -127,6 +130,64 @@ def test_randint_randperm_and_int64_random_are_torchs(seed, size):
     for ours, theirs in cases:
         assert same_bits(ours, theirs)
     assert_streams_in_step()
+
+
+def swaps_one_by_one(offsets: np.ndarray, n: int) -> np.ndarray:
+    """randperm_cpu's forward Fisher-Yates as torch writes it, the reference
+    for random._forward_swaps: 0..n-1, then for i = 0..n-2 swap i and i + offset."""
+    order = list(range(n))
+    for i, offset in enumerate(offsets.tolist()):
+        j = i + offset
+        order[i], order[j] = order[j], order[i]
+    return np.array(order, np.int64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 3000),
+    seed=st.integers(0, 2**32 - 1),
+    pattern=st.sampled_from(["random", "stay", "next", "last", "few targets"]),
+)
+def test_randperm_swaps_resolved_at_once_equal_the_swap_loop(n, seed, pattern):
+    """randperm's vectorised swaps give the loop's permutation for any n and any
+    offsets: random ones (randperm's), and the extremes: every element staying
+    (offset 0), each swapped with the next (the deepest chain of moves), each
+    with the last, and offsets crowding onto a few positions."""
+    limits = np.arange(n, 1, -1, dtype=np.int64)  # offsets[i] < n - i
+    words = np.random.default_rng(seed).integers(0, 2**32, len(limits))
+    offsets = {
+        "random": words % limits,
+        "stay": np.zeros_like(limits),
+        "next": np.ones_like(limits),
+        "last": limits - 1,
+        "few targets": np.maximum(limits - 1 - words % 3, 0),  # onto n-3..n-1
+    }[pattern].astype(np.uint64)
+    assert np.array_equal(
+        dg_random._forward_swaps(offsets, n), swaps_one_by_one(offsets, n)
+    )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_randperm_of_an_epoch_of_mnist_is_torchs(seed):
+    """randperm(60000), an epoch's shuffle of MNIST-sized data, is torch's bit for
+    bit, from the default generator and from a Generator of its own."""
+    seeded(seed)
+    assert same_bits(dg.randperm(60_000), torch.randperm(60_000))
+    assert_streams_in_step()
+    ours = dg.randperm(60_000, generator=dg.Generator().manual_seed(seed))
+    theirs = torch.randperm(60_000, generator=torch.Generator().manual_seed(seed))
+    assert same_bits(ours, theirs)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 17, 60_000])
+def test_discarding_a_randperm_draws_what_randperm_draws(n):
+    """discard_randperm (the permutation torch's sampler throws away) leaves the
+    generator where torch's randperm(n) leaves torch's."""
+    generator = dg.Generator().manual_seed(9)
+    dg_random.discard_randperm(generator, n)
+    torch_generator = torch.Generator().manual_seed(9)
+    torch.randperm(n, generator=torch_generator)
+    assert same_bits(generator.get_state(), torch_generator.get_state())
 
 
 @pytest.mark.parametrize("seed", SEEDS[:4])

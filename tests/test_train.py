@@ -10,6 +10,8 @@ import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import deepgrad as dg
 from deepgrad import nn
@@ -30,6 +32,8 @@ from deepgrad.train import (
 )
 from deepgrad.train import console as train_console
 from deepgrad.train import loop as train_loop
+from deepgrad.train.batches import EVAL_BATCH_SIZE
+from deepgrad.train.targets import count_correct, loss_kind
 from training_helpers import assert_same_weights, weights_of
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -451,6 +455,97 @@ def test_accuracy_equals_a_manual_computation_for_each_classification_loss(
         after = predict(model(dg.tensor(X[:20])).array)
     assert history.history["accuracy"][0] == np.mean(first_epoch == y)
     assert history.history["val_accuracy"][-1] == np.mean(after == y[:20])
+
+
+class CountBatches(Callback):
+    def on_train_begin(self, logs=None):
+        self.batches = 0
+
+    def on_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+@pytest.mark.parametrize("label", [3, -1])
+@pytest.mark.parametrize(
+    "how", ["compiled", "compiled, a callback", "eager", "DataLoader", "float (N, 1)"]
+)
+def test_a_label_out_of_range_stops_fit_with_cross_entropys_message(label, how):
+    """A class label outside 0..C-1 in the last batch (past the rows the starting
+    loss reads) stops fit with the loss's message, whichever way fit runs:
+    without callbacks the compiled step checks every label once before the
+    first step (so nothing trains); with a callback (which could change the
+    labels) and in the eager step, each batch is checked as it comes; labels in
+    a user's DataLoader, and float labels of shape (N, 1), are checked as those
+    fit builds."""
+    X, y = blobs(n=EVAL_BATCH_SIZE + 76, classes=3)  # batches of 500, 500, 100
+    y[-1] = label
+    model = classifier_net(3)
+    before = weights_of(model)
+    counter = CountBatches()
+    train_data = (X, y.astype(np.float64)[:, None]) if how == "float (N, 1)" else (X, y)
+    if how == "DataLoader":
+        train_data = DataLoader(TensorDataset(X, y), batch_size=500)
+    with pytest.raises(
+        ValueError,
+        match=rf"cross_entropy: target label {label} is out of range for 3 classes "
+        r"\(labels must be integers from 0 to 2\)",
+    ):
+        fit(
+            model,
+            nn.CrossEntropyLoss(),
+            dg.optim.SGD(model.parameters(), lr=0.1),
+            train_data,
+            epochs=2,
+            batch_size=500,
+            shuffle=False,
+            verbose=0,
+            callbacks=[counter] if how == "compiled, a callback" else [],
+            fast=how != "eager",
+        )
+    if how == "compiled, a callback":
+        assert counter.batches == 2  # the first two batches trained
+    elif how != "eager":
+        assert_same_weights(weights_of(model), before)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    loss=st.sampled_from(["CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]),
+    rows=st.integers(1, 3),
+    samples=st.integers(1, 9),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_correct_predictions_are_counted_as_accuracy_defines_them(
+    loss, rows, samples, seed
+):
+    """count_correct, for one output (fit's batches) or several (a block's
+    epochs), counts the predictions equal to the targets: the argmax against
+    class indices or one-hot rows, an output over the threshold against 0/1."""
+    rng = np.random.default_rng(seed)
+    kind = loss_kind(getattr(nn, loss)())
+    if kind.index_targets:
+        outputs = rng.normal(size=(rows, samples, 4))
+        targets = [rng.integers(0, 4, samples), np.eye(4)[rng.integers(0, 4, samples)]]
+        predicted = outputs.argmax(axis=2)
+    else:
+        outputs = rng.normal(size=(rows, samples, 1)) + kind.threshold
+        targets = [rng.integers(0, 2, (samples, 1)).astype(np.float32)]
+        predicted = (outputs > kind.threshold).astype(int)[:, :, 0]
+    for target in targets:
+        classes = (
+            target.argmax(axis=1)
+            if target.ndim == 2 and kind.index_targets
+            else target.reshape(-1)
+        )
+        expected = [
+            sum(int(p == c) for p, c in zip(row, classes, strict=True))
+            for row in predicted
+        ]
+        correct, counted = count_correct(kind, outputs, target)
+        assert correct.tolist() == expected and counted == samples
+        for row in range(rows):
+            one, _ = count_correct(kind, outputs[row][None], target)
+            assert one.tolist() == [expected[row]]
 
 
 def test_validation_runs_in_eval_mode_without_gradients_then_back_to_train():

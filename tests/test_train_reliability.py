@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import deepgrad as dg
@@ -27,6 +29,7 @@ from deepgrad.train import (
     Classifier,
     CSVLogger,
     ModelCheckpoint,
+    batches,
     divergence,
     fit,
 )
@@ -252,6 +255,90 @@ def test_a_value_too_large_for_the_model_dtype_is_a_data_error():
     ):
         fit(model, nn.CrossEntropyLoss(), dg.optim.SGD(model.parameters(), lr=0.1),
             (X, y), epochs=3, verbose=0)  # fmt: skip
+
+
+def first_bad_value_by_search(array, limit):
+    """The exact search, the reference for batches._first_bad_value: the index
+    of the first value that is not finite or beyond +-limit, or None."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(array) | (
+            np.abs(array) > (np.inf if limit is None else limit)
+        )
+    found = np.argwhere(bad)
+    return None if len(found) == 0 else tuple(int(i) for i in found[0])
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    rows=st.integers(1, 40),
+    columns=st.integers(0, 4),
+    scale=st.sampled_from([1.0, 1e30, 1.7e38, 3.3e38]),
+    planted=st.lists(
+        st.tuples(
+            st.integers(0, 10**6),
+            st.sampled_from([np.nan, np.inf, -np.inf, 3.5e38, -3.5e38, 1e308]),
+        ),
+        max_size=3,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_data_check_finds_the_first_bad_value_the_search_finds(
+    dtype, rows, columns, scale, planted, seed
+):
+    """_first_bad_value answers as the exact search over every value (the first
+    NaN, +inf, -inf, or value beyond the float32 limit of float64 data), also for
+    data large enough that its sums overflow: the fast one-pass answer is only
+    trusted when it proves the data clean."""
+    shape = (rows, columns) if columns else (rows,)
+    array = (np.random.default_rng(seed).uniform(-1, 1, shape) * scale).astype(dtype)
+    for position, value in planted:
+        with np.errstate(over="ignore"):  # 1e308 is inf in float32
+            array.flat[position % array.size] = value
+    limits = [None] + ([FLOAT32_MAX] if dtype == np.float64 else [])
+    for limit in limits:
+        assert batches._first_bad_value(array, limit) == first_bad_value_by_search(
+            array, limit
+        )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "said"),
+    [
+        (np.float32, -np.inf, "-inf, which is not a finite number"),
+        (np.float64, np.nan, "nan, which is not a finite number"),
+        (np.float64, -np.inf, "-inf, which is not a finite number"),
+        (np.float64, -1e39, "-1e\\+39, too large for float32 .*: it would be inf"),
+    ],
+)
+def test_each_kind_of_bad_value_is_reported_in_its_own_words(dtype, value, said):
+    """-inf in float32 data, and NaN, -inf and a value below -float32's max in
+    float64 data for a float32 model, each stop fit with its message and place."""
+    X, y = line_data()
+    X = X.astype(dtype)
+    X[5, 0] = value
+    model = small_net()
+    with pytest.raises(
+        ValueError, match=rf"training data's X holds {said} at row 5, column 0"
+    ):
+        fit(model, nn.CrossEntropyLoss(), dg.optim.SGD(model.parameters(), lr=0.1),
+            (X, y), epochs=1, verbose=0)  # fmt: skip
+
+
+def test_huge_finite_data_whose_sum_overflows_is_accepted():
+    """float32 features near float32's max (their sums overflow to inf) and
+    float64 ones up to it are finite numbers the model's dtype holds: the data
+    check lets them through."""
+    X, y = line_data()
+    for huge in (X * np.float32(3e38), X.astype(np.float64) * FLOAT32_MAX):
+        with np.errstate(over="ignore"):
+            assert not np.isfinite(huge.astype(np.float32).sum(axis=0)).all()
+        assert batches._first_bad_value(huge, FLOAT32_MAX) is None
+        assert batches._first_bad_value(huge, None) is None
+        batches.check_values(huge, y, "training", np.dtype(np.float32))
 
 
 def test_a_dataset_names_the_column_and_validation_data_is_checked_too():

@@ -243,6 +243,49 @@ def test_samplers_and_batch_samplers_choose_the_order_as_in_torch():
             assert_same_batch(mine, reference)
 
 
+@oracle
+@given(
+    shape=st.sampled_from([(9,), (9, 3), (9, 2, 2)]),
+    dtype=st.sampled_from([np.float32, np.float64, np.int64, np.bool_]),
+    batches=st.lists(st.lists(st.integers(-9, 8), min_size=1, max_size=6), max_size=4),
+)
+def test_batches_gathered_at_once_are_torchs_and_are_new_arrays(shape, dtype, batches):
+    """A TensorDataset's batches, gathered in one call per tensor, are torch's for
+    any index lists (repeated and negative indices included) and every dtype,
+    and own their memory: a user who keeps a batch, and changes it, changes
+    neither the dataset nor any other batch."""
+    X = (np.arange(np.prod(shape)) % 5).reshape(shape).astype(dtype)
+    y = np.arange(shape[0]) * 10
+    ours = DataLoader(TensorDataset(X, y), batch_sampler=batches)
+    theirs = tdata.DataLoader(
+        tdata.TensorDataset(torch.from_numpy(X), torch.from_numpy(y)),
+        batch_sampler=batches,
+    )
+    kept = list(ours)
+    for mine, reference in zip(kept, theirs, strict=True):
+        assert_same_batch(mine, reference)
+    X_before, y_before = X.copy(), y.copy()
+    for number, (features, targets) in enumerate(kept):
+        assert not np.shares_memory(features.array, X)
+        assert not np.shares_memory(targets.array, y)
+        for features_other, targets_other in kept[number + 1 :]:
+            assert not np.shares_memory(features.array, features_other.array)
+            assert not np.shares_memory(targets.array, targets_other.array)
+        features.array[...] = 1
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+
+
+def test_an_out_of_range_index_in_a_batch_is_an_index_error():
+    """An index past the dataset's rows raises NumPy's IndexError naming the
+    index and the size, as indexing the tensor row by row would."""
+    loader = DataLoader(TensorDataset(np.zeros((4, 2))), batch_sampler=[[0, 4]])
+    with pytest.raises(
+        IndexError, match="index 4 is out of bounds for axis 0 with size 4"
+    ):
+        list(loader)
+
+
 @pytest.mark.parametrize(
     "options",
     [

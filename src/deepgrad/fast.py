@@ -359,10 +359,13 @@ class CompiledStep:
             self._forward(self._plan(x.shape[0], x.dtype), x)
             return self.backward_and_update(x, y)
 
-    def backward_and_update(self, x: np.ndarray, y: np.ndarray) -> float:
-        """Loss, backward and update after ``forward(x)`` of the same batch."""
+    def backward_and_update(
+        self, x: np.ndarray, y: np.ndarray, labels_checked: bool = False
+    ) -> float:
+        """Loss, backward and update after ``forward(x)`` of the same batch;
+        ``labels_checked``: ``y`` holds rows of labels ``check_labels`` accepted."""
         plan = self._plans[x.shape[0]]
-        self._check_target(plan[-1].a, y)
+        self._check_target(plan[-1].a, y, labels_checked)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             loss = self._backward(plan, x, y)
             if self._flat is not None and self._flat.ready():
@@ -493,25 +496,49 @@ class CompiledStep:
             return epoch, True
         return len(losses), False
 
-    def _check_target(self, output: np.ndarray, y: np.ndarray) -> None:
+    def check_labels(self, labels: np.ndarray) -> bool:
+        """Check the class labels of every batch to come at once, for a caller
+        that knows they stay as they are (fit, while no callback runs). True when
+        checked: ``backward_and_update(x, y, labels_checked=True)`` may then skip
+        the range check of each batch whose ``y`` holds rows of ``labels``.
+
+        Raises
+        ------
+        ValueError
+            A label out of range, as the batch holding it would.
+        """
+        if self.loss_kind != "cross_entropy" or labels.ndim != 1:
+            return False
+        if labels.dtype.kind not in "iu":
+            return False
+        _check_label_range(labels, self.output_shape(0)[1])
+        return True
+
+    def _check_target(
+        self, output: np.ndarray, y: np.ndarray, labels_checked: bool = False
+    ) -> None:
         if self.loss_kind == "cross_entropy":
-            classes = output.shape[1]
             if y.shape != output.shape[:1] or y.dtype.kind not in "iu":
                 raise ValueError(
                     f"cross_entropy: expected integer class labels of shape "
                     f"{output.shape[:1]}, received {y.dtype} labels of shape {y.shape}"
                 )
-            if y.size and (y.min() < 0 or y.max() >= classes):
-                bad = y[(y < 0) | (y >= classes)][0]
-                raise ValueError(
-                    f"cross_entropy: target label {bad} is out of range for "
-                    f"{classes} classes (labels must be integers from 0 to {classes - 1})"
-                )
+            if not labels_checked:  # the loss kernels index rows by the labels
+                _check_label_range(y, output.shape[1])
         elif y.shape != output.shape:
             raise ValueError(
                 f"{self.loss_kind}: the model's output has shape {output.shape} but "
                 f"the target has shape {y.shape}; they must be equal"
             )
+
+
+def _check_label_range(labels: np.ndarray, classes: int) -> None:
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = labels[(labels < 0) | (labels >= classes)][0]
+        raise ValueError(
+            f"cross_entropy: target label {bad} is out of range for "
+            f"{classes} classes (labels must be integers from 0 to {classes - 1})"
+        )
 
 
 def _apply_derivative(layer: _Layer) -> bool:

@@ -535,30 +535,93 @@ def random_full(generator: Generator, shape: Sequence[int], dtype: Any) -> np.nd
     return (words % np.uint64(modulus)).astype(dtype).reshape(shape)
 
 
+# randperm_cpu swaps forwards below this n, inside-out from it on
+_RANDPERM_INSIDE_OUT = 2**32 // 20
+
+
+def _randperm_words(generator: Generator, n: int) -> np.ndarray:
+    """The words ``randperm_cpu`` draws for ``n``: ``random()`` for each of the
+    n - 1 forward swaps, or ``random64()`` for each of the n inside-out ones."""
+    if n < _RANDPERM_INSIDE_OUT:
+        return generator.random(max(n - 1, 0))
+    return generator.random64(n)
+
+
+def _check_randperm_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative integer, received {n!r}")
+    return int(n)
+
+
 def randperm(generator: Generator, n: int) -> np.ndarray:
     """A random permutation of 0..n-1 (int64), as ``randperm_cpu``.
 
     For n < 2**32 / 20: start from 0..n-1, then for i = 0..n-2 swap element i
-    with element i + ``random()`` % (n - i). Larger n: the inside-out
-    Fisher-Yates, element i swapped with ``random64()`` % (i + 1). The draws
-    are vectorised; the swaps run one after the other, as they must.
+    with element j_i = i + ``random()`` % (n - i) (``_forward_swaps``, without
+    a Python loop). Larger n: the inside-out Fisher-Yates, element i swapped
+    with ``random64()`` % (i + 1), one swap after the other.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"randperm: n must be a non-negative integer, received {n!r}")
-    n = int(n)
-    if n < 2**32 // 20:
-        offsets = generator.random(max(n - 1, 0)) % np.arange(n, 1, -1, dtype=np.uint64)
-        order = list(range(n))
-        for i, offset in enumerate(offsets.tolist()):
-            j = i + offset
-            order[i], order[j] = order[j], order[i]
-        return np.array(order, np.int64)
-    picks = generator.random64(n) % np.arange(1, n + 1, dtype=np.uint64)
+    n = _check_randperm_n(n)
+    words = _randperm_words(generator, n)
+    if n < _RANDPERM_INSIDE_OUT:
+        return _forward_swaps(words % np.arange(n, 1, -1, dtype=np.uint64), n)
+    picks = words % np.arange(1, n + 1, dtype=np.uint64)
     order = list(range(n))
     for i, pick in enumerate(picks.tolist()):
         order[i] = order[pick]
         order[pick] = i
     return np.array(order, np.int64)
+
+
+def discard_randperm(generator: Generator, n: int) -> None:
+    """Advance ``generator`` as ``randperm(generator, n)`` does, computing no
+    permutation: the one torch's RandomSampler draws and throws away."""
+    _randperm_words(generator, _check_randperm_n(n))
+
+
+def _forward_swaps(offsets: np.ndarray, n: int) -> np.ndarray:
+    """0..n-1 after the swaps (i, j_i = i + offsets[i]) for i = 0..n-2, in order.
+
+    The loop ``for i: order[i], order[j_i] = order[j_i], order[i]`` resolved
+    with sorts and gathers. Since j_i >= i, no later step touches position i:
+    order[i] is the value at position j_i just before step i. Position p is
+    written before step i only by the steps k < i with j_k = p, each moving
+    into it the value V(k) at position k just before step k. So, with
+    previous(i) the latest step k < i with j_k = j_i, order[i] = V(previous(i)),
+    or j_i when there is none; and V(t) = V(arrived(t)), with arrived(t) the
+    latest step k < t with j_k = t, or t when there is none. arrived(t) < t,
+    so the pointers t -> arrived(t) form a forest whose roots are the V's:
+    pointer jumping (root = root[root]) finds every root in log(depth) rounds.
+    """
+    if n == 0:
+        return np.zeros(0, np.int64)
+    steps = np.arange(n, dtype=np.int64)
+    target = steps.copy()  # j_i; the last position takes part as j_{n-1} = n - 1
+    target[: n - 1] += offsets.astype(np.int64)
+    # the steps by (target, step): the keys are unique, so any sort is stable
+    shift = n.bit_length()
+    keys = np.sort((target << shift) | steps)
+    by_target, sorted_target = keys & ((1 << shift) - 1), keys >> shift
+    same = sorted_target[1:] == sorted_target[:-1]
+    previous = np.empty(n, np.int64)  # -1: none
+    previous[by_target[0]] = -1
+    previous[by_target[1:]] = np.where(same, by_target[:-1], -1)
+    # the last step of each target's group; when that is step t itself (j_t = t),
+    # the one before it arrived at t first
+    last = np.full(n, -1, np.int64)
+    ends = np.flatnonzero(~same)
+    last[sorted_target[ends]] = by_target[ends]
+    last[sorted_target[-1]] = by_target[-1]
+    root = np.where(target == steps, previous, last)
+    np.copyto(root, steps, where=root < 0)
+    while True:
+        jumped = root[root]
+        if np.array_equal(jumped, root):
+            break
+        root = jumped
+    order = root[previous]  # previous = -1 reads a value the next line replaces
+    np.copyto(order, target, where=previous < 0)
+    return order
 
 
 # ---------------------------------------------------------------------------

@@ -58,11 +58,18 @@ def _first_bad_value(array: np.ndarray, limit: float | None) -> tuple[int, ...] 
     """The index of the first value that is not finite or beyond +-limit, or None."""
     if array.dtype.kind != "f" or array.size == 0:
         return None
-    # one float64 sum answers for almost all data: NaN and inf survive a sum
-    total = np.add.reduce(array, axis=None, dtype=np.float64)
-    in_range = limit is None or float(np.max(np.abs(array))) <= limit
-    if np.isfinite(total) and in_range:
-        return None
+    # a pass or two over the data answers for almost all of it, without a copy
+    with np.errstate(over="ignore", invalid="ignore"):
+        if limit is None:
+            # NaN and inf survive any sum, so finite column sums (in the array's
+            # own dtype; rows added as vectors, the fastest pass) prove every
+            # value finite; an infinite one may be finite values overflowing,
+            # and the search below tells
+            if np.isfinite(np.add.reduce(array, axis=0)).all():
+                return None
+        # NaN survives max and min, and any value beyond +-limit shows in one
+        elif -limit <= float(np.min(array)) and float(np.max(array)) <= limit:
+            return None
     bad = ~np.isfinite(array)
     if limit is not None:
         with np.errstate(invalid="ignore"):
@@ -205,6 +212,22 @@ def prepare_data(
             getattr(validation, "feature_names", names),
         )
     return loader, evaluation_loader(X_val, y_val)
+
+
+def batch_targets(loader: Any) -> np.ndarray | None:
+    """The targets whose rows every batch of ``loader`` holds: y of a
+    ``TensorDataset(X, y)`` batched by ``default_collate``; None for any other
+    loader, whose batches may hold other values."""
+    from deepgrad.utils.data import TensorDataset, default_collate
+
+    dataset = getattr(loader, "dataset", None)
+    if (
+        type(dataset) is not TensorDataset
+        or len(dataset.tensors) != 2
+        or getattr(loader, "collate_fn", None) is not default_collate
+    ):
+        return None
+    return dataset.tensors[1].array
 
 
 def starting_loss(

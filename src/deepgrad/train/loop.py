@@ -29,6 +29,7 @@ from deepgrad.optim.optimizer import Optimizer
 from deepgrad.tensor import default_generator
 from deepgrad.train import divergence
 from deepgrad.train.batches import (
+    batch_targets,
     evaluate_loader,
     model_dtype,
     prepare_data,
@@ -351,6 +352,16 @@ def fit_loop(
     if fast and not l1:  # Numba's kernels when installed and the run pays for them
         steps = (epochs - initial_epoch) * len(loader)
         step = compile_step(model, loss_fn, optimizer, steps=steps)
+    # with no callback, nothing but the step runs while fit trains, so the labels
+    # stay as they are: their range is checked once here, not at every step
+    labels_checked = False
+    if step is not None and not callbacks and kind is not None and kind.index_targets:
+        labels = batch_targets(loader)
+        if labels is not None:
+            labels = target_array(
+                kind, labels, step.output_shape(len(labels)), step.dtype
+            )
+            labels_checked = step.check_labels(labels)
     recorder = ParameterRecorder(model)
     history.loss_name = getattr(loss_fn, "full_name", None) or getattr(
         loss_fn, "__name__", type(loss_fn).__name__
@@ -501,7 +512,9 @@ def fit_loop(
                     target_values = target_array(
                         kind, y_batch.array, output_values.shape, step.dtype
                     )
-                    loss_value = step.backward_and_update(X_batch.array, target_values)
+                    loss_value = step.backward_and_update(
+                        X_batch.array, target_values, labels_checked
+                    )
                 else:
                     optimizer.zero_grad()
                     output = model(X_batch)

@@ -96,11 +96,15 @@ def count_correct(
     axis: the epochs of a block run back to back, or ``output[None]``.
     """
     if kind.threshold is not None:
-        predicted = outputs > kind.threshold
-        correct = predicted == (target > 0.5)
-        return np.count_nonzero(correct.reshape(len(outputs), -1), axis=1), target.size
-    labels = target.argmax(axis=1) if target.ndim == 2 else target  # probabilities
-    return np.count_nonzero(outputs.argmax(axis=-1) == labels, axis=1), len(labels)
+        correct = (outputs > kind.threshold) == (target > 0.5)
+        counted = target.size
+    else:
+        labels = target.argmax(axis=1) if target.ndim == 2 else target  # probabilities
+        correct = outputs.argmax(axis=-1) == labels
+        counted = len(labels)
+    if len(outputs) == 1:  # fit's every batch: a count without an axis is cheaper
+        return np.array([np.count_nonzero(correct)]), counted
+    return np.count_nonzero(correct.reshape(len(outputs), -1), axis=1), counted
 
 
 def scalar_loss(loss: Any) -> float:
