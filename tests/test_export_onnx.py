@@ -59,11 +59,22 @@ def randomised_batch_norm(num_features: int, **options) -> nn.BatchNorm1d:
     """A BatchNorm1d whose running statistics and affine parameters are not 0 and 1."""
     layer = nn.BatchNorm1d(num_features, **options)
     layer.running_mean.array[...] = np.random.default_rng(1).normal(size=num_features)
-    layer.running_var.array[...] = np.random.default_rng(2).uniform(0.5, 2, num_features)
+    layer.running_var.array[...] = np.random.default_rng(2).uniform(
+        0.5, 2, num_features
+    )
     if layer.affine:
         layer.weight.array[...] = np.random.default_rng(3).normal(size=num_features)
         layer.bias.array[...] = np.random.default_rng(4).normal(size=num_features)
     return layer
+
+
+def randomised(model: nn.Module) -> nn.Module:
+    """The model with every parameter moved off its initial value (LayerNorm's
+    ones and zeros, PReLU's equal slopes), so the exported weights matter."""
+    rng = np.random.default_rng(6)
+    for parameter in model.parameters():
+        parameter.array += rng.normal(0, 0.5, parameter.shape).astype(parameter.dtype)
+    return model
 
 
 # Each converter's layer in models that exercise it: (model, one sample's shape),
@@ -106,7 +117,46 @@ CASES = {
         lambda: (nn.Sequential(randomised_batch_norm(5, affine=False)), (5,)),
         lambda: (nn.Sequential(randomised_batch_norm(3)), (3, 4)),  # (N, C, L)
     ],
+    nn.ELU: [
+        lambda: (nn.Sequential(nn.Linear(5, 6), nn.ELU()), (5,)),
+        lambda: (nn.Sequential(nn.Linear(5, 6), nn.ELU(alpha=0.3)), (5,)),
+    ],
+    nn.SiLU: [lambda: (nn.Sequential(nn.Linear(5, 6), nn.SiLU()), (5,))],
+    nn.Mish: [lambda: (nn.Sequential(nn.Linear(5, 6), nn.Mish()), (5,))],
+    nn.Softplus: [
+        lambda: (nn.Sequential(nn.Linear(5, 6), nn.Softplus()), (5,)),
+        # beta x > threshold takes x on part of the inputs
+        lambda: (nn.Sequential(nn.Linear(5, 6), nn.Softplus(2.0, 0.5)), (5,)),
+    ],
+    nn.Hardtanh: [
+        lambda: (nn.Sequential(nn.Linear(5, 6), nn.Hardtanh()), (5,)),
+        lambda: (nn.Sequential(nn.Linear(5, 6), nn.Hardtanh(-0.2, 0.5)), (5,)),
+    ],
+    nn.PReLU: [
+        lambda: (randomised(nn.Sequential(nn.Linear(5, 6), nn.PReLU())), (5,)),
+        lambda: (randomised(nn.Sequential(nn.Linear(5, 6), nn.PReLU(6))), (5,)),
+        lambda: (randomised(nn.Sequential(nn.PReLU(3))), (3, 4)),  # (N, C, L)
+    ],
+    nn.LayerNorm: [
+        lambda: (randomised(nn.Sequential(nn.Linear(5, 6), nn.LayerNorm(6))), (5,)),
+        lambda: (randomised(nn.Sequential(nn.LayerNorm([3, 4], eps=0.1))), (3, 4)),
+        lambda: (randomised(nn.Sequential(nn.LayerNorm(4, bias=False))), (3, 4)),
+        lambda: (
+            nn.Sequential(nn.Linear(5, 6), nn.LayerNorm(6, elementwise_affine=False)),
+            (5,),
+        ),
+    ],
+    nn.Embedding: [
+        # Flatten's end_dim=-1 reads the rank the Embedding added
+        lambda: (
+            nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2)),
+            (3,),
+        ),
+        lambda: (nn.Sequential(nn.Flatten(), nn.Embedding(10, 3)), (2, 2)),
+    ],
 }
+# Layers whose input is indices into their rows (CASES builds them with 10)
+INDEX_INPUTS = {nn.Embedding}
 EXAMPLES = [
     pytest.param(layer, build, dtype, id=f"{layer.__name__}-{index}-{dtype.__name__}")
     for layer, builds in CASES.items()
@@ -143,7 +193,10 @@ def test_each_layer_exports_to_a_graph_equal_to_deepgrad(tmp_path, layer, build,
     runtime = "reference" if exact_gelu and dtype is np.float64 else "onnxruntime"
     rng = np.random.default_rng(5)
     for batch in (1, 7):
-        inputs = rng.normal(size=(batch, *sample_shape)).astype(dtype)
+        if layer in INDEX_INPUTS:
+            inputs = rng.integers(0, 10, size=(batch, *sample_shape))
+        else:  # values past Softplus's threshold and Hardtanh's bounds too
+            inputs = rng.normal(scale=3, size=(batch, *sample_shape)).astype(dtype)
         (output,) = run_graph(path, inputs, runtime)
         expected = eval_output(model, inputs)
         assert output.dtype == expected.dtype == dtype
@@ -155,7 +208,10 @@ def test_each_layer_exports_to_a_graph_equal_to_deepgrad(tmp_path, layer, build,
 @given(
     widths=st.lists(st.integers(1, 9), min_size=2, max_size=4),
     batch=st.integers(1, 12),
-    activation=st.sampled_from([nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU]),
+    activation=st.sampled_from(
+        [nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU]
+        + [nn.ELU, nn.SiLU, nn.Mish, nn.Softplus, nn.Hardtanh, nn.PReLU]
+    ),
     dtype=st.sampled_from(DTYPES),
 )
 def test_mlps_of_drawn_shapes_match_deepgrad(
@@ -218,6 +274,94 @@ def test_an_opset_out_of_range_is_refused(tmp_path, opset):
     with pytest.raises(ValueError, match=f"opset must be an integer from {MIN_OPSET}"):
         to_onnx(nn.Sequential(nn.Linear(2, 1)), tmp_path / "m.onnx", opset=opset)
     assert not (tmp_path / "m.onnx").exists()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    beta=st.sampled_from([0.5, 1.0, 2.0, 3.0]),
+    threshold=st.sampled_from([0.5, 1.0, 20.0]),
+    values=st.lists(st.floats(-40, 40, width=32), min_size=1, max_size=12),
+)
+def test_softplus_takes_x_exactly_where_torch_does(
+    tmp_path_factory, beta, threshold, values
+):
+    """Softplus(beta, threshold) on drawn float32 values, threshold / beta
+    included (beta x == threshold keeps the curve, as torch): the graph's output
+    equals torch.nn.Softplus's, and deepgrad's, to 1e-5."""
+    torch = pytest.importorskip("torch")
+    inputs = np.array(values + [threshold / beta], dtype=np.float32).reshape(-1, 1)
+    model = nn.Sequential(nn.Softplus(beta, threshold))
+    path = tmp_path_factory.mktemp("softplus") / "softplus.onnx"
+    to_onnx(model, path, input_shape=(1,))
+    (output,) = run_graph(path, inputs)
+    expected = torch.nn.Softplus(beta, threshold)(torch.from_numpy(inputs)).numpy()
+    np.testing.assert_allclose(output, expected, rtol=TOLERANCE, atol=TOLERANCE)
+    np.testing.assert_allclose(
+        output, eval_output(model, inputs), rtol=TOLERANCE, atol=TOLERANCE
+    )
+
+
+@pytest.mark.parametrize("opset", [MIN_OPSET, 16, DEFAULT_OPSET, 18])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layer_norm_exports_at_every_opset(tmp_path, opset, dtype):
+    """LayerNorm is ONNX's LayerNormalization from opset 17 and the formula in
+    ReduceMean/Sub/Mul/Sqrt/Div before it: both give deepgrad's output to 1e-5,
+    over two trailing dimensions, with and without a bias."""
+    dg.manual_seed(0)
+    model = randomised(
+        nn.Sequential(
+            nn.LayerNorm([3, 4], eps=1e-3), nn.Linear(4, 4), nn.LayerNorm(4, bias=False)
+        )
+    )
+    if dtype is np.float64:
+        model.double()
+    path = tmp_path / "layernorm.onnx"
+    to_onnx(model, path, input_shape=(3, 4), opset=opset)
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert ("LayerNormalization" in ops) == (opset >= 17)
+    assert ("ReduceMean" in ops) == (opset < 17)
+    inputs = np.random.default_rng(0).normal(3, 2, size=(7, 3, 4)).astype(dtype)
+    (output,) = run_graph(path, inputs)
+    np.testing.assert_allclose(
+        output, eval_output(model, inputs), rtol=TOLERANCE, atol=TOLERANCE
+    )
+
+
+def test_an_embedding_model_takes_int64_indices(tmp_path):
+    """A model starting with an Embedding exports a graph whose input is int64
+    indices (its output is float), and one index out of range fails in the runtime
+    rather than reading past the table."""
+    dg.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(10, 4), nn.LayerNorm(4))
+    path = tmp_path / "embedding.onnx"
+    to_onnx(model, path, input_shape=(5,))
+    graph = onnx.load(str(path)).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    indices = np.arange(10).reshape(2, 5)
+    (output,) = run_graph(path, indices)
+    np.testing.assert_allclose(output, eval_output(model, indices), atol=TOLERANCE)
+    with pytest.raises(Exception, match="indices"):
+        run_graph(path, np.full((1, 5), 10))
+
+
+def test_an_embedding_model_needs_the_shape_of_its_indices():
+    """An Embedding does not fix how many indices a sample has: the error asks for
+    input_shape."""
+    with pytest.raises(ValueError, match="pass input_shape="):
+        to_onnx(nn.Sequential(nn.Embedding(10, 4)), "never-written.onnx")
+
+
+def test_a_classifier_over_an_embedding_is_refused(tmp_path):
+    """A Classifier's graph takes float features (and scales them); indices for an
+    Embedding are not features, so export refuses and points to the bare model."""
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(8, 1))
+    classifier = Classifier(model, loss_fn="BCEWithLogitsLoss")
+    with pytest.raises(
+        UnsupportedLayerError, match="starts with an Embedding.*export classifier.model"
+    ):
+        to_onnx(classifier, tmp_path / "c.onnx", input_shape=(2,))
+    assert not (tmp_path / "c.onnx").exists()
 
 
 class Doubler(nn.Module):

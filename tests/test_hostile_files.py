@@ -516,8 +516,144 @@ def test_crafted_model_files_raise_one_model_file_error_naming_the_fault(
 
 
 def test_the_crafted_files_are_all_different_faults():
-    ids = [case[0] for case in CRAFTED_MODEL_FILES]
+    ids = [case[0] for case in CRAFTED_MODEL_FILES + NEWER_LAYER_FILES]
     assert len(ids) == len(set(ids))
+
+
+def _newer_layers(folder: Path) -> Path:
+    """A model file of the layers added after the format: layer 0 an Embedding,
+    1 a LayerNorm, 3 a PReLU, then ELU, Softplus, Hardtanh, SiLU and Mish."""
+    dg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Embedding(10, 3, padding_idx=0),
+        nn.LayerNorm([2, 3]),
+        nn.Flatten(),
+        nn.PReLU(6),
+        nn.ELU(),
+        nn.Softplus(),
+        nn.Hardtanh(),
+        nn.SiLU(),
+        nn.Mish(),
+    )
+    return dg.save(model, folder / "newer.dg")
+
+
+# (what the file is, how to make it from _newer_layers' file, what the error says)
+NEWER_LAYER_FILES = [
+    (
+        "embedding-of-a-billion-rows",
+        lambda path: _edit_architecture(path, _layer_config(0, num_embeddings=10**9)),
+        "layer '0', Embedding\\(num_embeddings=1000000000, embedding_dim=3, "
+        "padding_idx=0, dtype='float32'\\), needs '0.weight' of shape "
+        "\\(1000000000, 3\\), and the file holds one of shape \\(10, 3\\)",
+    ),
+    (
+        "embedding-padding-idx-past-its-rows",
+        lambda path: _edit_architecture(path, _layer_config(0, padding_idx=99)),
+        "cannot rebuild Embedding\\(.*\\) from the architecture: Embedding: "
+        "padding_idx must be within num_embeddings \\(10\\), received: 99",
+    ),
+    (
+        "embedding-padding-idx-as-text",
+        lambda path: _edit_architecture(path, _layer_config(0, padding_idx="0")),
+        "layer '0', an Embedding, has padding_idx='0', which is not a valid padding_idx",
+    ),
+    (
+        "embedding-given-its-weight-in-the-architecture",
+        lambda path: _edit_architecture(path, _layer_config(0, _weight=[[0.0] * 3])),
+        "cannot rebuild layer '0' as Embedding.*unexpected argument\\(s\\) _weight",
+    ),
+    (
+        "layernorm-shape-wider-than-its-tensors",
+        lambda path: _edit_architecture(path, _layer_config(1, normalized_shape=[7])),
+        "layer '1', LayerNorm\\(normalized_shape=\\[7\\].*needs '1.weight' of "
+        "shape \\(7,\\), and the file holds one of shape \\(2, 3\\)",
+    ),
+    (
+        "layernorm-shape-empty",
+        lambda path: _edit_architecture(path, _layer_config(1, normalized_shape=[])),
+        "layer '1', a LayerNorm, has normalized_shape=\\[\\], which is not a valid "
+        "normalized_shape",
+    ),
+    (
+        "layernorm-shape-of-9-dimensions",
+        lambda path: _edit_architecture(
+            path, _layer_config(1, normalized_shape=[1] * 9)
+        ),
+        "has normalized_shape=\\[1, 1, 1, 1, 1, 1, ...\\], which is not a valid "
+        "normalized_shape",
+    ),
+    (
+        "layernorm-shape-as-text",
+        lambda path: _edit_architecture(path, _layer_config(1, normalized_shape="6")),
+        "has normalized_shape='6', which is not a valid normalized_shape",
+    ),
+    (
+        "layernorm-without-the-weights-the-file-holds",
+        lambda path: _edit_architecture(
+            path, _layer_config(1, elementwise_affine=False)
+        ),
+        "holds the tensor '1.(weight|bias)', which no layer of its architecture has",
+    ),
+    (
+        "layernorm-eps-a-boolean",
+        lambda path: _edit_architecture(path, _layer_config(1, eps=True)),
+        "has eps=True, which is not a valid eps",
+    ),
+    (
+        "prelu-more-slopes-than-its-tensor",
+        lambda path: _edit_architecture(path, _layer_config(3, num_parameters=7)),
+        "layer '3', PReLU\\(num_parameters=7, init=0.25, dtype='float32'\\), needs "
+        "'3.weight' of shape \\(7,\\), and the file holds one of shape \\(6,\\)",
+    ),
+    (
+        "elu-alpha-as-text",
+        lambda path: _edit_architecture(path, _layer_config(4, alpha="1")),
+        "layer '4', an ELU, has alpha='1', which is not a valid alpha",
+    ),
+    (
+        "softplus-beta-a-list",
+        lambda path: _edit_architecture(path, _layer_config(5, beta=[2])),
+        "layer '5', a Softplus, has beta=\\[2\\], which is not a valid beta",
+    ),
+    (
+        "hardtanh-min-above-max",
+        lambda path: _edit_architecture(path, _layer_config(6, min_val=2, max_val=1)),
+        "cannot rebuild Hardtanh\\(\\{'min_val': 2, 'max_val': 1\\}\\) from the "
+        "architecture: Hardtanh: min_val \\(2\\) cannot be greater than max_val",
+    ),
+    (
+        "silu-with-an-argument-it-does-not-take",
+        lambda path: _edit_architecture(path, _layer_config(7, inplace=True)),
+        "cannot rebuild layer '7' as SiLU.*unexpected argument\\(s\\) inplace",
+    ),
+    (
+        "mish-weight-it-does-not-hold",
+        lambda path: _resign(path, tensors=lambda t: {**t, "8.weight": np.ones(2)}),
+        "holds the tensor '8.weight', which no layer of its architecture has",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [case[1:] for case in NEWER_LAYER_FILES],
+    ids=[case[0] for case in NEWER_LAYER_FILES],
+)
+def test_crafted_files_of_the_newer_layers_raise_one_model_file_error(
+    tmp_path, make, message
+):
+    # Proves: a file of Embedding, LayerNorm, PReLU and the newer activations whose
+    # architecture lies about them (sizes its tensors do not have, arguments of the
+    # wrong kind or out of range, arguments the layer does not take) fails with a
+    # ModelFileError naming the file, the layer and the fault, before any weight
+    # of the declared size is allocated.
+    path = _newer_layers(tmp_path)
+    dg.load(path)  # the file as saved loads
+    make(path)
+    with pytest.raises(ModelFileError, match=message) as caught:
+        dg.load(path)
+    assert str(caught.value).startswith(f"{path}: ")
 
 
 def test_a_file_cut_at_any_offset_is_truncated_and_left_as_it_is(tmp_path):
@@ -631,9 +767,14 @@ def test_every_layer_a_file_holds_has_its_arguments_checked(layer):
 
     cls = modelfile.LAYERS[layer][0]
     named = inspect.signature(cls).parameters.values()
-    # *args/**kwargs (Identity's, as torch's) are accepted and ignored, not stored
+    # *args/**kwargs (Identity's, as torch's) are accepted and ignored, not stored;
+    # private ones (Embedding's _weight and _freeze, from_pretrained's, as torch's)
+    # are never in a file, and refused as unexpected when they are
     parameters = {
-        p.name for p in named if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        p.name
+        for p in named
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and not p.name.startswith("_")
     } - {"modules"}
     assert set(modelfile._ARGUMENTS[layer]) == parameters
 

@@ -1,7 +1,7 @@
 """deepgrad.interop: to_torch / from_torch round trips, state_dicts both ways.
 
 For every layer both libraries have, a converted model must give the original's
-outputs (to 1e-6 in float32, 1e-10 in float64), in eval and in train mode (the
+outputs (to 1e-6 in float32, 1e-12 in float64), in eval and in train mode (the
 same BatchNorm running statistics after a training forward), with the same
 state_dict keys, dtype and mode; and weights saved by one library load in the
 other, directly and through safetensors files.
@@ -28,7 +28,7 @@ from deepgrad.interop import (
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
-TOLERANCE = {np.float32: 1e-6, np.float64: 1e-10}
+TOLERANCE = {np.float32: 1e-6, np.float64: 1e-12}
 DTYPES = [np.float32, np.float64]
 
 
@@ -70,12 +70,61 @@ CASES = {
         (5,),
     ),
     "Dropout": lambda lib: (lib.Sequential(lib.Linear(5, 6), lib.Dropout(0.0)), (5,)),
+    "ELU": lambda lib: (lib.Sequential(lib.Linear(5, 6), lib.ELU(alpha=0.5)), (5,)),
+    "SiLU": lambda lib: (lib.Sequential(lib.Linear(5, 6), lib.SiLU()), (5,)),
+    "Mish": lambda lib: (lib.Sequential(lib.Linear(5, 6), lib.Mish()), (5,)),
+    "Softplus": lambda lib: (  # beta x > threshold takes x: both rules are met
+        lib.Sequential(lib.Linear(5, 6), lib.Softplus(beta=2.0, threshold=1.5)),
+        (5,),
+    ),
+    "Hardtanh": lambda lib: (
+        lib.Sequential(lib.Linear(5, 6), lib.Hardtanh(-0.5, 0.75)),
+        (5,),
+    ),
+    "PReLU": lambda lib: (
+        lib.Sequential(lib.Linear(5, 6), lib.PReLU(), lib.PReLU(6, init=0.1)),
+        (5,),
+    ),
+    "LayerNorm": lambda lib: (
+        lib.Sequential(
+            lib.LayerNorm([2, 3], eps=1e-3),
+            lib.Flatten(),
+            lib.Linear(6, 4),
+            lib.LayerNorm(4, bias=False),
+            lib.LayerNorm(4, elementwise_affine=False),
+        ),
+        (2, 3),
+    ),
+    "Embedding": lambda lib: (
+        lib.Sequential(
+            lib.Embedding(10, 4, padding_idx=2), lib.Flatten(), lib.Linear(12, 3)
+        ),
+        (3,),
+    ),
 }
+# Layers whose input is indices into their rows (CASES builds them with 10)
+INDEX_INPUTS = {"Embedding"}
 EXAMPLES = [
     pytest.param(name, dtype, id=f"{name}-{dtype.__name__}")
     for name in CASES
     for dtype in DTYPES
 ]
+
+
+def sample(name: str, rng, size: tuple[int, ...], dtype) -> np.ndarray:
+    """Random inputs for ``name``'s case: indices 0..9, or normal values."""
+    if name in INDEX_INPUTS:
+        return rng.integers(0, 10, size=size)
+    return rng.normal(size=size).astype(dtype)
+
+
+def perturb(parameters, rng) -> None:
+    """Move each parameter off its initial value (LayerNorm's ones and zeros,
+    PReLU's constant slopes), so the weights copied make a difference."""
+    for parameter in parameters:  # in place, through a view of either library's
+        values = parameter.detach().numpy() if torch.is_tensor(parameter) else None
+        values = parameter.array if values is None else values
+        values += rng.normal(0, 0.5, values.shape)
 
 
 def deepgrad_output(model, inputs: np.ndarray) -> np.ndarray:
@@ -105,7 +154,8 @@ def deepgrad_model(name: str, dtype) -> tuple[nn.Module, tuple[int, ...]]:
     if dtype is np.float64:
         model.double()
     rng = np.random.default_rng(1)
-    deepgrad_output(model.train(), rng.normal(size=(8, *shape)).astype(dtype))
+    perturb(model.parameters(), rng)
+    deepgrad_output(model.train(), sample(name, rng, (8, *shape), dtype))
     return model, shape
 
 
@@ -130,7 +180,7 @@ def test_to_torch_gives_the_same_outputs_weights_dtype_and_mode(name, dtype):
     assert_same_state(model, converted)
     rng = np.random.default_rng(2)
     for batch in (3, 7):
-        inputs = rng.normal(size=(batch, *shape)).astype(dtype)
+        inputs = sample(name, rng, (batch, *shape), dtype)
         np.testing.assert_allclose(
             torch_output(converted, inputs),
             deepgrad_output(model, inputs),
@@ -141,7 +191,7 @@ def test_to_torch_gives_the_same_outputs_weights_dtype_and_mode(name, dtype):
     model.train()
     converted = to_torch(model)
     assert converted.training
-    inputs = rng.normal(size=(7, *shape)).astype(dtype)
+    inputs = sample(name, rng, (7, *shape), dtype)
     np.testing.assert_allclose(
         torch_output(converted, inputs),
         deepgrad_output(model, inputs),
@@ -173,7 +223,8 @@ def test_from_torch_gives_the_same_outputs_weights_dtype_and_mode(name, dtype):
     module, shape = CASES[name](torch.nn)
     module = module.to(getattr(torch, np.dtype(dtype).name))
     rng = np.random.default_rng(1)
-    torch_output(module.train(), rng.normal(size=(8, *shape)).astype(dtype))
+    perturb(module.parameters(), rng)
+    torch_output(module.train(), sample(name, rng, (8, *shape), dtype))
     module.eval()
 
     converted = from_torch(module)
@@ -181,7 +232,7 @@ def test_from_torch_gives_the_same_outputs_weights_dtype_and_mode(name, dtype):
     assert not converted.training
     assert_same_state(converted, module)
     for batch in (2, 7):
-        inputs = rng.normal(size=(batch, *shape)).astype(dtype)
+        inputs = sample(name, rng, (batch, *shape), dtype)
         np.testing.assert_allclose(
             deepgrad_output(converted, inputs),
             torch_output(module, inputs),
@@ -219,7 +270,10 @@ def test_state_dicts_load_across_the_libraries():
     module, _ = CASES["BatchNorm1d"](torch.nn)
     module = module.double().eval()
     module.load_state_dict(
-        {key: torch.from_numpy(value.array) for key, value in model.state_dict().items()}
+        {
+            key: torch.from_numpy(value.array)
+            for key, value in model.state_dict().items()
+        }
     )
     inputs = np.random.default_rng(3).normal(size=(7, *shape))
     np.testing.assert_allclose(
@@ -315,6 +369,23 @@ def test_from_torch_names_a_layer_deepgrad_has_no_counterpart_of(module, named):
     UnsupportedLayerError naming its class."""
     with pytest.raises(
         UnsupportedLayerError, match=f"is a {named}, which has no counterpart"
+    ):
+        from_torch(module)
+
+
+@pytest.mark.parametrize(
+    "options", [{"max_norm": 1.0}, {"scale_grad_by_freq": True}, {"sparse": True}]
+)
+def test_from_torch_refuses_an_embedding_option_deepgrad_lacks(options):
+    """torch's Embedding options that change its forward or backward (max_norm
+    renormalises rows, scale_grad_by_freq and sparse change the gradient) have no
+    deepgrad counterpart: the error names the option, its value and the way out."""
+    ((option, value),) = options.items()
+    module = torch.nn.Sequential(torch.nn.Embedding(10, 4, **options))
+    with pytest.raises(
+        UnsupportedLayerError,
+        match=f"layer '0' of the module is a torch.nn.Embedding with "
+        f"{option}={value!r}, which deepgrad's Embedding does not have",
     ):
         from_torch(module)
 

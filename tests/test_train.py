@@ -1521,6 +1521,33 @@ def test_summary_uses_input_shape_when_the_first_layer_is_not_linear():
     assert model.training is True
 
 
+def test_summary_lists_the_newer_layers_and_feeds_an_embedding_indices():
+    """Embedding, LayerNorm, PReLU and the newer activations each get a row with
+    their output shape and parameter count; a model starting with an Embedding
+    runs its zero batch as int64 indices (float zeros would be refused)."""
+    model = nn.Sequential(
+        nn.Embedding(10, 4), nn.LayerNorm(4), nn.Flatten(), nn.Linear(12, 6),
+        nn.ELU(), nn.SiLU(), nn.Mish(), nn.Softplus(), nn.Hardtanh(), nn.PReLU(6),
+    )  # fmt: skip
+
+    rows = summary(model, input_shape=(3,)).splitlines()
+    for row in [
+        " 0 (Embedding)               (None, 3, 4)              40",
+        " 1 (LayerNorm)               (None, 3, 4)              8",
+        " 2 (Flatten)                 (None, 12)                0",
+        " 3 (Linear)                  (None, 6)                 78",
+        " 4 (ELU)                     (None, 6)                 0",
+        " 5 (SiLU)                    (None, 6)                 0",
+        " 6 (Mish)                    (None, 6)                 0",
+        " 7 (Softplus)                (None, 6)                 0",
+        " 8 (Hardtanh)                (None, 6)                 0",
+        " 9 (PReLU)                   (None, 6)                 6",
+    ]:
+        assert row in rows
+    text = "\n".join(rows)
+    assert "Total params: 132" in text  # 40 + 8 + 78 + 6
+
+
 def test_summary_of_a_nested_custom_module_lists_its_layers():
     class Net(nn.Module):
         def __init__(self):

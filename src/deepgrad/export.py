@@ -6,7 +6,8 @@ for another runtime (onnxruntime, a browser, a phone). The graph takes a batch o
 any size (its first dimension is named ``batch``) and computes what deepgrad
 computes in eval mode:
 
-- a bare model: its output, named ``output``;
+- a bare model: its output, named ``output`` (a model starting with an
+  Embedding takes int64 indices, every other one floats);
 - a Classifier: its feature scaling, ``(x - mean) / scale``, then the model, then
   what ``deepgrad predict`` prints: ``probabilities`` (batch, classes) and
   ``label`` (the class names, or class indices without names) for a classifier,
@@ -56,11 +57,11 @@ class UnsupportedLayerError(TypeError):
 
 
 class _Graph:
-    """The ONNX graph being built: its nodes, its constants, and the dtype and
-    rank of the tensor that flows through the layers."""
+    """The ONNX graph being built: its nodes, its constants, its opset, and the
+    dtype and rank of the tensor that flows through the layers."""
 
-    def __init__(self, dtype: np.dtype, rank: int) -> None:
-        self.dtype, self.rank = dtype, rank
+    def __init__(self, dtype: np.dtype, rank: int, opset: int) -> None:
+        self.dtype, self.rank, self.opset = dtype, rank, opset
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._names = 0
@@ -206,6 +207,117 @@ def _batch_norm(layer: nn.BatchNorm1d, graph: _Graph, x: str) -> str:
     )  # fmt: skip
 
 
+def _elu(layer: nn.ELU, graph: _Graph, x: str) -> str:
+    """ELU(x) = x for x > 0, alpha (e^x - 1) otherwise: Where(x > 0, x, ...), with
+    e^min(x, 0) so no branch overflows (onnxruntime has no float64 Elu)."""
+    zero = graph.constant(0, "zero")
+    exp = graph.node("Exp", [graph.node("Min", [x, zero], "elu")], "elu")
+    negative = graph.node(
+        "Mul", [graph.node("Sub", [exp, graph.constant(1, "one")], "elu"),
+                graph.constant(layer.alpha, "alpha")],
+        "elu",
+    )  # fmt: skip
+    return graph.node(
+        "Where", [graph.node("Greater", [x, zero], "elu"), x, negative], "elu"
+    )
+
+
+def _softplus_of(graph: _Graph, z: str) -> str:
+    """softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|), which never
+    overflows (onnxruntime has no float64 Softplus)."""
+    tail = graph.node(
+        "Exp", [graph.node("Neg", [graph.node("Abs", [z], "softplus")], "softplus")],
+        "softplus",
+    )  # fmt: skip
+    log = graph.node(
+        "Log", [graph.node("Add", [tail, graph.constant(1, "one")], "softplus")],
+        "softplus",
+    )  # fmt: skip
+    return graph.node("Add", [graph.node("Relu", [z], "softplus"), log], "softplus")
+
+
+def _softplus(layer: nn.Softplus, graph: _Graph, x: str) -> str:
+    """softplus(beta x) / beta, and x itself where beta x > threshold (PyTorch's
+    rule): Where(beta x > threshold, x, softplus(beta x) / beta)."""
+    beta = graph.constant(layer.beta, "beta")
+    scaled = graph.node("Mul", [x, beta], "softplus")
+    smooth = graph.node("Div", [_softplus_of(graph, scaled), beta], "softplus")
+    linear = graph.node(
+        "Greater", [scaled, graph.constant(layer.threshold, "threshold")], "softplus"
+    )
+    return graph.node("Where", [linear, x, smooth], "softplus")
+
+
+def _silu(layer: nn.SiLU, graph: _Graph, x: str) -> str:
+    """SiLU(x) = x sigmoid(x)."""
+    return graph.node("Mul", [x, graph.node("Sigmoid", [x], "silu")], "silu")
+
+
+def _mish(layer: nn.Mish, graph: _Graph, x: str) -> str:
+    """Mish(x) = x tanh(softplus(x)) (ONNX's Mish needs opset 18)."""
+    squashed = graph.node("Tanh", [_softplus_of(graph, x)], "mish")
+    return graph.node("Mul", [x, squashed], "mish")
+
+
+def _hardtanh(layer: nn.Hardtanh, graph: _Graph, x: str) -> str:
+    """x clipped to [min_val, max_val]: Clip, its bounds as inputs."""
+    low = graph.constant(layer.min_val, "min_val")
+    high = graph.constant(layer.max_val, "max_val")
+    return graph.node("Clip", [x, low, high], "hardtanh")
+
+
+def _prelu(layer: nn.PReLU, graph: _Graph, x: str) -> str:
+    """PRelu with one slope, or one per channel (dimension 1), shaped (C, 1, ...)
+    to broadcast against (N, C, ...)."""
+    slopes = layer.weight.array
+    if slopes.size > 1:
+        slopes = slopes.reshape((slopes.size,) + (1,) * (graph.rank - 2))
+    return graph.node("PRelu", [x, graph.constant(slopes, "slope")], "prelu")
+
+
+def _layer_norm(layer: nn.LayerNorm, graph: _Graph, x: str) -> str:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last
+    len(normalized_shape) dimensions: LayerNormalization from opset 17, before
+    that the same formula in ReduceMean, Sub, Mul, Sqrt and Div."""
+    axes = list(range(-len(layer.normalized_shape), 0))
+    shape = layer.normalized_shape
+    weight = np.ones(shape) if layer.weight is None else layer.weight.array
+    scale = graph.constant(weight, "ln_weight")
+    bias = [] if layer.bias is None else [graph.constant(layer.bias.array, "ln_bias")]
+    if graph.opset >= 17:
+        from onnx import helper
+
+        # stash_type: the mean and variance in the graph's dtype, as deepgrad
+        stash = helper.np_dtype_to_tensor_dtype(graph.dtype)
+        return graph.node(
+            "LayerNormalization", [x, scale, *bias], "layernorm",
+            axis=axes[0], epsilon=float(layer.eps), stash_type=stash,
+        )  # fmt: skip
+    mean = graph.node("ReduceMean", [x], "layernorm", axes=axes, keepdims=1)
+    centred = graph.node("Sub", [x, mean], "layernorm")
+    variance = graph.node(
+        "ReduceMean", [graph.node("Mul", [centred, centred], "layernorm")],
+        "layernorm", axes=axes, keepdims=1,
+    )  # fmt: skip
+    deviation = graph.node(
+        "Sqrt",
+        [graph.node("Add", [variance, graph.constant(layer.eps, "eps")], "layernorm")],
+        "layernorm",
+    )
+    normalised = graph.node("Div", [centred, deviation], "layernorm")
+    out = graph.node("Mul", [normalised, scale], "layernorm")
+    return graph.node("Add", [out, *bias], "layernorm") if bias else out
+
+
+def _embedding(layer: nn.Embedding, graph: _Graph, x: str) -> str:
+    """Row i of the weight for each index i: Gather on axis 0, one more dimension.
+
+    The graph's input is then int64 indices (see _takes_indices)."""
+    graph.rank += 1
+    weight = graph.constant(layer.weight.array, "embedding_weight")
+    return graph.node("Gather", [weight, x], "embedding", axis=0)
+
+
 # Each layer export supports: its class -> the function that adds its nodes.
 CONVERTERS: dict[type[Module], Converter] = {
     nn.Linear: _linear,
@@ -222,6 +334,14 @@ CONVERTERS: dict[type[Module], Converter] = {
     nn.Identity: _identity,
     nn.Flatten: _flatten,
     nn.BatchNorm1d: _batch_norm,
+    nn.ELU: _elu,
+    nn.SiLU: _silu,
+    nn.Mish: _mish,
+    nn.Softplus: _softplus,
+    nn.Hardtanh: _hardtanh,
+    nn.PReLU: _prelu,
+    nn.LayerNorm: _layer_norm,
+    nn.Embedding: _embedding,
 }
 
 
@@ -253,6 +373,7 @@ _SHAPE_KEEPING = [
     for layer, converter in CONVERTERS.items()
     if converter is _identity
     or layer in (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.GELU)
+    or layer in (nn.ELU, nn.SiLU, nn.Mish, nn.Softplus, nn.Hardtanh, nn.PReLU)
 ]
 
 
@@ -263,12 +384,23 @@ def _input_shape(model: Module) -> tuple[int, ...]:
             return (layer.in_features,)
         if isinstance(layer, nn.BatchNorm1d):
             return (layer.num_features,)
+        if isinstance(layer, nn.LayerNorm):
+            return layer.normalized_shape
         if not isinstance(layer, tuple(_SHAPE_KEEPING)):
             break
     raise ValueError(
         "to_onnx: cannot tell the shape of one input sample from the model's first "
         "layer; pass input_shape=(features,) (without the batch dimension)"
     )
+
+
+def _takes_indices(model: Module) -> bool:
+    """Whether the model's input is integer indices: its first layer that
+    computes (past Identity, Dropout, Flatten) is an Embedding."""
+    for layer in _leaves(model):
+        if not isinstance(layer, (nn.Identity, nn.Dropout, nn.Flatten)):
+            return isinstance(layer, nn.Embedding)
+    return False
 
 
 def _output_shape(
@@ -440,7 +572,9 @@ def to_onnx(
     input_name : str
         The graph input's name.
     input_shape : tuple of int, optional
-        One sample's shape; read from the first Linear or BatchNorm1d when omitted.
+        One sample's shape; read from the first Linear, BatchNorm1d or LayerNorm
+        when omitted. A model starting with an Embedding takes int64 indices of
+        this shape (and needs it given).
 
     Returns
     -------
@@ -450,7 +584,9 @@ def to_onnx(
     Raises
     ------
     UnsupportedLayerError
-        For a layer without a converter, named with its place in the model.
+        For a layer without a converter, named with its place in the model, or a
+        Classifier whose model starts with an Embedding (its graph takes float
+        features).
     ValueError
         For an opset out of range, a model dtype other than float32/float64, or an
         input shape the model does not take.
@@ -465,7 +601,7 @@ def to_onnx(
     'output'
     """
     import onnx
-    from onnx import helper
+    from onnx import TensorProto, helper
 
     network, classifier = _unwrap(model)
     newest = onnx.defs.onnx_opset_version()
@@ -480,9 +616,16 @@ def to_onnx(
             f"to_onnx: exports float32 and float64 models, this one is {dtype}; "
             "convert it with model.float()"
         )
+    indices = _takes_indices(network)
+    if indices and classifier is not None:
+        raise UnsupportedLayerError(
+            "to_onnx: a Classifier's graph takes (scaled) float features, and its "
+            "model starts with an Embedding, which takes integer indices; export "
+            "classifier.model instead"
+        )
     shape = tuple(input_shape) if input_shape is not None else _input_shape(network)
-    output_shape = _output_shape(network, shape, dtype)
-    graph = _Graph(dtype, 1 + len(shape))
+    output_shape = _output_shape(network, shape, np.int64 if indices else dtype)
+    graph = _Graph(dtype, 1 + len(shape), opset)
     x = input_name
     scaling = None if classifier is None else _fitted(classifier.standardizer)
     if scaling is not None:  # the Classifier's feature scaling: (x - mean) / scale
@@ -494,6 +637,7 @@ def to_onnx(
         )
     output = _convert(network, graph, x, "the model")
     elem = helper.np_dtype_to_tensor_dtype(dtype)
+    input_elem = TensorProto.INT64 if indices else elem
     if classifier is None:
         graph.node("Identity", [output], "output", output="output")
         outputs = [("output", elem, output_shape)]
@@ -508,7 +652,7 @@ def to_onnx(
     onnx_graph = helper.make_graph(
         graph.nodes,
         "deepgrad",
-        [helper.make_tensor_value_info(input_name, elem, ["batch", *shape])],
+        [helper.make_tensor_value_info(input_name, input_elem, ["batch", *shape])],
         [helper.make_tensor_value_info(*output) for output in outputs],
         initializer=graph.initializers,
     )

@@ -76,6 +76,42 @@ LAYERS: dict[str, tuple[Callable[[Any], dict[str, Any]], bool]] = {
     "Softmax": (lambda layer: {"dim": layer.dim}, False),
     "LogSoftmax": (lambda layer: {"dim": layer.dim}, False),
     "Dropout": (lambda layer: {"p": layer.p}, False),
+    "ELU": (lambda layer: {"alpha": layer.alpha}, False),
+    "SiLU": (lambda layer: {}, False),
+    "Mish": (lambda layer: {}, False),
+    "Softplus": (
+        lambda layer: {"beta": layer.beta, "threshold": layer.threshold},
+        False,
+    ),
+    "Hardtanh": (
+        lambda layer: {"min_val": layer.min_val, "max_val": layer.max_val},
+        False,
+    ),
+    # deepgrad's PReLU has no num_parameters attribute (it would hide
+    # Module.num_parameters()): the weight's length is the count in both
+    "PReLU": (lambda layer: {"num_parameters": layer.weight.shape[0]}, True),
+    "LayerNorm": (
+        lambda layer: {
+            "normalized_shape": tuple(layer.normalized_shape),
+            "eps": layer.eps,
+            "elementwise_affine": layer.elementwise_affine,
+            "bias": layer.bias is not None,
+        },
+        True,
+    ),
+    "Embedding": (
+        lambda layer: {
+            "num_embeddings": layer.num_embeddings,
+            "embedding_dim": layer.embedding_dim,
+            "padding_idx": layer.padding_idx,
+        },
+        True,
+    ),
+}
+# Options a torch layer may have that deepgrad's lacks, with the value that
+# means "not used": a module using one has no deepgrad counterpart.
+_TORCH_ONLY: dict[str, dict[str, Any]] = {
+    "Embedding": {"max_norm": None, "scale_grad_by_freq": False, "sparse": False},
 }
 
 
@@ -125,12 +161,16 @@ def _to_torch_layer(layer: Module, torch: Any, where: str) -> Any:
     arguments, typed = LAYERS[name]
     config = arguments(layer)
     if typed:
-        dtype = next(
-            tensor.array.dtype
-            for tensor in (*layer.parameters(), *layer.buffers())
-            if tensor.array.dtype.kind == "f"
+        dtype = next(  # none in a LayerNorm without elementwise_affine
+            (
+                tensor.array.dtype
+                for tensor in (*layer.parameters(), *layer.buffers())
+                if tensor.array.dtype.kind == "f"
+            ),
+            None,
         )
-        config["dtype"] = getattr(torch, np.dtype(dtype).name)
+        if dtype is not None:
+            config["dtype"] = getattr(torch, np.dtype(dtype).name)
     return getattr(torch.nn, name)(**config)
 
 
@@ -190,10 +230,17 @@ def _from_torch_layer(layer: Any, torch: Any, where: str) -> Module:
         return sequential
     if name not in LAYERS or getattr(torch.nn, name, None) is not type(layer):
         raise _unsupported(layer, where, "from_torch")
+    for option, unused in _TORCH_ONLY.get(name, {}).items():
+        if getattr(layer, option) != unused:
+            raise UnsupportedLayerError(
+                f"from_torch: {where} is a torch.nn.{name} with "
+                f"{option}={getattr(layer, option)!r}, which deepgrad's {name} does "
+                f"not have; build it with {option}={unused!r}"
+            )
     arguments, typed = LAYERS[name]
     config = arguments(layer)
-    if typed:
-        dtype = _floating_dtype(layer)
+    dtype = _floating_dtype(layer)  # None in a LayerNorm without elementwise_affine
+    if typed and dtype is not None:
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(
                 f"from_torch: {where} holds {dtype} weights; deepgrad computes in "

@@ -66,7 +66,8 @@ _MAX_HEADER_SIZE = 32 * 2**20
 # JSON nested deeper is refused (Python's parser recurses once a level); an
 # architecture takes 3 levels per Sequential inside a Sequential.
 _MAX_JSON_DEPTH = 64
-# The tensors deepgrad writes have at most 2 dimensions.
+# The tensors deepgrad writes have at most 2 dimensions, but a LayerNorm's, which
+# have as many as its normalized_shape (at most this many).
 _MAX_DIMENSIONS = 8
 # safetensors' dtype codes of the tensors a model file may hold, as NumPy holds
 # them (safetensors stores little-endian bytes)
@@ -114,6 +115,18 @@ def _batchnorm_config(layer: nn.BatchNorm1d) -> dict[str, Any]:
     return config
 
 
+def _layernorm_config(layer: nn.LayerNorm) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "normalized_shape": list(layer.normalized_shape),
+        "eps": layer.eps,
+        "elementwise_affine": layer.elementwise_affine,
+        "bias": layer.bias is not None,
+    }
+    if layer.weight is not None:
+        config["dtype"] = _dtype_name(layer.weight)
+    return config
+
+
 # Each layer a file can hold: class name -> (class, the constructor arguments that
 # rebuild an instance). Sequential's layers are described recursively by describe.
 LAYERS: dict[str, tuple[type[Module], Callable[[Any], dict[str, Any]]]] = {
@@ -141,6 +154,34 @@ LAYERS: dict[str, tuple[type[Module], Callable[[Any], dict[str, Any]]]] = {
     "LogSoftmax": (nn.LogSoftmax, lambda layer: {"dim": layer.dim}),
     "Dropout": (nn.Dropout, lambda layer: {"p": layer.p}),
     "BatchNorm1d": (nn.BatchNorm1d, _batchnorm_config),
+    "ELU": (nn.ELU, lambda layer: {"alpha": layer.alpha}),
+    "SiLU": (nn.SiLU, lambda layer: {}),
+    "Mish": (nn.Mish, lambda layer: {}),
+    "Softplus": (
+        nn.Softplus,
+        lambda layer: {"beta": layer.beta, "threshold": layer.threshold},
+    ),
+    "Hardtanh": (
+        nn.Hardtanh,
+        lambda layer: {"min_val": layer.min_val, "max_val": layer.max_val},
+    ),
+    "PReLU": (
+        nn.PReLU,
+        lambda layer: {
+            "num_parameters": layer.weight.shape[0],
+            "dtype": _dtype_name(layer.weight),
+        },
+    ),
+    "LayerNorm": (nn.LayerNorm, _layernorm_config),
+    "Embedding": (
+        nn.Embedding,
+        lambda layer: {
+            "num_embeddings": layer.num_embeddings,
+            "embedding_dim": layer.embedding_dim,
+            "padding_idx": layer.padding_idx,
+            "dtype": _dtype_name(layer.weight),
+        },
+    ),
 }
 
 
@@ -214,6 +255,17 @@ def _is_float_dtype(value: Any) -> bool:
     return value in (None, "float16", "float32", "float64")
 
 
+def _is_normalized_shape(value: Any) -> bool:
+    """LayerNorm's: a size, or a list of 1 to _MAX_DIMENSIONS sizes."""
+    if _is_count(value):
+        return True
+    return (
+        isinstance(value, list)
+        and 0 < len(value) <= _MAX_DIMENSIONS
+        and all(_is_count(size) for size in value)
+    )
+
+
 # What each constructor argument of a layer may be in a file, defaults included
 # (numbers are finite: an architecture's JSON admits no NaN or infinity). The
 # constructors check the rest (Dropout's p in [0, 1]) when the model is built.
@@ -243,6 +295,29 @@ _ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
         "track_running_stats": _is_flag,
         "dtype": _is_float_dtype,
     },
+    "ELU": {"alpha": _is_number},
+    "SiLU": {},
+    "Mish": {},
+    "Softplus": {"beta": _is_number, "threshold": _is_number},
+    "Hardtanh": {"min_val": _is_number, "max_val": _is_number},
+    "PReLU": {
+        "num_parameters": _is_count,
+        "init": _is_number,
+        "dtype": _is_float_dtype,
+    },
+    "LayerNorm": {
+        "normalized_shape": _is_normalized_shape,
+        "eps": _is_number,
+        "elementwise_affine": _is_flag,
+        "bias": _is_flag,
+        "dtype": _is_float_dtype,
+    },
+    "Embedding": {
+        "num_embeddings": _is_count,
+        "embedding_dim": _is_count,
+        "padding_idx": _is_dim,
+        "dtype": _is_float_dtype,
+    },
 }
 
 
@@ -265,11 +340,24 @@ def _batchnorm_tensors(arguments: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     return tensors
 
 
+def _layernorm_tensors(arguments: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    size = arguments["normalized_shape"]
+    shape = (size,) if isinstance(size, int) else tuple(size)
+    if not arguments["elementwise_affine"]:
+        return {}
+    return {"weight": shape, **({"bias": shape} if arguments["bias"] else {})}
+
+
 # The shape of each tensor in a layer's state_dict, from its constructor's
 # arguments; layers missing here hold none.
 _TENSORS: dict[str, Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]] = {
     "Linear": _linear_tensors,
     "BatchNorm1d": _batchnorm_tensors,
+    "PReLU": lambda arguments: {"weight": (arguments["num_parameters"],)},
+    "LayerNorm": _layernorm_tensors,
+    "Embedding": lambda arguments: {
+        "weight": (arguments["num_embeddings"], arguments["embedding_dim"])
+    },
 }
 # Tensors that count (integers); every other one holds floating-point values.
 _COUNTS = frozenset({"num_batches_tracked"})
@@ -345,11 +433,12 @@ def _layers(node: Any, where: str, prefix: str, path: Path) -> list[_Layer]:
         ) from None
     bound.apply_defaults()
     arguments = {name: v for name, v in bound.arguments.items() if name in checks}
+    article = "an" if class_name[0] in "AEIOU" else "a"  # an ELU, an Embedding
     for name, value in arguments.items():
         if not checks[name](value):
             raise ModelFileError(
-                f"{path}: {where}, a {class_name}, has {name}={reprlib.repr(value)}, "
-                f"which is not a valid {name}"
+                f"{path}: {where}, {article} {class_name}, has "
+                f"{name}={reprlib.repr(value)}, which is not a valid {name}"
             )
     return [_Layer(where, prefix, class_name, arguments)]
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from deepgrad.nn.layers import Linear
+from deepgrad.nn.layers import Embedding, Linear
 from deepgrad.nn.module import Module
 from deepgrad.tensor import Tensor, no_grad
 
@@ -71,6 +71,9 @@ def _record_output_shapes(
         return forward_and_record
 
     dtype = next((p.dtype for p in model.parameters() if p.dtype.kind == "f"), None)
+    first = next((module for module in model.modules() if not module._modules), None)
+    if isinstance(first, Embedding):  # a model of indices, not of features
+        dtype = np.dtype(np.int64)
     batch = Tensor(np.zeros((2, *input_shape), dtype=dtype or np.float32))
     was_training = model.training
     try:
