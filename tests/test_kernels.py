@@ -82,6 +82,65 @@ def test_fused_bias_activation_and_its_backward_equal_the_numpy_step(
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(NUMPY_ACTIVATIONS))
+def test_feature_major_kernels_equal_the_numpy_step_on_transposed_buffers(
+    kernels, name, dtype
+):
+    """A hidden layer's transposed buffers (Z^T, A^T, delta^T: features x samples):
+    bias per row + f equals NumPy's Z + b and f on Z, transposed, to the last bit
+    for Z; the fused backward (f' elementwise, db as a gemv over delta^T) equals
+    NumPy's derivative and column sums."""
+    z, bias, delta = _arrays(dtype, (37, 19), (19,), (37, 19))
+    forward, derivative = NUMPY_ACTIVATIONS[name]
+    make = fast._fused_feature_major(kernels, name, 0.03)
+    fused_forward, fused_backward = make(37, np.dtype(dtype))
+
+    numpy_z, numpy_a = z + bias, np.empty_like(z)
+    forward(numpy_z, numpy_a)
+    zt, at = np.ascontiguousarray(z.T), np.empty((19, 37), dtype)
+    fused_forward(zt.T, bias, at.T)  # called with (samples, features) views
+    tolerance = TOLERANCE[dtype]
+    np.testing.assert_array_equal(zt.T, numpy_z)
+    np.testing.assert_allclose(at.T, numpy_a, rtol=tolerance, atol=tolerance)
+
+    numpy_delta = delta.copy()
+    derivative(numpy_delta, numpy_z, numpy_a)
+    deltat, grad_bias = np.ascontiguousarray(delta.T), np.full_like(bias, np.nan)
+    # from NumPy's A, as the test above: 1 - A^2 magnifies an ulp of tanh near +-1
+    numpy_at = np.ascontiguousarray(numpy_a.T)
+    fused_backward(deltat.T, zt.T, numpy_at.T, grad_bias)
+    np.testing.assert_allclose(deltat.T, numpy_delta, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(
+        grad_bias, numpy_delta.sum(axis=0), rtol=tolerance, atol=10 * tolerance
+    )
+
+
+def test_with_kernels_hidden_layers_are_feature_major_and_numpy_is_unchanged(
+    kernels,
+):
+    """With the kernels, a hidden layer's Z, A and delta are views of
+    (features, samples) arrays, so NumPy hands each GEMM to BLAS in its fastest
+    layout; the last layer, and every layer on the NumPy path, stay
+    (samples, features) C arrays."""
+    model = nn.Sequential(
+        nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 3)
+    )
+    for chosen, hidden_layout in ((kernels, "F_CONTIGUOUS"), (None, "C_CONTIGUOUS")):
+        step = fast.compile_step(
+            model, nn.CrossEntropyLoss(), dg.optim.Adam(model.parameters())
+        )
+        step = fast.CompiledStep(
+            step.layers, "cross_entropy", step.optimizer, chosen,
+            [("relu", None), ("tanh", None), (None, None)],
+        )  # fmt: skip
+        plan = step._plan(16, np.dtype(np.float32))
+        for layer in plan[:2]:
+            for array in (layer.z, layer.a, layer.delta):
+                assert array.flags[hidden_layout] and array.shape[0] == 16
+        assert all(array.flags.c_contiguous for array in plan[2][5:8])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_bias_sum_kernel_sums_delta_over_the_batch_as_numpy_does(kernels, dtype):
     """The last layer's bias gradient: column sums in row order, NumPy's axis-0 order
     (equal to the last bit)."""

@@ -30,10 +30,9 @@ def _inputs(name, dtype, seed=0):
     rows, columns = 33, 7
     args = []
     for kind in kinds:
-        if kind == "v":
+        if kind == "v":  # a bias over columns, rows (feature-major), or a flat buffer
             size = columns if name.startswith("bias") or "backward" in name else 50
-            if name in ("sgd", "sgd_momentum", "adam", "rmsprop"):
-                size = 50
+            size = rows if name.endswith("_t") else size
             args.append(rng.standard_normal(size).astype(dtype))
         elif kind in ("m", "target"):
             args.append((2 * rng.standard_normal((rows, columns))).astype(dtype))

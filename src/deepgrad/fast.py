@@ -239,6 +239,45 @@ def _fused(kernels: Any, name: str | None, slope: float | None):
     return forward, lambda delta, z, a, grad_bias: backward(delta, a, grad_bias)
 
 
+def _fused_feature_major(kernels: Any, name: str | None, slope: float | None):
+    """For a hidden layer whose buffers are transposed (Z^T, A^T, delta^T of shape
+    (features, samples)): a function of the batch size giving (fused forward,
+    fused backward) called with the usual (samples, features) views, or None.
+
+    The forward is one kernel over Z^T; the backward applies f' elementwise and
+    writes db, the row sums of delta^T, as one BLAS gemv: delta^T @ ones.
+    """
+    table = getattr(kernels, "ACTIVATIONS_T", None)
+    if table is None or name not in table:
+        return None
+    forward, derivative = table[name]
+
+    def make(batch: int, dtype: np.dtype):
+        ones = np.ones(batch, dtype)
+        if name == "leaky_relu":
+            scalar = dtype.type(slope)
+
+            def fused_forward(z, bias, a):
+                forward(z.T, bias, a.T, scalar)
+
+            def fused_backward(delta, z, a, grad_bias):
+                derivative(delta.T, z.T, scalar)
+                np.dot(delta.T, ones, out=grad_bias)
+
+            return fused_forward, fused_backward
+
+        def plain_forward(z, bias, a):
+            forward(z.T, bias, a.T)
+
+        def plain_backward(delta, z, a, grad_bias):
+            derivative(delta.T, a.T)  # relu reads A, sigmoid and tanh their output
+            np.dot(delta.T, ones, out=grad_bias)
+
+        return plain_forward, plain_backward
+
+    return make
+
+
 class CompiledStep:
     """One training step of an MLP with preallocated buffers; call with NumPy arrays.
 
@@ -280,6 +319,12 @@ class CompiledStep:
         self.kernels_name = kernels_name or ("numpy" if kernels is None else "numba")
         activations = activations or [(None, None)] * len(layers)
         self._fused = [_fused(kernels, *activation) for activation in activations]
+        # hidden layers with a fused activation keep transposed buffers (the
+        # kernels only: the NumPy path stays as it was, bit for bit)
+        self._feature_major = [
+            None if index == len(layers) - 1 else _fused_feature_major(kernels, *act)
+            for index, act in enumerate(activations)
+        ]
         self._loss = (
             _LOSSES[loss_kind] if kernels is None else _kernel_loss(kernels, loss_kind)
         )
@@ -306,9 +351,9 @@ class CompiledStep:
         plan = self._plans.get(batch)
         if plan is None or not self._plan_current(plan):
             plan = [
-                self._layer_plan(batch, dtype, linear, forward, derivative, fused)
-                for (linear, forward, derivative), fused in zip(
-                    self.layers, self._fused, strict=True
+                self._layer_plan(batch, dtype, *layer, fused, feature_major)
+                for layer, fused, feature_major in zip(
+                    self.layers, self._fused, self._feature_major, strict=True
                 )
             ]
             self._plans[batch] = plan
@@ -329,11 +374,20 @@ class CompiledStep:
                 return False
         return True
 
-    def _layer_plan(self, batch, dtype, linear, forward, derivative, fused) -> _Layer:
+    def _layer_plan(
+        self, batch, dtype, linear, forward, derivative, fused, feature_major=None
+    ) -> _Layer:
         weight, bias = linear.weight, linear.bias
-        z, a, delta = np.empty((3, batch, linear.out_features), dtype)
         if bias is None or bias.array.dtype != dtype:  # the kernels need b and Z alike
-            fused = (None, None)
+            fused, feature_major = (None, None), None
+        if feature_major is not None and dtype == weight.array.dtype:
+            # Z, A, delta as (samples, features) views of (features, samples) arrays
+            z, a, delta = np.empty((3, linear.out_features, batch), dtype).transpose(
+                0, 2, 1
+            )
+            fused = feature_major(batch, np.dtype(dtype))
+        else:
+            z, a, delta = np.empty((3, batch, linear.out_features), dtype)
         return _Layer(
             weight.array,
             weight.array.T,

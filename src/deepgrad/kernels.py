@@ -334,12 +334,116 @@ def mse(a, y, delta):  # pragma: no cover - compiled
     return total / a.size
 
 
+# ---------------------------------------------------------------------------
+# Feature-major hidden layers: Z^T, A^T and delta^T are (features, samples)
+# ---------------------------------------------------------------------------
+# With the kernels, fast keeps a hidden layer's buffers transposed: NumPy then
+# runs each GEMM of the step in the layout where OpenBLAS is fastest (W A^T
+# instead of A W^T; about 7% of W2's GEMM time). The forward kernels add the
+# bias per row; the derivatives are elementwise, so they take either layout;
+# the bias gradient (the row sums of delta^T) is one BLAS gemv in fast.
+@_jit
+def bias_relu_t(zt, bias, at):  # pragma: no cover - compiled
+    """Z^T += b (per row); A^T = max(Z^T, 0). ``bias_relu`` for transposed buffers."""
+    features, samples = zt.shape
+    for j in range(features):
+        b = bias[j]
+        for i in range(samples):
+            value = zt[j, i] + b
+            zt[j, i] = value
+            at[j, i] = value if value > 0 else 0
+
+
+@_jit
+def bias_leaky_relu_t(zt, bias, at, slope):  # pragma: no cover - compiled
+    """Z^T += b; A^T = Z^T where Z^T > 0, else slope Z^T (transposed buffers)."""
+    features, samples = zt.shape
+    for j in range(features):
+        b = bias[j]
+        for i in range(samples):
+            value = zt[j, i] + b
+            zt[j, i] = value
+            at[j, i] = value if value > 0 else value * slope
+
+
+@_jit
+def bias_sigmoid_t(zt, bias, at):  # pragma: no cover - compiled
+    """Z^T += b; A^T = sigmoid(Z^T), overflow-free as ``bias_sigmoid``."""
+    features, samples = zt.shape
+    one = zt.dtype.type(1)
+    for j in range(features):
+        b = bias[j]
+        for i in range(samples):
+            value = zt[j, i] + b
+            zt[j, i] = value
+            e = math.exp(-abs(value))
+            at[j, i] = one / (one + e) if value >= 0 else e / (one + e)
+
+
+@_jit
+def bias_tanh_t(zt, bias, at):  # pragma: no cover - compiled
+    """Z^T += b; A^T = tanh(Z^T) (transposed buffers)."""
+    features, samples = zt.shape
+    for j in range(features):
+        b = bias[j]
+        for i in range(samples):
+            value = zt[j, i] + b
+            zt[j, i] = value
+            at[j, i] = math.tanh(value)
+
+
+@_jit
+def relu_grad(delta, a):  # pragma: no cover - compiled
+    """delta *= (A > 0), elementwise (either layout). ``fast._relu_grad``."""
+    rows, columns = delta.shape
+    for i in range(rows):
+        for j in range(columns):
+            delta[i, j] = delta[i, j] if a[i, j] > 0 else 0
+
+
+@_jit
+def leaky_relu_grad(delta, z, slope):  # pragma: no cover - compiled
+    """delta *= (1 where Z > 0, else slope), elementwise. ``fast._leaky``."""
+    rows, columns = delta.shape
+    for i in range(rows):
+        for j in range(columns):
+            delta[i, j] = delta[i, j] if z[i, j] > 0 else delta[i, j] * slope
+
+
+@_jit
+def sigmoid_grad(delta, a):  # pragma: no cover - compiled
+    """delta *= A (1 - A), elementwise. ``fast._sigmoid_grad``."""
+    rows, columns = delta.shape
+    one = delta.dtype.type(1)
+    for i in range(rows):
+        for j in range(columns):
+            delta[i, j] = delta[i, j] * a[i, j] * (one - a[i, j])
+
+
+@_jit
+def tanh_grad(delta, a):  # pragma: no cover - compiled
+    """delta *= 1 - A^2, elementwise. ``fast._tanh_grad``."""
+    rows, columns = delta.shape
+    one = delta.dtype.type(1)
+    for i in range(rows):
+        for j in range(columns):
+            delta[i, j] = delta[i, j] * (one - a[i, j] * a[i, j])
+
+
 # activation name -> (bias + forward, backward with the bias gradient)
 ACTIVATIONS = {
     "relu": (bias_relu, relu_backward),
     "sigmoid": (bias_sigmoid, sigmoid_backward),
     "tanh": (bias_tanh, tanh_backward),
     "leaky_relu": (bias_leaky_relu, leaky_relu_backward),
+}
+
+# activation name -> (bias + forward on Z^T, derivative), for feature-major layers
+ACTIVATIONS_T = {
+    "relu": (bias_relu_t, relu_grad),
+    "sigmoid": (bias_sigmoid_t, sigmoid_grad),
+    "tanh": (bias_tanh_t, tanh_grad),
+    "leaky_relu": (bias_leaky_relu_t, leaky_relu_grad),
 }
 
 LOSSES = {

@@ -62,6 +62,14 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], str]] = {
     "sigmoid_backward": (("m", "m", "v"), "void"),
     "tanh_backward": (("m", "m", "v"), "void"),
     "bias_sum": (("m", "v"), "void"),
+    "bias_relu_t": (("m", "v", "m"), "void"),
+    "bias_leaky_relu_t": (("m", "v", "m", "f"), "void"),
+    "bias_sigmoid_t": (("m", "v", "m"), "void"),
+    "bias_tanh_t": (("m", "v", "m"), "void"),
+    "relu_grad": (("m", "m"), "void"),
+    "leaky_relu_grad": (("m", "m", "f"), "void"),
+    "sigmoid_grad": (("m", "m"), "void"),
+    "tanh_grad": (("m", "m"), "void"),
     "cross_entropy": (("m", "labels", "m"), "f8"),
     "bce_after_sigmoid": (("m", "target", "m"), "f8"),
     "bce_with_logits": (("m", "target", "m"), "f8"),
@@ -73,6 +81,12 @@ _ACTIVATIONS = {
     "sigmoid": ("bias_sigmoid", "sigmoid_backward"),
     "tanh": ("bias_tanh", "tanh_backward"),
     "leaky_relu": ("bias_leaky_relu", "leaky_relu_backward"),
+}
+_ACTIVATIONS_T = {
+    "relu": ("bias_relu_t", "relu_grad"),
+    "sigmoid": ("bias_sigmoid_t", "sigmoid_grad"),
+    "tanh": ("bias_tanh_t", "tanh_grad"),
+    "leaky_relu": ("bias_leaky_relu_t", "leaky_relu_grad"),
 }
 _LOSSES = {
     "cross_entropy": "cross_entropy",
@@ -179,7 +193,7 @@ def load() -> SimpleNamespace | None:
     """The built kernels, as ``deepgrad.kernels`` offers them, or None if not built.
 
     Imports no Numba. The returned object has the kernels by name and the
-    ``ACTIVATIONS`` and ``LOSSES`` tables that ``fast`` reads.
+    ``ACTIVATIONS``, ``ACTIVATIONS_T`` and ``LOSSES`` tables that ``fast`` reads.
     """
     key = build_key()
     path = library_path(key)
@@ -199,6 +213,10 @@ def load() -> SimpleNamespace | None:
         ACTIVATIONS={
             kind: (functions[forward], functions[backward])
             for kind, (forward, backward) in _ACTIVATIONS.items()
+        },
+        ACTIVATIONS_T={
+            kind: (functions[forward], functions[derivative])
+            for kind, (forward, derivative) in _ACTIVATIONS_T.items()
         },
         LOSSES={kind: functions[name] for kind, name in _LOSSES.items()},
         path=path,
