@@ -308,7 +308,7 @@ def sweep(
         table.add_row(
             *(dgsweep.format_value(value) for value in result["options"].values()),
             format_number(result["final_loss"]),
-            "-" if accuracy is None else format_number(accuracy),
+            "-" if accuracy is None else f"{accuracy:.4f}",  # as `evaluate` prints it
             "never" if reached is None else str(reached),
             "[red]yes[/red]" if result["diverged"] else "no",
             format_duration(result["time"]),
