@@ -232,3 +232,21 @@ def test_deepgrad_kernels_builds_reports_and_removes(monkeypatch, tmp_path):
     assert removed.exit_code == 0
     assert "removed 1 kernel build(s)" in removed.output
     assert kernels_aot.library_path() is None
+
+
+def test_deepgrad_kernels_without_numba_says_what_installs_it(monkeypatch, tmp_path):
+    """Without the fast extra, `deepgrad kernels` reports NumPy as auto's only
+    choice and `--build` exits 2 with one line naming the extra."""
+    monkeypatch.setenv("DEEPGRAD_KERNELS_DIR", str(tmp_path))
+    monkeypatch.setattr(fast, "kernels_installed", lambda: False)
+    runner = CliRunner()
+    report = runner.invoke(app, ["kernels"])
+    assert report.exit_code == 0
+    assert "numba-jit  not installed: pip install 'deepgrad[fast]'" in report.output
+    assert "auto picks numpy" in report.output
+    build = runner.invoke(app, ["kernels", "--build"])
+    assert build.exit_code == 2
+    assert "Error: building the kernels needs Numba: pip install 'deepgrad[fast]'" in (
+        build.output
+    )
+    assert kernels_aot.library_path() is None
