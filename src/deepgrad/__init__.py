@@ -61,6 +61,7 @@ from deepgrad.ops import (
     diff,
     div,
     dot,
+    einsum,
     eq,
     equal,
     exp,
@@ -436,4 +437,5 @@ __all__ = [
     "tril",
     "triu",
     "unbind",
+    "einsum",
 ]

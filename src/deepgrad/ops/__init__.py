@@ -69,6 +69,7 @@ from deepgrad.ops.comparison import (
 from deepgrad.ops.conversions import METHODS as CONVERSION_METHODS
 from deepgrad.ops.creation import NEW_METHODS as NEW_TENSOR_METHODS
 from deepgrad.ops.creation import logspace, meshgrid
+from deepgrad.ops.einsum import einsum
 from deepgrad.ops.elementwise import (
     acos,
     acosh,
@@ -296,6 +297,7 @@ __all__ = [
     "tril",
     "triu",
     "unbind",
+    "einsum",
 ]
 
 
