@@ -9,6 +9,7 @@ checks in front of the compiled functions, which build a process may load, and
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import subprocess
 import sys
@@ -250,3 +251,26 @@ def test_deepgrad_kernels_without_numba_says_what_installs_it(monkeypatch, tmp_p
         build.output
     )
     assert kernels_aot.library_path() is None
+
+
+def test_a_damaged_build_is_reported_and_the_step_runs_without_it(
+    monkeypatch, tmp_path
+):
+    """A truncated or foreign file where the build should be does not stop a fit:
+    load() warns, naming the file and the command that rebuilds it, and returns
+    None, so "auto" falls back (here to NumPy, as for a short run)."""
+    monkeypatch.setenv("DEEPGRAD_KERNELS_DIR", str(tmp_path))
+    key = kernels_aot.build_key()
+    folder = tmp_path / key
+    folder.mkdir()
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    damaged = folder / (kernels_aot.module_name(key) + suffix)
+    damaged.write_bytes(b"\x7fELF not really a shared library")
+    assert kernels_aot.library_path() == damaged
+    with pytest.warns(RuntimeWarning, match="deepgrad kernels --remove --build"):
+        assert kernels_aot.load() is None
+    monkeypatch.setenv("DEEPGRAD_KERNELS", "numba")
+    with pytest.warns(RuntimeWarning, match="cannot be loaded"):
+        chosen, name = fast.choose_kernels(None, 1e12)
+    assert name == "numba-jit" and chosen is fast.load_kernels()
+    assert damaged.read_bytes() == b"\x7fELF not really a shared library"

@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -205,9 +206,19 @@ def load() -> SimpleNamespace | None:
     spec = importlib.util.spec_from_file_location(module_name(key), path, loader=loader)
     if spec is None:  # pragma: no cover - spec_from_file_location with a loader
         return None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    functions = {name: _guarded(module, name) for name in SIGNATURES}
+    try:
+        module = importlib.util.module_from_spec(spec)  # dlopen()s the file
+        loader.exec_module(module)
+        functions = {name: _guarded(module, name) for name in SIGNATURES}
+    except (ImportError, OSError, AttributeError) as error:  # a damaged file
+        warnings.warn(
+            f"deepgrad: the kernel build {path} cannot be loaded ({error}); the "
+            "compiled step runs without it. Rebuild it: deepgrad kernels --remove "
+            "--build",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
     kernels = SimpleNamespace(
         **functions,
         ACTIVATIONS={
@@ -320,8 +331,6 @@ def build(verbose: bool = False) -> Path:
         Numba is missing, has no ``numba.pycc``, or the compiler failed; the
         message says which, and the JIT kernels keep working.
     """
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pycc's pending-deprecation warning
