@@ -229,9 +229,14 @@ def test_deepgrad_kernels_builds_reports_and_removes(monkeypatch, tmp_path):
     assert kernels_aot.load().sgd.__name__ == "sgd"
     assert not list(path.parent.glob("tmp*")), "the build's scratch folder is left"
 
+    stale = tmp_path / "0123456789abcdef"  # a build for another version
+    stale.mkdir()
+    report = runner.invoke(app, ["kernels"])
+    assert "1 other build(s) in" in report.output
+
     removed = runner.invoke(app, ["kernels", "--remove"])
     assert removed.exit_code == 0
-    assert "removed 1 kernel build(s)" in removed.output
+    assert "removed 2 kernel build(s)" in removed.output
     assert kernels_aot.library_path() is None
 
 

@@ -77,6 +77,17 @@ def kernels(
             else "not built: deepgrad kernels --build"
         )
     )
+    folder = kernels_aot.cache_folder()
+    others = [
+        build
+        for build in (sorted(folder.iterdir()) if folder.is_dir() else [])
+        if path is None or build != path.parent
+    ]
+    if others:
+        typer.echo(
+            f"           {len(others)} other build(s) in {folder} (for other "
+            "versions or machines); --remove deletes every build"
+        )
     if path is not None:
         auto = (
             f"numba-aot for runs of {int(fast.KERNELS_BREAK_EVEN_AOT):,} parameter "
