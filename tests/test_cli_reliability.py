@@ -524,14 +524,17 @@ def test_resume_logs_from_the_checkpoints_epoch(tmp_path):
 @pytest.mark.parametrize(
     "options, named",
     [
-        (["--hidden", "4,4"], "network (the checkpoint: Linear(2, 6) ReLU"),
-        (["--activation", "tanh"], "network"),
+        (["--hidden", "4,4"], "--hidden (the checkpoint: 6; these options: 4,4)"),
+        (
+            ["--activation", "tanh"],
+            "--activation (the checkpoint: relu; these options: tanh)",
+        ),
         (
             ["--optimizer", "sgd"],
             "--optimizer (the checkpoint: adam; these options: sgd)",
         ),
         (["--lr", "0.5"], "--lr (the checkpoint: 0.01; these options: 0.5)"),
-        (["--loss", "ce"], "network"),
+        (["--loss", "ce"], "--loss (the checkpoint: bce; these options: ce)"),
         (["--epochs", "4"], "--epochs 4: "),
     ],
     ids=["hidden", "activation", "optimizer", "lr", "loss", "epochs-not-past"],

@@ -3,16 +3,20 @@
 Every output path is checked before training, and a model whose save fails after
 training (a disk that filled up) is kept in the temp folder, never dropped. The
 model file holds the optimizer and training state too, so ``--resume`` continues
-from it (or from the checkpoint Ctrl-C saves) as if the run had not stopped.
+from it (or from the checkpoint Ctrl-C saves) as if the run had not stopped, and
+the run's options (``training_state["cli"]``), which ``--resume`` takes from it: an
+option given must agree with the file's, one left out is the file's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +51,7 @@ from deepgrad.cli.options import (
     HiddenOption,
     Init,
     InitOption,
+    Loss,
     LossOption,
     LrOption,
     MaxMemoryOption,
@@ -78,6 +83,7 @@ from deepgrad.recipes import (
 
 @app.command()
 def train(
+    ctx: typer.Context,
     data: DataArgument,
     target: TargetOption = None,
     task: TaskOption = Task.auto,
@@ -187,14 +193,59 @@ def train(
         Path | None,
         typer.Option(
             metavar="FILE",
-            help="Continue the run saved in this model file (by --out or Ctrl-C) "
-            "up to --epochs, with the options it was trained with.",
+            help="Continue the run saved in this file (by --out or Ctrl-C) up to "
+            "--epochs (default: its own), taking its options from the file: leave "
+            "them out.",
             rich_help_panel=OPTIMISATION,
         ),
     ] = None,
     max_memory: MaxMemoryOption = None,
 ) -> None:
     """Train a network on DATA and print its log (Keras' format)."""
+    options = dict(locals())  # the parameters: here, before any other local
+    del options["ctx"]
+    checkpoint = None
+    if resume is not None:
+        with _interrupted_before_training():
+            checkpoint, recorded = _checkpoint_to_resume(resume, ctx, options)
+        options.update(recorded)
+    _train(checkpoint, **options)
+
+
+def _train(
+    checkpoint: Any,
+    *,
+    data: str,
+    target: str | None,
+    task: Task,
+    hidden: str,
+    activation: Activation,
+    loss: Loss | None,
+    optimizer: OptimizerName,
+    lr: float | None,
+    momentum: float,
+    nesterov: bool,
+    weight_decay: float,
+    l1: float,
+    epochs: int,
+    batch_size: str,
+    seed: int,
+    val: float,
+    early_stopping: int | None,
+    init: Init,
+    dropout: float,
+    batchnorm: bool,
+    standardize: bool | None,
+    log_every: int | None,
+    verbose: int,
+    out: Path | None,
+    plot: Path | None,
+    animate: Path | None,
+    resume: Path | None,
+    max_memory: str | None,
+) -> None:
+    """``deepgrad train`` with its options (those --resume took from ``checkpoint``,
+    the file's :class:`~deepgrad.io.Checkpoint`, included)."""
     from deepgrad import data as dgdata
     from deepgrad import train as dgtrain
     from deepgrad.train.divergence import DivergenceWarning
@@ -202,6 +253,8 @@ def train(
 
     with _interrupted_before_training():
         dataset = load_data(data, target, task=task.value)
+        if checkpoint is not None and resume is not None:
+            _check_data(resume, checkpoint.obj, dataset)
         hidden_sizes = parse_hidden(hidden)
         batch = parse_batch_size(batch_size)
         loss_name = resolve_loss(loss, dataset.task)
@@ -257,10 +310,32 @@ def train(
             if dataset.task == "regression"
             else None,
         )
+        # what --resume takes from the files this run saves
+        run_options = {
+            "target": target,
+            "task": Task(dataset.task),
+            "hidden": ",".join(str(size) for size in hidden_sizes),
+            "activation": activation,
+            "loss": Loss(loss_name),
+            "optimizer": optimizer,
+            "lr": lr,
+            "momentum": momentum,
+            "nesterov": nesterov,
+            "weight_decay": weight_decay,
+            "l1": l1,
+            "epochs": epochs,
+            "batch_size": str(batch),
+            "seed": seed,
+            "val": val,
+            "init": Init(init_name),
+            "dropout": dropout,
+            "batchnorm": batchnorm,
+            "standardize": standardizer is not None,
+        }
         training_state = None
-        if resume is not None:
+        if checkpoint is not None and resume is not None:
             classifier, training_state = _resumed(
-                resume, classifier, epochs, build_optimizer
+                resume, checkpoint, classifier, build_optimizer
             )
             optimizer_ = classifier.optimizer
         callbacks: list[dgtrain.Callback] = []
@@ -317,7 +392,10 @@ def train(
             typer.echo(INTERRUPTED_BEFORE_START)
         raise typer.Exit(EXIT_INTERRUPTED)  # nothing trained, nothing to save
     # the optimizer and training state go into every model file: --resume reads them
-    state = {"optimizer": optimizer_, "training_state": history.training_state}
+    state = {
+        "optimizer": optimizer_,
+        "training_state": _with_options(history.training_state, run_options),
+    }
     if history.interrupted:
         if out is not None:
             _save_checkpoint(classifier, out, state)
@@ -480,8 +558,227 @@ def _optimizer_differences(
     ]
 
 
+# The options that define a run: the files it saves record them (as
+# training_state["cli"]) and --resume takes back those not given. Each with the
+# types its JSON value may have (an Enum: one of its values); the task, loss, lr,
+# init and scaling as the run resolved them, so the data it continues on cannot
+# resolve them otherwise.
+_RECORDED: dict[str, tuple[type, ...]] = {
+    "target": (str, type(None)),
+    "task": (Task,),
+    "hidden": (str,),
+    "activation": (Activation,),
+    "loss": (Loss,),
+    "optimizer": (OptimizerName,),
+    "lr": (float,),
+    "momentum": (float,),
+    "nesterov": (bool,),
+    "weight_decay": (float,),
+    "l1": (float,),
+    "epochs": (int,),
+    "batch_size": (str,),
+    "seed": (int,),
+    "val": (float,),
+    "init": (Init,),
+    "dropout": (float,),
+    "batchnorm": (bool,),
+    "standardize": (bool,),
+}
+
+# the ParameterSource of an option given (on the command line or in its environment
+# variable), not defaulted; by name, since typer 0.29 brings its own copy of click
+_GIVEN = ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _with_options(
+    training_state: dict[str, Any] | None, run_options: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The training state with the run's options recorded in it, as JSON."""
+    if training_state is None:
+        return None
+    record = {
+        name: value.value if isinstance(value, Enum) else value
+        for name, value in run_options.items()
+    }
+    return {**training_state, "cli": record}
+
+
+def _recorded_value(value: Any, kinds: tuple[type, ...]) -> Any:
+    """A recorded JSON value as its option takes it; ValueError if it is none of
+    ``kinds``."""
+    kind = kinds[0]
+    if issubclass(kind, Enum):
+        return kind(value)
+    if kind is float and type(value) is int:
+        value = float(value)
+    if type(value) not in kinds or (kind is float and not math.isfinite(value)):
+        raise ValueError(value)
+    return value
+
+
+def _recorded_options(path: Path, record: Any) -> dict[str, Any]:
+    """The options a checkpoint recorded (``{}`` for a file from a deepgrad that
+    recorded none), as the command's parameters take them."""
+
+    def damaged(what: str, value: Any) -> ValueError:
+        return ValueError(
+            f"--resume {path}: its record of the run's options is damaged "
+            f"({what}: {value!r}); resume from a file `deepgrad train` wrote"
+        )
+
+    if record is None:
+        return {}
+    if not isinstance(record, dict):
+        raise damaged("cli", record)
+    options: dict[str, Any] = {}
+    for name, value in record.items():
+        if name not in _RECORDED:
+            continue  # an option a later deepgrad records
+        try:
+            options[name] = _recorded_value(value, _RECORDED[name])
+            _canonical(name, options[name])  # --hidden's and --batch-size's text
+        except (TypeError, ValueError):
+            raise damaged(name, value) from None
+    return options
+
+
+def _flag(ctx: typer.Context, name: str) -> str:
+    """The option a parameter is given by: ``--weight-decay`` for weight_decay."""
+    return next(
+        parameter.opts[0] for parameter in ctx.command.params if parameter.name == name
+    )
+
+
+def _source(ctx: typer.Context, name: str) -> str | None:
+    """Where a parameter's value came from: ``COMMANDLINE``, ``DEFAULT``, ..."""
+    source = ctx.get_parameter_source(name)
+    return None if source is None else source.name
+
+
+def _chooses(value: Any) -> bool:
+    """Whether an option's value leaves the choice to deepgrad (``--task auto``):
+    with --resume, the run's choice."""
+    return isinstance(value, Enum) and value.value == "auto"
+
+
+def _canonical(name: str, value: Any) -> Any:
+    """An option's value in the form two runs are compared by (``--hidden 4, 4``
+    and ``4,4`` alike)."""
+    if isinstance(value, Enum):
+        return value.value
+    if name == "hidden":
+        return parse_hidden(value)
+    if name == "batch_size":
+        return parse_batch_size(value)
+    return value
+
+
+def _shown(value: Any) -> str:
+    """An option's value in an error line."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None or value == "":
+        return "none"
+    return str(value)
+
+
+def _checkpoint_to_resume(
+    path: Path, ctx: typer.Context, options: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The checkpoint in ``path``, and the options --resume takes from it: those
+    of the run it recorded that the command line leaves out (or to ``auto``).
+
+    Raises
+    ------
+    ValueError
+        If the file holds no Classifier with its optimizer and training state,
+        options given contradict the run's (the message names each), or
+        --epochs is not past the checkpoint's epoch.
+    """
+    from deepgrad import io
+    from deepgrad.train import Classifier
+
+    checkpoint = io.load_checkpoint(path)
+    state = checkpoint.training_state
+    if (
+        not isinstance(checkpoint.obj, Classifier)
+        or not isinstance(state, dict)
+        or not isinstance(state.get("epoch"), int)
+        or checkpoint.optimizer_state is None
+    ):
+        raise ValueError(
+            f"--resume {path}: holds no optimizer and training state to resume "
+            "from; give a file written by `deepgrad train --out` (or by Ctrl-C)"
+        )
+    recorded = _recorded_options(path, state.get("cli"))
+    given = [
+        name
+        for name in recorded
+        if _source(ctx, name) in _GIVEN and not _chooses(options[name])
+    ]
+    contradictions = [
+        f"{_flag(ctx, name)} (the checkpoint: {_shown(recorded[name])}; these "
+        f"options: {_shown(options[name])})"
+        for name in given
+        if name != "epochs"  # the one option a resumed run changes
+        and _canonical(name, options[name]) != _canonical(name, recorded[name])
+    ]
+    if contradictions:
+        raise ValueError(
+            f"--resume {path}: the options contradict the checkpoint: "
+            f"{'; '.join(contradictions)}; leave them out: --resume takes the "
+            f"run's options from {path}"
+        )
+    taken = {name: value for name, value in recorded.items() if name not in given}
+    data = Path(options["data"])
+    if not (data.suffix.lower() == ".csv" and data.is_file()):
+        # a built-in set or an NPZ file has its own task, checked with its classes
+        # (--task tells how to read a CSV file's target column)
+        taken.pop("task", None)
+    done, epochs = state["epoch"], taken.get("epochs", options["epochs"])
+    if epochs <= done and "epochs" in taken:
+        raise ValueError(
+            f"--resume {path}: its run has trained all its {done} epochs; give "
+            f"--epochs N, more than {done}, to continue it"
+        )
+    if epochs <= done:
+        raise ValueError(
+            f"--epochs {epochs}: {path} has trained {done} epochs already; give "
+            "more to continue"
+        )
+    return checkpoint, taken
+
+
+def _check_data(path: Path, loaded: Any, dataset: Any) -> None:
+    """Refuse DATA of another task, other classes or other columns than the run
+    in the checkpoint was trained on, before options fit for the one meet the
+    other."""
+
+    def names(values: Any) -> list[str] | None:
+        return None if values is None else [str(value) for value in values]
+
+    compared = [
+        ("task", loaded.task, dataset.task),
+        ("classes", names(loaded.class_names), names(dataset.class_names)),
+        ("columns", names(loaded.feature_names), names(dataset.feature_names)),
+    ]
+    differences = [
+        f"{what} (the checkpoint: {saved}; this data: {given})"
+        for what, saved, given in compared
+        if saved != given
+    ]
+    if differences:
+        raise ValueError(
+            f"--resume {path}: this data contradicts the checkpoint: "
+            f"{'; '.join(differences)}; continue it on data with the same task, "
+            "classes and columns"
+        )
+
+
 def _resumed(
-    path: Path, planned: Any, epochs: int, build_optimizer: Callable[[Any], Any]
+    path: Path, checkpoint: Any, planned: Any, build_optimizer: Callable[[Any], Any]
 ) -> tuple[Any, dict[str, Any]]:
     """The checkpoint's Classifier, with an optimizer that ``build_optimizer``
     builds over its weights loaded with its state, and its training state.
@@ -489,29 +786,17 @@ def _resumed(
     Raises
     ------
     ValueError
-        If the file holds no training state, or the options contradict it (the
-        network, the loss, the classes, the columns, the scaling, the optimizer,
-        or --epochs not past the checkpoint's epoch); the message lists them.
+        If the Classifier planned from the options and DATA contradicts the
+        checkpoint's (the network, the loss, the scaling, the optimizer); the
+        message lists the differences. With the run's options taken from the
+        file, only DATA can (another number of columns).
     """
-    from deepgrad import io
     from deepgrad.modelfile import describe
 
-    checkpoint = io.load_checkpoint(path)
     loaded = checkpoint.obj
-    if (
-        not isinstance(loaded, type(planned))
-        or checkpoint.training_state is None
-        or checkpoint.optimizer_state is None
-    ):
-        raise ValueError(
-            f"--resume {path}: holds no optimizer and training state to resume "
-            "from; give a file written by `deepgrad train --out` (or by Ctrl-C)"
-        )
     optimizer = build_optimizer(loaded.model.parameters())
     compared: list[tuple[str, Any, Any]] = [
         ("loss", loaded.loss_name, planned.loss_name),
-        ("classes", loaded.class_names, planned.class_names),
-        ("columns", loaded.feature_names, planned.feature_names),
         (
             "standardize",
             "on" if loaded.standardizer else "off",
@@ -524,21 +809,23 @@ def _resumed(
     if describe(loaded.model) != describe(planned.model):
         network = _layers_text(loaded.model), _layers_text(planned.model)
         compared.insert(0, ("network", *network))
+    # the options taken from a file that records them agree: only DATA can differ
+    recorded = "cli" in checkpoint.training_state
+    theirs = "this data" if recorded else "these options"
     contradictions = [
-        f"{what} (the checkpoint: {saved}; these options: {given})"
+        f"{what} (the checkpoint: {saved}; {theirs}: {given})"
         for what, saved, given in compared
         if saved != given or what == "network"
     ]
     if contradictions:
-        raise ValueError(
-            f"--resume {path}: the options contradict the checkpoint: "
-            f"{'; '.join(contradictions)}; give the options it was trained with"
+        problem, remedy = (
+            ("this data contradicts", "continue it on data of the same columns")
+            if recorded
+            else ("the options contradict", "give the options it was trained with")
         )
-    done = int(checkpoint.training_state["epoch"])
-    if epochs <= done:
         raise ValueError(
-            f"--epochs {epochs}: {path} has trained {done} epochs already; give "
-            "more to continue"
+            f"--resume {path}: {problem} the checkpoint: "
+            f"{'; '.join(contradictions)}; {remedy}"
         )
     optimizer.load_state_dict(checkpoint.optimizer_state)
     loaded.optimizer = optimizer
