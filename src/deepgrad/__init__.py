@@ -151,6 +151,7 @@ from deepgrad.ops import (
     var,
     where,
 )
+from deepgrad.size import Size
 from deepgrad.tensor import (
     BoolTensor,
     ByteTensor,
@@ -250,6 +251,7 @@ __all__ = [
     "IntTensor",
     "LongTensor",
     "ShortTensor",
+    "Size",
     "Tensor",
     "__version__",
     "abs",

@@ -169,7 +169,7 @@ def gradcheck(
         if not np.all(abs_error <= atol + rtol * np.abs(num)):
             worst = np.unravel_index(np.argmax(abs_error), abs_error.shape)
             failures.append(
-                f"input {index} (shape {tensor.shape}): max abs error "
+                f"input {index} (shape {tuple(tensor.shape)}): max abs error "
                 f"{abs_error.max():.3e}, max rel error {rel_error.max():.3e}; worst at "
                 f"output {worst[0]}, element {worst[1]}: backprop {ana[worst]:.10g} vs "
                 f"numerical {num[worst]:.10g}"
@@ -318,8 +318,9 @@ def grad(
         if upstream is None:
             if output.numel() != 1:
                 raise RuntimeError(
-                    f"grad: output {position} has shape {output.shape}; grad can be "
-                    "implicitly created only for scalar outputs, pass grad_outputs"
+                    f"grad: output {position} has shape {tuple(output.shape)}; grad "
+                    "can be implicitly created only for scalar outputs, pass "
+                    "grad_outputs"
                 )
             seeds.append(np.ones(output.shape, dtype=output.dtype))
             continue
@@ -327,7 +328,7 @@ def grad(
         if seed.shape != output.shape:
             raise RuntimeError(
                 f"grad: grad_outputs[{position}] has shape {seed.shape} but output "
-                f"{position} has shape {output.shape}; they must match"
+                f"{position} has shape {tuple(output.shape)}; they must match"
             )
         seeds.append(seed)
     # the pass adds gradients to .grad: the reachable leaves' and the inputs'

@@ -34,7 +34,7 @@ def matrix_norm(
     if A.ndim < 2:
         raise ValueError(
             f"matrix_norm: expected a tensor with at least 2 dimensions, received "
-            f"shape {A.shape}"
+            f"shape {tuple(A.shape)}"
         )
     rows, columns = normalize_dims(dim, A.ndim, "matrix_norm")
     if ord == "fro":
@@ -68,6 +68,6 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False) -> 
     if dim is None and A.ndim != 1:
         raise ValueError(
             f"linalg.norm: with ord={ord!r} and dim=None the input must be 1-D or "
-            f"2-D, received shape {A.shape}; give dim, or flatten it"
+            f"2-D, received shape {tuple(A.shape)}; give dim, or flatten it"
         )
     return _vector_norm(A, ord, dim, keepdim)

@@ -25,6 +25,7 @@ import numpy as np
 from deepgrad import random as _random
 from deepgrad.devices import CPU, check_device
 from deepgrad.devices import device as Device
+from deepgrad.size import Size
 
 float32 = np.float32
 float64 = np.float64
@@ -47,6 +48,7 @@ _DEFAULT_FLOAT = np.dtype(np.float32)
 BackwardFn = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 _new_tensor = object.__new__
+_tuple_new = tuple.__new__  # Tensor.shape builds a dg.Size without its checks
 _creation_order = itertools.count()  # gives every recorded op's output its _seq
 
 
@@ -613,8 +615,9 @@ class Tensor:
         self.array = value.array
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.array.shape
+    def shape(self) -> Size:
+        """The sizes of the dimensions, a ``dg.Size`` (a tuple, as torch.Size)."""
+        return _tuple_new(Size, self.array.shape)  # unchecked: NumPy's ints
 
     @property
     def device(self) -> Device:
@@ -632,10 +635,10 @@ class Tensor:
         check_device("cuda", "Tensor.cuda()")
         raise AssertionError("unreachable")  # check_device raised
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+    def size(self, dim: int | None = None) -> Size | int:
         """The shape, or with ``dim`` the length of that dimension (negative from the end)."""
         if dim is None:
-            return self.array.shape
+            return _tuple_new(Size, self.array.shape)
         return self.array.shape[_dimension(dim, self.array.ndim, "size")]
 
     @property
@@ -719,9 +722,9 @@ class Tensor:
     def item(self) -> float | int | bool:
         if self.array.size != 1:
             raise ValueError(
-                f"item() needs a tensor with exactly one element; this one has shape "
-                f"{self.shape} ({self.array.size} elements). Reduce it first, e.g. "
-                "with .sum() or .mean()."
+                "item() needs a tensor with exactly one element; this one has shape "
+                f"{tuple(self.shape)} ({self.array.size} elements). Reduce it first, "
+                "e.g. with .sum() or .mean()."
             )
         return self.array.item()
 
@@ -788,9 +791,10 @@ class Tensor:
         if gradient is None:
             if self.array.size != 1:
                 raise RuntimeError(
-                    f"backward() without a gradient is only defined for a scalar "
-                    f"output; this tensor has shape {self.shape}. Reduce it first "
-                    "(e.g. loss.mean()) or pass backward(gradient) of the same shape."
+                    "backward() without a gradient is only defined for a scalar "
+                    f"output; this tensor has shape {tuple(self.shape)}. Reduce it "
+                    "first (e.g. loss.mean()) or pass backward(gradient) of the "
+                    "same shape."
                 )
             seed = constant(1.0, self.array.dtype)  # read-only: no backward writes it
             if self.array.ndim:
@@ -800,7 +804,7 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ValueError(
                     f"backward(gradient): gradient has shape {seed.shape} but the "
-                    f"tensor has shape {self.shape}; they must match."
+                    f"tensor has shape {tuple(self.shape)}; they must match."
                 )
         _run_backward(self, seed, retain_graph)
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from deepgrad import random as _random
+from deepgrad.nn.padding import pad
 from deepgrad.ops import (
     clamp,
     div,
@@ -126,7 +127,7 @@ def batch_norm(
     if input.ndim not in (2, 3):
         raise ValueError(
             f"batch_norm: expected a 2-D (N, C) or 3-D (N, C, L) input, received "
-            f"shape {input.shape}"
+            f"shape {tuple(input.shape)}"
         )
     axes = (0,) if input.ndim == 2 else (0, 2)
     shape = (1, input.shape[1]) + ((1,) if input.ndim == 3 else ())
@@ -135,7 +136,7 @@ def batch_norm(
         if count <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, "
-                f"received input of shape {input.shape}"
+                f"received input of shape {tuple(input.shape)}"
             )
         mean = input.mean(dim=axes, keepdim=True)
         centered = input - mean
@@ -174,11 +175,11 @@ def _check_reduction(reduction: str, op: str) -> None:
 
 
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
-    if input.shape != target.shape:
+    if input.array.shape != target.array.shape:
         raise ValueError(
-            f"{op}: input has shape {input.shape} but target has shape "
-            f"{target.shape}; they must be equal. (A common cause: predictions of "
-            "shape (N, 1) against labels of shape (N,); reshape one of them.)"
+            f"{op}: input has shape {tuple(input.shape)} but target has shape "
+            f"{tuple(target.shape)}; they must be equal. (A common cause: predictions "
+            "of shape (N, 1) against labels of shape (N,); reshape one of them.)"
         )
 
 
@@ -373,13 +374,14 @@ def _check_labels(labels: np.ndarray, num_classes: int, ignore_index: int, op: s
 
 
 def _check_class_target(input: Tensor, labels: np.ndarray, op: str) -> None:
-    expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    shape = input.array.shape
+    expected = shape[:1] + shape[2:] if input.ndim > 1 else ()
     if labels.shape != expected:
         raise ValueError(
-            f"{op}: input of shape {input.shape} needs class-index targets of shape "
-            f"{expected}, received {labels.shape}. (Targets are integer labels, one "
-            "per sample; for one-hot or probability targets pass a float tensor of "
-            "the input's shape.)"
+            f"{op}: input of shape {tuple(input.shape)} needs class-index targets of "
+            f"shape {tuple(expected)}, received {labels.shape}. (Targets are integer "
+            "labels, one per sample; for one-hot or probability targets pass a float "
+            "tensor of the input's shape.)"
         )
 
 
@@ -759,7 +761,7 @@ def layer_norm(
     if not shape or input.shape[input.ndim - len(shape) :] != shape:
         raise ValueError(
             f"layer_norm: normalized_shape {shape} must equal the last dimensions "
-            f"of the input, received input of shape {input.shape}; pass the "
+            f"of the input, received input of shape {tuple(input.shape)}; pass the "
             "trailing dims to normalise, e.g. LayerNorm(input.shape[-1])"
         )
     require_float(input, "layer_norm")
@@ -928,51 +930,6 @@ def kl_div(
         "KlDivBackward",
         saved(target),
     )
-
-
-def pad(input: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """``input`` with ``value`` added around it: ``pad`` gives (before, after)
-    counts for the last dimension, then the one before it, ... (negative counts
-    crop). The input's elements keep their gradient; the padding has none.
-    """
-    if mode != "constant":
-        raise NotImplementedError(
-            f"pad: only mode='constant' is supported, received mode={mode!r}; "
-            "pad with a constant value or build reflect/replicate with cat"
-        )
-    widths = [int(p) for p in pad]
-    if len(widths) % 2 or len(widths) > 2 * input.ndim:
-        raise ValueError(
-            f"pad: padding length must be even and at most 2 * input.ndim "
-            f"({2 * input.ndim}), received {len(widths)} values: {widths}"
-        )
-    source, target, shape = [], [], list(input.shape)
-    for i in range(len(widths) // 2):  # pad's pairs go from the last dimension back
-        axis = input.ndim - 1 - i
-        before, after = widths[2 * i], widths[2 * i + 1]
-        size = input.shape[axis] + before + after
-        if size < 0:
-            raise ValueError(
-                f"pad: padding {widths[2 * i : 2 * i + 2]} would give dimension "
-                f"{axis} (size {input.shape[axis]}) a negative size {size}"
-            )
-        kept = input.shape[axis] - max(-before, 0) - max(-after, 0)
-        source.append((axis, slice(max(-before, 0), max(-before, 0) + max(kept, 0))))
-        target.append((axis, slice(max(before, 0), max(before, 0) + max(kept, 0))))
-        shape[axis] = size
-    source_key = [slice(None)] * input.ndim
-    target_key = [slice(None)] * input.ndim
-    for (axis, from_slice), (_, to_slice) in zip(source, target, strict=True):
-        source_key[axis], target_key[axis] = from_slice, to_slice
-    out = np.full(shape, value, dtype=input.dtype)
-    out[tuple(target_key)] = input.array[tuple(source_key)]
-
-    def backward(grad_output):
-        grad = np.zeros_like(input.array)
-        grad[tuple(source_key)] = grad_output[tuple(target_key)]
-        return (grad,)
-
-    return Tensor._make(out, (input,), backward, "ConstantPadNdBackward")
 
 
 def normalize(

@@ -148,7 +148,7 @@ def uniform_(
     -------
     >>> w = Tensor(np.empty((3, 5), np.float32))
     >>> uniform_(w, -0.1, 0.1).shape
-    (3, 5)
+    dg.Size([3, 5])
     """
     rng = _random_target(tensor, "uniform_", generator)
     return _write(tensor, _random.uniform(rng, tensor.shape, tensor.dtype, a, b))
@@ -166,7 +166,7 @@ def normal_(
     -------
     >>> w = Tensor(np.empty((3, 5), np.float32))
     >>> normal_(w, std=0.02).shape
-    (3, 5)
+    dg.Size([3, 5])
     """
     rng = _random_target(tensor, "normal_", generator)
     return _write(tensor, _random.normal(rng, tensor.shape, tensor.dtype, mean, std))
@@ -210,7 +210,7 @@ def trunc_normal_(
     -------
     >>> w = Tensor(np.empty((3, 5), np.float32))
     >>> trunc_normal_(w, std=0.02, a=-0.04, b=0.04).shape
-    (3, 5)
+    dg.Size([3, 5])
     """
     rng = _random_target(tensor, "trunc_normal_", generator)
     if mean < a - 2 * std or mean > b + 2 * std:
@@ -274,7 +274,7 @@ def xavier_uniform_(
     -------
     >>> w = Tensor(np.empty((3, 5), np.float32))
     >>> xavier_uniform_(w, gain=calculate_gain("tanh")).shape
-    (3, 5)
+    dg.Size([3, 5])
     """
     rng = _random_target(tensor, "xavier_uniform_", generator)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -294,7 +294,7 @@ def xavier_normal_(
     -------
     >>> w = Tensor(np.empty((3, 5), np.float32))
     >>> xavier_normal_(w).shape
-    (3, 5)
+    dg.Size([3, 5])
     """
     rng = _random_target(tensor, "xavier_normal_", generator)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -332,7 +332,7 @@ def kaiming_uniform_(
     -------
     >>> w = Tensor(np.empty((3, 5), np.float32))
     >>> kaiming_uniform_(w, nonlinearity="relu").shape
-    (3, 5)
+    dg.Size([3, 5])
     """
     rng = _random_target(tensor, "kaiming_uniform_", generator)
     if 0 in tensor.shape:
@@ -359,7 +359,7 @@ def kaiming_normal_(
     -------
     >>> w = Tensor(np.empty((3, 5), np.float32))
     >>> kaiming_normal_(w, mode="fan_out", nonlinearity="relu").shape
-    (3, 5)
+    dg.Size([3, 5])
     """
     rng = _random_target(tensor, "kaiming_normal_", generator)
     if 0 in tensor.shape:

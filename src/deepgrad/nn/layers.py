@@ -241,7 +241,7 @@ class BatchNorm1d(Module):
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input of shape (N, "
                 f"{self.num_features}) or (N, {self.num_features}, L), received "
-                f"{input.shape}"
+                f"{tuple(input.shape)}"
             )
         use_batch_stats = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
@@ -383,7 +383,8 @@ class LayerNorm(Module):
             raise ValueError(
                 f"LayerNorm({self.normalized_shape}): expected an input whose last "
                 f"dimensions are {self.normalized_shape}, received shape "
-                f"{input.shape}; build LayerNorm with the trailing dims of the input"
+                f"{tuple(input.shape)}; build LayerNorm with the trailing dims of "
+                "the input"
             )
         return F.layer_norm(
             input, self.normalized_shape, self.weight, self.bias, self.eps

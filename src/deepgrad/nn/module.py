@@ -596,7 +596,7 @@ class Module:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape "
                     f"{array.shape} from checkpoint, the shape in current model is "
-                    f"{target.shape}."
+                    f"{tuple(target.shape)}."
                 )
                 continue
             updates.append((target, array))

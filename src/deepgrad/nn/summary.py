@@ -85,7 +85,7 @@ def _record_output_shapes(
             model(batch)
     except Exception as error:
         raise ValueError(
-            f"summary: the forward pass on a zero batch of shape {batch.shape} "
+            f"summary: the forward pass on a zero batch of shape {tuple(batch.shape)} "
             f"failed ({error}); pass the shape of one sample as input_shape"
         ) from error
     finally:

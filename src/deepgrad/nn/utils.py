@@ -102,7 +102,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     if vec.ndim != 1 or vec.shape[0] != needed:
         raise ValueError(
             f"vector_to_parameters: vec must be 1-D with {needed} values (the "
-            f"parameters' total), received shape {vec.shape}"
+            f"parameters' total), received shape {tuple(vec.shape)}"
         )
     offset = 0
     with no_grad():

@@ -198,6 +198,7 @@ def check_broadcast(a: Tensor, b: Tensor, op: str) -> tuple[int, ...]:
         return np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(
-            f"{op}: cannot broadcast shapes {a.shape} and {b.shape} together. Shapes "
+            f"{op}: cannot broadcast shapes {tuple(a.shape)} and {tuple(b.shape)} "
+            "together. Shapes "
             "are compared from the last dimension; each pair must be equal or 1."
         ) from None

@@ -34,7 +34,8 @@ def _checked(ufunc, x: np.ndarray, y: np.ndarray, a: Tensor, b: Tensor, op: str)
 
 def _broadcast_error(a: Tensor, b: Tensor, op: str) -> ValueError:
     return ValueError(
-        f"{op}: cannot broadcast shapes {a.shape} and {b.shape} together. Shapes "
+        f"{op}: cannot broadcast shapes {tuple(a.shape)} and {tuple(b.shape)} "
+        "together. Shapes "
         "are compared from the last dimension; each pair must be equal or 1."
     )
 
@@ -242,19 +243,20 @@ def rpow(a: Tensor, base: Any) -> Tensor:
 def _raise_matmul_shape_error(a: Tensor, b: Tensor) -> NoReturn:
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(
-            f"matmul: both arguments need at least 1 dimension, received shapes "
-            f"{a.shape} and {b.shape}; use * for multiplication by a scalar"
+            "matmul: both arguments need at least 1 dimension, received shapes "
+            f"{tuple(a.shape)} and {tuple(b.shape)}; use * for multiplication "
+            "by a scalar"
         )
     inner = b.shape[-2 if b.ndim > 1 else 0]
     if a.shape[-1] != inner:
         raise ValueError(
-            f"matmul: cannot multiply shapes {a.shape} and {b.shape}: the inner "
-            f"dimensions {a.shape[-1]} and {inner} differ. "
-            "(For a layer Z = X @ W, W needs shape (in_features, out_features).)"
+            f"matmul: cannot multiply shapes {tuple(a.shape)} and {tuple(b.shape)}: "
+            f"the inner dimensions {a.shape[-1]} and {inner} differ. (For a layer Z = "
+            "X @ W, W needs shape (in_features, out_features).)"
         )
     raise ValueError(  # batch dimensions that do not broadcast
-        f"matmul: cannot multiply shapes {a.shape} and {b.shape}: their batch "
-        "dimensions cannot be broadcast together"
+        f"matmul: cannot multiply shapes {tuple(a.shape)} and {tuple(b.shape)}: their "
+        "batch dimensions cannot be broadcast together"
     )
 
 
@@ -333,10 +335,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` as one op (weight is (out_features, in_features))."""
-    if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
+    if x.array.shape[-1:] != weight.array.shape[-1:] or weight.ndim != 2:
         raise ValueError(
-            f"linear: input of shape {x.shape} does not fit a weight of shape "
-            f"{weight.shape}: the input's last dimension must equal in_features "
+            f"linear: input of shape {tuple(x.shape)} does not fit a weight of shape "
+            f"{tuple(weight.shape)}: the input's last dimension must equal in_features "
             f"= {weight.shape[-1] if weight.ndim else '?'}"
         )
     if x.array.dtype != weight.array.dtype:
@@ -356,7 +358,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     def backward(grad_output):
         # Z = X W^T + b:  dL/dX = G W,  dL/dW = G^T X,  dL/db = sum of G over rows
-        g = grad_output.reshape(-1, weight.shape[0])
+        g = grad_output.reshape(-1, weight.array.shape[0])
         grad_x = (
             matrix_product(g, weight.array).reshape(inputs.shape)
             if x._requires_grad

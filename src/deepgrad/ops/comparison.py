@@ -23,7 +23,7 @@ def _comparison(name: str, ufunc: np.ufunc, symbol: str):
             return Tensor(np.asarray(ufunc(input.array, other)))
         except ValueError:
             raise ValueError(
-                f"{name}: cannot compare shapes {input.shape} and "
+                f"{name}: cannot compare shapes {tuple(input.shape)} and "
                 f"{np.shape(other)}; they do not broadcast together"
             ) from None
 
@@ -114,7 +114,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor) and value.ndim != 0:
         raise ValueError(
             f"masked_fill: value must be a number or a 0-d tensor, received a "
-            f"tensor of shape {value.shape}"
+            f"tensor of shape {tuple(value.shape)}"
         )
     value_tensor = value if isinstance(value, Tensor) else None
     fill = value.array if isinstance(value, Tensor) else value

@@ -55,7 +55,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         )
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor) or t.ndim > 1:
-            received = t.shape if isinstance(t, Tensor) else type(t).__name__
+            received = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
             raise ValueError(
                 f"meshgrid: expected 0-d or 1-D tensors, received {received} at "
                 f"position {i}"

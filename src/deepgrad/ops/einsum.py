@@ -74,7 +74,7 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
     -------
     >>> q, k = dg.randn(2, 4, 5, 8), dg.randn(2, 4, 6, 8)
     >>> dg.einsum("bhqd,bhkd->bhqk", q, k).shape  # attention scores
-    (2, 4, 5, 6)
+    dg.Size([2, 4, 5, 6])
     """
     if not isinstance(equation, str):
         equation, operands = _from_sublists((equation, *operands))

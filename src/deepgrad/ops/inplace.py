@@ -62,8 +62,8 @@ def _record(
     output = twin(previous, *args)
     if output.shape != tensor.shape:
         raise ValueError(
-            f"in-place {op}: cannot write a result of shape {output.shape} into a "
-            f"tensor of shape {tensor.shape}"
+            f"in-place {op}: cannot write a result of shape {tuple(output.shape)} into "
+            f"a tensor of shape {tuple(tensor.shape)}"
         )
     np.copyto(tensor.array, output.array, casting="same_kind")  # int += float fails
     _rebase_history(tensor, output, previous)
@@ -139,7 +139,7 @@ def _write_error(tensor: Tensor, op: str, shape: tuple[int, ...], error: Excepti
         )
     return ValueError(
         f"in-place {op}: cannot write the result for an operand of shape {shape} "
-        f"into a tensor of shape {tensor.shape} ({error})"
+        f"into a tensor of shape {tuple(tensor.shape)} ({error})"
     )
 
 
@@ -187,8 +187,9 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     filled = masked_fill(self, mask, value)
     if filled.shape != self.shape:
         raise ValueError(
-            f"in-place masked_fill_: a mask of shape {mask.shape} does not fit a "
-            f"tensor of shape {self.shape}; it must broadcast to the tensor's shape"
+            f"in-place masked_fill_: a mask of shape {tuple(mask.shape)} does not fit "
+            f"a tensor of shape {tuple(self.shape)}; it must broadcast to the "
+            "tensor's shape"
         )
     np.copyto(self.array, filled.array)
     self._version += 1
@@ -268,8 +269,8 @@ def copy_(self: Tensor, source: Any) -> Tensor:
     shape = source.shape if isinstance(source, Tensor) else np.shape(source)
     if np.broadcast_shapes(shape, self.shape) != self.shape:
         raise ValueError(
-            f"copy_: cannot copy a source of shape {shape} into a tensor of "
-            f"shape {self.shape}"
+            f"copy_: cannot copy a source of shape {tuple(shape)} into a tensor of "
+            f"shape {tuple(self.shape)}"
         )
     return _overwrite(self, source, "copy_", "CopyBackwards")
 

@@ -20,7 +20,7 @@ def _require_dims(op: str, **operands: tuple[Tensor, int]) -> None:
         if tensor.ndim != ndim:
             raise ValueError(
                 f"{op}: {name} must have {ndim} dimension(s), received shape "
-                f"{tensor.shape}"
+                f"{tuple(tensor.shape)}"
             )
 
 
@@ -39,7 +39,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     if input.shape != tensor.shape:
         raise ValueError(
             f"dot: the two vectors must have the same length, received shapes "
-            f"{input.shape} and {tensor.shape}"
+            f"{tuple(input.shape)} and {tuple(tensor.shape)}"
         )
     return matmul(input, tensor)
 
@@ -68,6 +68,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     _require_dims("bmm", input=(input, 3), mat2=(mat2, 3))
     if input.shape[0] != mat2.shape[0]:
         raise ValueError(
-            f"bmm: the batch sizes differ: shapes {input.shape} and {mat2.shape}"
+            f"bmm: the batch sizes differ: shapes {tuple(input.shape)} and "
+            f"{tuple(mat2.shape)}"
         )
     return matmul(input, mat2)

@@ -38,7 +38,7 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     out = np.asarray(data.sum(axis=axes, keepdims=keepdim))
 
     def backward(grad_output):  # every summed element gets the output's gradient
-        return (_expand_back(grad_output, axes, keepdim, a.shape),)
+        return (_expand_back(grad_output, axes, keepdim, a.array.shape),)
 
     return Tensor._make(out, (a,), backward, "SumBackward")
 
@@ -51,7 +51,7 @@ def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         out = np.asarray(a.array.mean(axis=axes, keepdims=keepdim))
 
     def backward(grad_output):  # each element contributes 1/count of the mean
-        return (_expand_back(grad_output / count, axes, keepdim, a.shape),)
+        return (_expand_back(grad_output / count, axes, keepdim, a.array.shape),)
 
     return Tensor._make(
         out.astype(a.array.dtype, copy=False), (a,), backward, "MeanBackward"
@@ -162,7 +162,7 @@ def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def _extreme(a: Tensor, dim: Any, keepdim: bool, arg, name: str) -> Any:
     if a.array.size == 0:
         raise ValueError(
-            f"{name}(): the input is empty (shape {a.shape}); "
+            f"{name}(): the input is empty (shape {tuple(a.shape)}); "
             "there is no value to return"
         )
     op = name.capitalize() + "Backward"
@@ -232,7 +232,7 @@ def amin(a: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 def _extreme_values(a: Tensor, dim: Any, keepdim: bool, reduce, name: str) -> Tensor:
     axes = _reduced_axes(a, None if dim == () else dim, name)
     if a.array.size == 0:
-        raise ValueError(f"{name}: the input is empty (shape {a.shape})")
+        raise ValueError(f"{name}: the input is empty (shape {tuple(a.shape)})")
     kept = reduce(a.array, axis=axes, keepdims=True)
     out = np.asarray(kept if keepdim or a.ndim == 0 else reduce(a.array, axis=axes))
 
@@ -364,7 +364,7 @@ def median(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     the gradient going to the index returned.
     """
     if a.array.size == 0:
-        raise ValueError(f"median: the input is empty (shape {a.shape})")
+        raise ValueError(f"median: the input is empty (shape {tuple(a.shape)})")
     if dim is None:
         flat = np.sort(a.array.reshape(-1), kind="stable")
         out = np.asarray(flat[(flat.size - 1) // 2])
@@ -401,7 +401,7 @@ def mode(a: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
     ones) and the index of its last occurrence, as ``torch.mode``; the gradient
     goes to that index."""
     if a.array.size == 0:
-        raise ValueError(f"mode: the input is empty (shape {a.shape})")
+        raise ValueError(f"mode: the input is empty (shape {tuple(a.shape)})")
     (axis,) = normalize_dims(dim, a.ndim, "mode")
     if a.ndim == 0:
         return ModeResult(

@@ -33,12 +33,12 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
         out = a.array.reshape(new_shape)
     except ValueError:
         raise ValueError(
-            f"reshape: cannot view a tensor of shape {a.shape} ({a.array.size} "
+            f"reshape: cannot view a tensor of shape {tuple(a.shape)} ({a.array.size} "
             f"elements) as shape {new_shape}"
         ) from None
 
     def backward(grad_output):
-        return (grad_output.reshape(a.shape),)
+        return (grad_output.reshape(a.array.shape),)
 
     view = Tensor._make(out, (a,), backward, "ViewBackward")
     return _view(view, a) if np.may_share_memory(out, a.array) else view
@@ -130,7 +130,7 @@ def expand(a: Tensor, *sizes: Any) -> Tensor:
         out = np.broadcast_to(a.array, tuple(target))
     except ValueError:
         raise ValueError(
-            f"expand: cannot expand shape {a.shape} to {tuple(target)}"
+            f"expand: cannot expand shape {tuple(a.shape)} to {tuple(target)}"
         ) from None
 
     def backward(grad_output):
@@ -169,7 +169,7 @@ def getitem(a: Tensor, key: Any) -> Tensor:
         out = a.array[key]
     except IndexError as error:
         raise IndexError(
-            f"indexing a tensor of shape {a.shape} with {key!r}: {error}"
+            f"indexing a tensor of shape {tuple(a.shape)} with {key!r}: {error}"
         ) from None
     basic = _is_basic(key)
 
@@ -255,7 +255,8 @@ def _check_same_shapes(
         if not same:
             detail = f"except in dimension {skip_axis}" if skip_axis is not None else ""
             raise ValueError(
-                f"{op}: tensor 0 has shape {first} but tensor {i} has shape {other}; "
+                f"{op}: tensor 0 has shape {tuple(first)} but tensor {i} has shape "
+                f"{tuple(other)}; "
                 f"all shapes must match {detail}".rstrip()
             )
 

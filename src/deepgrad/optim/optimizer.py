@@ -198,7 +198,8 @@ class Optimizer:
                 if id(param) in in_group:
                     raise ValueError(
                         "some parameters appear in more than one parameter group: "
-                        f"parameter {index} of the new group (shape {param.shape}) "
+                        f"parameter {index} of the new group (shape "
+                        f"{tuple(param.shape)}) "
                         f"is already in group {group_index}"
                     )
         self.param_groups.append(param_group)

@@ -109,7 +109,7 @@ def count_correct(
 
 def scalar_loss(loss: Any) -> float:
     if not isinstance(loss, Tensor) or loss.array.size != 1:
-        shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
+        shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
         raise ValueError(
             f"fit: the loss function must return a scalar Tensor, received: {shape}; "
             "use reduction='mean' (or 'sum')"

@@ -385,7 +385,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     -------
     >>> x, y = default_collate([(1.0, 0), (2.0, 1)])
     >>> x.array.dtype, y.array.dtype, y.shape
-    (dtype('float64'), dtype('int64'), (2,))
+    (dtype('float64'), dtype('int64'), dg.Size([2]))
     """
     elem = batch[0]
     elem_type: Any = type(elem)
