@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import runpy
+import json
+import os
 import shlex
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +35,29 @@ from deepgrad import explain  # noqa: E402
 from deepgrad.io import load_checkpoint  # noqa: E402
 from deepgrad.playground import Limits, create_app  # noqa: E402
 from test_playground_server import NETWORK  # noqa: E402
+
+
+def copied_losses(script: Any) -> list[float]:
+    """The loss curve of a copied Python script run alone, in a fresh interpreter
+    in its folder: no session thread left by another test can draw from the
+    process-wide random stream while it runs (in-process, one did, under load)."""
+    src = os.path.join(os.path.dirname(__file__), "..", "src")
+    code = (
+        "import json, runpy\n"
+        f"history = runpy.run_path({str(script)!r})['history']\n"
+        "print(json.dumps(history.history['loss']))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        cwd=os.path.dirname(script), env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 # the load test's 2-8-8-1 moons run, smaller and shorter
 MOONS = {**NETWORK, "samples": 300, "epochs": 200}
@@ -408,7 +434,7 @@ def test_copied_python_and_command_give_the_pages_loss_curve(
     monkeypatch.chdir(tmp_path)
     script = tmp_path / "run.py"
     script.write_text(code["python"])
-    copied = runpy.run_path(str(script))["history"].history["loss"]
+    copied = copied_losses(script)
     np.testing.assert_allclose(copied, page, atol=1e-6)
 
     if code["data_file"]:
@@ -648,7 +674,7 @@ def test_dropout_runs_in_two_tabs_at_once_each_give_their_copied_codes_curve(
     for index, (page_loss, code) in enumerate(results):
         script = tmp_path / f"tab{index}.py"
         script.write_text(code["python"])
-        copied = runpy.run_path(str(script))["history"].history["loss"]
+        copied = copied_losses(script)
         np.testing.assert_allclose(copied, page_loss, atol=1e-6, err_msg=f"tab {index}")
 
 
@@ -681,7 +707,7 @@ def test_a_regression_csvs_copied_python_and_command_give_the_pages_curve(
     (tmp_path / "prices.csv").write_text(text + "\n")  # the user's own file
     script = tmp_path / "run.py"
     script.write_text(code["python"])
-    copied = runpy.run_path(str(script))["history"].history["loss"]
+    copied = copied_losses(script)
     np.testing.assert_allclose(copied, history["loss"], atol=1e-6)
     words = shlex.split(code["command"])
     result = run(*words[1:], "--verbose", "0")
