@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,13 @@ from cli_helpers import run  # noqa: E402
 from deepgrad import explain  # noqa: E402
 from deepgrad.io import load_checkpoint  # noqa: E402
 from deepgrad.playground import Limits, create_app  # noqa: E402
+from deepgrad.playground.config import (  # noqa: E402
+    RunConfig,
+    _momentum_problem,
+    check_fields,
+    default_config,
+    parse_config,
+)
 from test_playground_server import NETWORK  # noqa: E402
 
 
@@ -197,20 +205,58 @@ def test_speed_limits_the_epochs_per_second(app_client):
 
 
 @pytest.mark.parametrize(
+    ("config", "field", "message"),
+    [
+        ({"lr": "fast"}, "lr", "lr: expected a number, received: 'fast'"),
+        ({"lr": -1}, "lr", "lr: expected a number from 1e-07 to 100"),
+        ({"dataset": "mnist"}, "dataset", "dataset: expected one of xor"),
+        (
+            {"hidden": [4, 0]},
+            "hidden",
+            "hidden layer 2: expected an integer from 1 to 32",
+        ),
+        ({"colour": "red"}, "colour", "config: unknown option colour"),
+        (
+            {"optimizer": "adam", "momentum": 0.9},
+            "momentum",
+            "momentum: adam takes no momentum",
+        ),
+    ],
+)
+def test_a_bad_field_gets_its_line_and_the_rest_of_the_config_applies(
+    app_client, config, field, message
+):
+    """One unusable field does not hold back the others: the run starts with
+    the rest (activation tanh) and that field at its default, then one error
+    whose ``fields`` give the field's line and the value the run uses."""
+    with app_client.websocket_connect("/ws") as ws:
+        receive(ws, "hello")
+        ready, _ = start(ws, {**config, "activation": "tanh"})
+        assert ready["config"]["activation"] == "tanh"
+        defaults = RunConfig(epochs=Limits().max_epochs).as_dict()
+        if field in defaults:
+            assert ready["config"][field] == defaults[field]
+        error = receive(ws, "error")
+        assert list(error["fields"]) == [field]
+        assert message in error["fields"][field] and message in error["message"]
+        shown = {"lr": "0.1", "dataset": "xor", "hidden": "4,4", "momentum": "0.0"}
+        tail = f"(not applied: the run uses {shown[field]})" if field in shown else ""
+        assert error["fields"][field].endswith(tail or "(ignored)")
+        # the session goes on: a good config still builds
+        ready, _ = start(ws, {"dataset": "xor"})
+        assert ready["config"]["dataset"] == "xor"
+
+
+@pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"lr": "fast"}, "lr: expected a number, received: 'fast'"),
-        ({"lr": -1}, "lr: expected a number from 1e-07 to 100"),
-        ({"dataset": "mnist"}, "dataset: expected one of xor"),
-        ({"hidden": [4, 0]}, "hidden layer 2: expected an integer from 1 to 32"),
-        ({"colour": "red"}, "config: unknown option(s) colour"),
-        ({"optimizer": "adam", "momentum": 0.9}, "momentum: adam takes no momentum"),
         ({"dataset": "custom", "points": [[0, 0, 0]]}, "click at least 4 points"),
         ({"dataset": "csv"}, "csv: upload a CSV file first"),
         ({"dataset": "xor", "test_ratio": 0.9}, "Cannot split 4 samples"),
     ],
 )
-def test_a_bad_config_gets_one_line_naming_the_field(app_client, config, message):
+def test_a_config_that_cannot_be_built_gets_one_line(app_client, config, message):
+    """Data the fields allow but the run cannot use: refused whole, one line."""
     with app_client.websocket_connect("/ws") as ws:
         receive(ws, "hello")
         ws.send_json({"type": "config", "config": config})
@@ -218,6 +264,125 @@ def test_a_bad_config_gets_one_line_naming_the_field(app_client, config, message
         # the session goes on: a good config still builds
         ready, _ = start(ws, {"dataset": "xor"})
         assert ready["config"]["dataset"] == "xor"
+
+
+def test_a_refused_field_alone_keeps_the_run_and_a_fixed_one_applies():
+    """Epochs past the limit with nothing else changed: one error, and the run
+    goes on where it was (not restarted). With a layer added too, the run is
+    rebuilt with the layer and the epochs in use, the refusal repeated. Fixed
+    epochs apply and bring no error."""
+    with client(max_epochs=1000) as test_client:
+        with test_client.websocket_connect("/ws") as ws:
+            base = {"dataset": "xor", "init": "normal", "epochs": 300}
+            start(ws, base)
+            for epoch in (1, 2):
+                ws.send_json({"type": "step", "unit": "epoch"})
+                assert receive(ws, "frame")["epoch"] == epoch
+            ws.send_json({"type": "config", "config": {**base, "epochs": 3000}})
+            error = error_of(ws)
+            assert "from 1 to 1000, received: 3000" in error
+            assert "(not applied: the run uses 300)" in error
+            ws.send_json({"type": "pause"})
+            paused = ws.receive_json()  # the next message: no ready, no restart
+            assert paused["type"] == "frame" and paused["epoch"] == 2
+
+            grown = {**base, "epochs": 3000, "hidden": [4, 4, 4]}
+            ready, frame = start(ws, grown)
+            assert ready["network"]["widths"] == [2, 4, 4, 4, 1]
+            assert ready["config"]["epochs"] == 300 and frame["epochs"] == 300
+            assert list(receive(ws, "error")["fields"]) == ["epochs"]
+
+            ready, frame = start(ws, {**grown, "epochs": 500})
+            assert ready["config"]["epochs"] == 500 and frame["epochs"] == 500
+            assert ready["network"]["widths"] == [2, 4, 4, 4, 1]
+            ws.send_json({"type": "pause"})
+            receive(ws, "frame")  # fails on an error on the way
+
+
+def test_a_field_the_run_cannot_build_with_is_refused_and_the_rest_applies(
+    app_client,
+):
+    """A test ratio the checks allow but 4 points cannot split: that field is
+    refused (named, with the value in use) and, alone, restarts nothing; sent
+    again with a third layer, the layer applies and the ratio stays refused."""
+    with app_client.websocket_connect("/ws") as ws:
+        base = {"dataset": "xor", "epochs": 300}
+        start(ws, base)
+        ws.send_json({"type": "step", "unit": "epoch"})
+        receive(ws, "frame")
+        ws.send_json({"type": "config", "config": {**base, "test_ratio": 0.9}})
+        error = ws.receive_json()
+        assert error["type"] == "error" and list(error["fields"]) == ["test_ratio"]
+        line = error["fields"]["test_ratio"]
+        assert line.startswith("test_ratio: Cannot split 4 samples")
+        assert line.endswith("(not applied: the run uses 0.0)")
+        ws.send_json({"type": "pause"})
+        paused = ws.receive_json()
+        assert paused["type"] == "frame" and paused["epoch"] == 1  # not restarted
+
+        grown = {**base, "test_ratio": 0.9, "hidden": [4, 4, 4]}
+        ready, _ = start(ws, grown)
+        assert ready["network"]["widths"] == [2, 4, 4, 4, 1]
+        assert ready["config"]["test_ratio"] == 0.0
+        assert list(receive(ws, "error")["fields"]) == ["test_ratio"]
+
+
+def test_a_config_refused_whole_says_the_run_keeps_its_configuration():
+    """Once a run is in use, a config that no single field explains (3 clicked
+    points of one class, and 8-8 layers past a 100-parameter limit: putting back
+    the dataset, the points or the layers leaves it unbuildable) says that
+    nothing of it applied, and the run goes on as it was."""
+    with (
+        client(max_parameters=100) as test_client,
+        test_client.websocket_connect("/ws") as ws,
+    ):
+        start(ws, {"dataset": "xor", "epochs": 300})
+        ws.send_json({"type": "step", "unit": "epoch"})
+        receive(ws, "frame")
+        config = {"dataset": "custom", "points": [[0, 0, 0], [1, 1, 0], [0, 1, 0]],
+                  "hidden": [8, 8], "epochs": 300}  # fmt: skip
+        ws.send_json({"type": "config", "config": config})
+        message = error_of(ws)
+        assert "click at least 4 points" in message
+        assert "(nothing applied: the run keeps its configuration)" in message
+        ws.send_json({"type": "pause"})
+        frame = receive(ws, "frame")
+        assert frame["epoch"] == 1 and frame["epochs"] == 300
+
+
+@pytest.mark.parametrize(
+    ("in_use", "values", "refused", "momentum", "nesterov"),
+    [
+        # adam takes neither: both refused, and their values in use do not fit
+        # adam either, so both fall to RunConfig's (0, off)
+        ({"momentum": 0.9, "nesterov": True}, {"optimizer": "adam"},
+         ["momentum", "nesterov"], 0.0, False),
+        # rmsprop keeps the momentum; Nesterov's needs sgd
+        ({"momentum": 0.9, "nesterov": True}, {"optimizer": "rmsprop"},
+         ["nesterov"], 0.9, False),
+        # a momentum adam cannot take keeps the one in use
+        ({"optimizer": "adam"}, {"momentum": 0.5}, ["momentum"], 0.0, False),
+        # nesterov without momentum keeps the value in use, off
+        ({}, {"nesterov": True}, ["nesterov"], 0.0, False),
+    ],
+)  # fmt: skip
+def test_check_fields_gives_momentum_and_nesterov_a_value_that_fits(
+    in_use, values, refused, momentum, nesterov
+):
+    """The cross-field rule (momentum for the optimizer, Nesterov's for SGD's
+    momentum) refuses the field it names; the run gets a value that fits."""
+    limits = Limits()
+    config, lines = check_fields(
+        {**values, "lr": 0.5}, limits, replace(default_config(limits), **in_use)
+    )
+    assert sorted(lines) == refused
+    assert (config.momentum, config.nesterov, config.lr) == (momentum, nesterov, 0.5)
+    assert _momentum_problem(config) is None
+    # parse_config, all or nothing, raises the first of those lines
+    whole = {**replace(default_config(limits), **in_use).as_dict(), **values}
+    with pytest.raises(ValueError) as raised:
+        parse_config(whole, limits)
+    assert str(raised.value) == lines[refused[0]]
 
 
 @pytest.mark.parametrize(
@@ -279,7 +444,8 @@ def test_limits_refuse_with_the_option_that_raises_them():
                 ({"epochs": 1001}, "from 1 to 1000"),
             ):
                 ws.send_json({"type": "config", "config": config})
-                assert option in error_of(ws)
+                # a refused field comes after the run built with the rest
+                assert option in receive(ws, "error")["message"]
             start(ws, {"dataset": "xor"})
 
 

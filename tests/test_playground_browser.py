@@ -250,16 +250,37 @@ def test_the_copied_python_gives_the_pages_loss_curve(page, tmp_path, monkeypatc
 
 
 def test_clicked_points_train(page):
+    """Clicked points: until there are points of 2 classes, the dataset field is
+    marked as refused and the xor run in use goes on (its epoch count stays);
+    6 points then build a run of those 6, with no error and no mark left."""
     open_page(page)
     by_testid(page, "dataset").select_option("custom")
+    by_testid(page, "refused-dataset").wait_for(state="visible")
+    by_testid(page, "step").click()
+    page.wait_for_function("() => window.playground.frame.epoch === 1")
     canvas = by_testid(page, "boundary")
     for x, y in ((60, 60), (120, 80), (80, 140)):
         canvas.click(position={"x": x, "y": y})
+    # 3 points of one class are not a dataset yet: the dataset is marked as
+    # refused, and the run in use (xor) is not restarted by each click
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=refused-dataset]')"
+        "?.textContent.includes('click at least 4 points (2 classes), received: 3')"
+    )
+    assert "the run uses xor" in by_testid(page, "refused-dataset").text_content()
+    assert page.evaluate("() => window.playground.data.name") == "xor"
+    assert page.evaluate("() => window.playground.frame.epoch") == 1
     for x, y in ((320, 320), (280, 340), (340, 260)):
         canvas.click(position={"x": x, "y": y}, button="right")
-    page.wait_for_function("() => window.playground.data?.name === 'points'")
-    assert len(page.evaluate("() => window.playground.data.points")) == 6
+    # each click sends a config, and 4 points of 2 classes already build a run:
+    # wait for the run of all 6 (a run of 4 or 5 may come first)
+    page.wait_for_function(
+        "() => window.playground.data?.name === 'points'"
+        " && window.playground.data.points.length === 6"
+    )
+    assert len(page.evaluate("() => window.playground.inUse.points")) == 6
     assert by_testid(page, "error").is_hidden()
+    assert page.locator(".refused").count() == 0
 
 
 def test_racing_learning_rates_marks_the_divergent_one(page):
@@ -414,3 +435,114 @@ def test_a_csv_of_another_task_after_the_lab_trains_with_its_own_loss(page, tmp_
     page.wait_for_function("() => window.playground.data?.name === 'lengths'")
     assert page.evaluate("() => window.playground.network.loss") == "mse"
     assert by_testid(page, "error").is_hidden()
+
+
+def test_a_refused_field_leaves_the_other_changes_applied(page, tmp_path):
+    """Epochs above the server's limit (20,000) are refused on their own: the
+    field is marked with the server's line, which names the limit and the value
+    the run uses; '+ layer' afterwards is applied all the same (the network the
+    server built and saved has the added layer) and so is a new activation;
+    once the epochs are fixed, they apply and the marks go."""
+    open_page(page)
+    epochs = page.locator("#epochs")
+    epochs.fill("50000")
+    epochs.press("Enter")
+    refusal = by_testid(page, "refused-epochs")
+    refusal.wait_for(state="visible")
+    assert "from 1 to 20000, received: 50000" in refusal.text_content()
+    assert "the run uses 5000" in refusal.text_content()
+    assert epochs.get_attribute("aria-invalid") == "true"
+    assert "epochs" in by_testid(page, "error").text_content()
+
+    by_testid(page, "add-layer").click()
+    page.wait_for_function("() => window.playground.network.widths.length === 5")
+    page.locator("#activation").select_option("tanh")
+    page.wait_for_function("() => window.playground.inUse.activation === 'tanh'")
+    refusal.wait_for(state="visible")  # still refused, still marked
+    assert page.evaluate("() => window.playground.network.widths") == [2, 4, 4, 4, 1]
+    assert page.locator(".neuron").count() == 2 + 4 + 4 + 4 + 1
+    by_testid(page, "step").click()
+    page.wait_for_function("() => window.playground.frame.epoch === 1")
+    assert page.evaluate("() => window.playground.frame.epochs") == 5000
+    shoot(page, "refused-field.png")
+    session = page.evaluate("() => window.playground.session")
+    model = page.request.get(f"{page.base_url}/api/sessions/{session}/model")
+    path = tmp_path / "model.dg"
+    path.write_bytes(model.body())
+    trained = dg.load(path).model
+    linear = [m for m in trained.children() if isinstance(m, dg.nn.Linear)]
+    assert [m.out_features for m in linear] == [4, 4, 4, 1]
+    assert any(isinstance(m, dg.nn.Tanh) for m in trained.children())
+
+    epochs.fill("300")
+    epochs.press("Enter")
+    page.wait_for_function("() => window.playground.inUse.epochs === 300")
+    by_testid(page, "error").wait_for(state="hidden")
+    assert page.locator(".refused, .refusal, [aria-invalid]").count() == 0
+    assert page.evaluate("() => window.playground.network.widths") == [2, 4, 4, 4, 1]
+    assert page.evaluate("() => window.playground.inUse.activation") == "tanh"
+    assert page.evaluate("() => window.playground.frame.epochs") == 300
+
+
+def test_copy_as_code_opens_a_wide_box_and_copies_python_and_command_apart(page):
+    """'Copy as code' opens a dialog at least 500 px wide (the column held
+    230 px), in a monospace font, the Python unwrapped and the command wrapped
+    between its words only; 'Copy Python' puts
+    exactly the Python into the clipboard and 'Copy command' exactly the
+    `deepgrad train` command, as the server wrote them."""
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=page.base_url
+    )
+    open_page(page, {"dataset": "moons", "hidden": "8", "epochs": 50})
+    by_testid(page, "copy-code").click()
+    dialog = by_testid(page, "code-dialog")
+    dialog.wait_for(state="visible")
+    page.wait_for_function("() => window.playground.code !== null")
+    code = page.evaluate("() => window.playground.code")
+    python = by_testid(page, "code-text")
+    box = python.bounding_box()
+    assert box is not None and box["width"] >= 500
+    style = python.evaluate(
+        "node => [getComputedStyle(node).fontFamily, getComputedStyle(node).whiteSpace]"
+    )
+    assert "mono" in style[0].lower() and style[1] == "pre"
+    assert python.text_content() == code["python"]
+    assert by_testid(page, "code-command").text_content() == code["command"]
+    assert code["command"].startswith("deepgrad train moons --hidden 8")
+    # the command wraps between words only: no word (--batch-size...) is split
+    assert page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=code-command] .word')]"
+        ".every((word) => word.getClientRects().length === 1)"
+    )
+
+    by_testid(page, "copy-python").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=copy-status]').textContent"
+    )
+    assert "clipboard" in by_testid(page, "copy-status").text_content()
+    assert page.evaluate("() => navigator.clipboard.readText()") == code["python"]
+    by_testid(page, "copy-command").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=copy-status]')"
+        ".textContent.startsWith('The command')"
+    )
+    assert page.evaluate("() => navigator.clipboard.readText()") == code["command"]
+    shoot(page, "copy-as-code.png")
+    by_testid(page, "code-close").click()
+    dialog.wait_for(state="hidden")
+
+
+def test_a_shared_url_with_a_refused_field_opens_with_the_rest_applied(page):
+    """A URL written for a server with higher limits, plus an unknown key: the
+    page opens with its network and dataset; the epochs are marked as refused,
+    and the unknown key is dropped from the page's config and its URL, so it
+    is not sent again."""
+    open_page(page, {"dataset": "circles", "hidden": "8", "epochs": 50000,
+                     "colour": "red"})  # fmt: skip
+    by_testid(page, "refused-epochs").wait_for(state="visible")
+    assert page.evaluate("() => window.playground.network.widths") == [2, 8, 1]
+    assert page.evaluate("() => window.playground.inUse.dataset") == "circles"
+    assert page.locator("#epochs").input_value() == "50000"
+    assert "colour" in by_testid(page, "error").text_content()
+    assert "colour" not in page.evaluate("() => window.playground.config")
+    assert "colour" not in page.url and "epochs=50000" in page.url

@@ -1,8 +1,11 @@
 """A playground run's configuration, checked, and the server's limits.
 
-The page sends its configuration as JSON (and keeps it in its URL); ``parse_config``
-turns it into a :class:`RunConfig` or raises a ValueError that names the field, the
-value received and what is allowed, which the page shows as it is. The options
+The page sends its configuration as JSON (and keeps it in its URL);
+``check_fields`` checks each field on its own (CHECKS) and turns it into a
+:class:`RunConfig`, a field that cannot be used keeping the value in use, with one
+line for each refused field that names it, the value received and what is
+allowed, which the page shows under the field. ``parse_config`` is the same check,
+all or nothing: it raises the first of those lines as a ValueError. The options
 carry ``deepgrad train``'s names and values, so a run maps onto the command line
 and onto :func:`deepgrad.sweep.run_sweep`'s config one to one.
 """
@@ -10,8 +13,8 @@ and onto :func:`deepgrad.sweep.run_sweep`'s config one to one.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from deepgrad.recipes import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, estimate_memory
@@ -189,6 +192,130 @@ def _optional_text(name: str, value: Any) -> str | None:
     return value
 
 
+# each field's check: (the page's value, the server's limits) -> the checked value
+CHECKS: dict[str, Callable[[Any, Limits], Any]] = {
+    "dataset": lambda value, limits: _dataset(value),
+    "samples": lambda value, limits: _number(
+        "samples", value, 4, limits.max_samples, integer=True
+    ),
+    "noise": lambda value, limits: _number("noise", value, 0.0, 5.0, integer=False),
+    "data_seed": lambda value, limits: _number(
+        "data_seed", value, 0, 2**31 - 1, integer=True
+    ),
+    "test_ratio": lambda value, limits: _number(
+        "test_ratio", value, 0.0, 0.9, integer=False
+    ),
+    "points": lambda value, limits: _points(value),
+    "target": lambda value, limits: _optional_text("target", value),
+    "file": lambda value, limits: _optional_text("file", value),
+    "hidden": lambda value, limits: _hidden(value),
+    "activation": lambda value, limits: _choice("activation", value, ACTIVATIONS),
+    "init": lambda value, limits: _choice("init", value, INITS),
+    "dropout": lambda value, limits: _number(
+        "dropout", value, 0.0, 0.95, integer=False
+    ),
+    "batchnorm": lambda value, limits: bool(_flag("batchnorm", value, optional=False)),
+    "loss": lambda value, limits: (
+        None if value in (None, "", "auto") else _choice("loss", value, LOSSES)
+    ),
+    "optimizer": lambda value, limits: _choice("optimizer", value, OPTIMIZERS),
+    "lr": lambda value, limits: _number("lr", value, 1e-7, 100.0, integer=False),
+    "momentum": lambda value, limits: _number(
+        "momentum", value, 0.0, 0.999, integer=False
+    ),
+    "nesterov": lambda value, limits: bool(_flag("nesterov", value, optional=False)),
+    "weight_decay": lambda value, limits: _number(
+        "weight_decay", value, 0.0, 1.0, integer=False
+    ),
+    "l1": lambda value, limits: _number("l1", value, 0.0, 1.0, integer=False),
+    "batch_size": lambda value, limits: _batch_size(value),
+    "epochs": lambda value, limits: _number(
+        "epochs", value, 1, limits.max_epochs, integer=True
+    ),
+    "seed": lambda value, limits: _number("seed", value, 0, 2**31 - 1, integer=True),
+    "standardize": lambda value, limits: _flag("standardize", value, optional=True),
+}
+
+
+def _dataset(value: Any) -> str:
+    from deepgrad.playground.data import DATASETS
+
+    return _choice("dataset", value, DATASETS)
+
+
+def _momentum_problem(config: RunConfig) -> str | None:
+    """What is wrong with momentum and nesterov for the optimizer, or None."""
+    if config.momentum and "momentum" not in OPTIMIZERS[config.optimizer][2]:
+        return (
+            f"momentum: {config.optimizer} takes no momentum; use sgd or rmsprop, "
+            "or set momentum to 0"
+        )
+    if config.nesterov and (config.optimizer != "sgd" or not config.momentum):
+        return (
+            "nesterov: Nesterov's momentum is a correction of SGD's momentum step; "
+            "choose sgd with a momentum above 0, or untick nesterov"
+        )
+    return None
+
+
+def default_config(limits: Limits) -> RunConfig:
+    """RunConfig's defaults, the epochs within this server's limit."""
+    return RunConfig(epochs=min(RunConfig.epochs, limits.max_epochs))
+
+
+def check_fields(
+    values: Mapping[str, Any], limits: Limits, in_use: RunConfig | None = None
+) -> tuple[RunConfig, dict[str, str]]:
+    """Check each field on its own: a field that cannot be used keeps its value
+    of ``in_use``, so one bad field does not hold back the others.
+
+    Missing keys take ``in_use``'s values (:func:`default_config` when None).
+
+    Returns
+    -------
+    (RunConfig, dict)
+        The configuration to run, and for each refused field (or unknown key)
+        the one line that says why, in RunConfig's order.
+
+    Raises
+    ------
+    ValueError
+        When ``values`` is not an object.
+    """
+    if not isinstance(values, Mapping):
+        raise ValueError(f"config: expected an object, received: {values!r}")
+    base = in_use or default_config(limits)
+    known = {item.name for item in fields(RunConfig)}
+    refused: dict[str, str] = {}
+    for name in sorted(set(values) - known):
+        refused[name] = (
+            f"config: unknown option {name}; known: {', '.join(sorted(known))}"
+        )
+    checked: dict[str, Any] = {}
+    for item in fields(RunConfig):
+        if item.name not in values:
+            continue
+        try:
+            checked[item.name] = CHECKS[item.name](values[item.name], limits)
+        except (TypeError, ValueError) as error:
+            refused[item.name] = str(error)
+    config = replace(base, **checked)
+    # momentum, then nesterov (which needs momentum): a refused one keeps the
+    # value in use, or where that does not fit the optimizer either, RunConfig's
+    for _ in range(2):
+        problem = _momentum_problem(config)
+        if problem is None:
+            break
+        name = problem.split(":")[0]
+        refused[name] = problem
+        kept = replace(config, **{name: getattr(base, name)})
+        still = _momentum_problem(kept)
+        config = kept
+        if still is not None and still.startswith(f"{name}:"):
+            config = replace(config, **{name: getattr(RunConfig, name)})
+    return config, refused
+
+
 def parse_config(values: Mapping[str, Any], limits: Limits) -> RunConfig:
     """Check the page's configuration against the options and ``limits``.
 
@@ -199,58 +326,9 @@ def parse_config(values: Mapping[str, Any], limits: Limits) -> RunConfig:
     ValueError
         Naming the first field that cannot be used, the value and what is allowed.
     """
-    from deepgrad.playground.data import DATASETS
-
-    if not isinstance(values, Mapping):
-        raise ValueError(f"config: expected an object, received: {values!r}")
-    known = {item.name for item in fields(RunConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(
-            f"config: unknown option(s) {', '.join(unknown)}; known: "
-            f"{', '.join(sorted(known))}"
-        )
-    # an epoch count not given is the default, within this server's limit
-    defaults = RunConfig(epochs=min(RunConfig.epochs, limits.max_epochs))
-    value = {**defaults.as_dict(), **values}
-    config = RunConfig(
-        dataset=_choice("dataset", value["dataset"], DATASETS),
-        samples=_number("samples", value["samples"], 4, limits.max_samples, True),
-        noise=_number("noise", value["noise"], 0.0, 5.0, integer=False),
-        data_seed=_number("data_seed", value["data_seed"], 0, 2**31 - 1, True),
-        test_ratio=_number("test_ratio", value["test_ratio"], 0.0, 0.9, False),
-        points=_points(value["points"]),
-        target=_optional_text("target", value["target"]),
-        file=_optional_text("file", value["file"]),
-        hidden=_hidden(value["hidden"]),
-        activation=_choice("activation", value["activation"], ACTIVATIONS),
-        init=_choice("init", value["init"], INITS),
-        dropout=_number("dropout", value["dropout"], 0.0, 0.95, integer=False),
-        batchnorm=bool(_flag("batchnorm", value["batchnorm"], optional=False)),
-        loss=None
-        if value["loss"] in (None, "", "auto")
-        else _choice("loss", value["loss"], LOSSES),
-        optimizer=_choice("optimizer", value["optimizer"], OPTIMIZERS),
-        lr=_number("lr", value["lr"], 1e-7, 100.0, integer=False),
-        momentum=_number("momentum", value["momentum"], 0.0, 0.999, integer=False),
-        nesterov=bool(_flag("nesterov", value["nesterov"], optional=False)),
-        weight_decay=_number("weight_decay", value["weight_decay"], 0.0, 1.0, False),
-        l1=_number("l1", value["l1"], 0.0, 1.0, integer=False),
-        batch_size=_batch_size(value["batch_size"]),
-        epochs=_number("epochs", value["epochs"], 1, limits.max_epochs, True),
-        seed=_number("seed", value["seed"], 0, 2**31 - 1, True),
-        standardize=_flag("standardize", value["standardize"], optional=True),
-    )
-    if config.momentum and "momentum" not in OPTIMIZERS[config.optimizer][2]:
-        raise ValueError(
-            f"momentum: {config.optimizer} takes no momentum; use sgd or rmsprop, "
-            "or set momentum to 0"
-        )
-    if config.nesterov and (config.optimizer != "sgd" or not config.momentum):
-        raise ValueError(
-            "nesterov: Nesterov's momentum is a correction of SGD's momentum step; "
-            "choose sgd with a momentum above 0, or untick nesterov"
-        )
+    config, refused = check_fields(values, limits)
+    if refused:
+        raise ValueError(next(iter(refused.values())))
     return config
 
 

@@ -18,7 +18,9 @@ epoch or batch), ``reset``, ``speed`` (``value``: epochs per second, 0 for as
 fast as it goes), ``inspect`` (``layer`` from 1, ``unit`` from 0), ``code`` and
 ``race`` (``rates``); it receives ``hello``, ``ready`` (the data and the
 network), ``frame`` (pictures and the new epochs), the answers ``inspect``,
-``code`` and ``race``, ``error`` (one line for a person) and ``closed``.
+``code`` and ``race``, ``error`` (one line for a person; after a ``config``
+whose other fields applied, ``fields`` maps each refused field to its line) and
+``closed``.
 """
 
 from __future__ import annotations

@@ -23,13 +23,14 @@ import copy
 import io
 import math
 import queue
+import re
 import secrets
 import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,8 +44,8 @@ from deepgrad.playground.code import code_for
 from deepgrad.playground.config import (
     Limits,
     RunConfig,
+    check_fields,
     check_network_size,
-    parse_config,
 )
 from deepgrad.playground.data import (
     DATASETS,
@@ -229,6 +230,10 @@ class _Hook(Callback):
         self.session._after_epoch(epoch, logs or {})
 
 
+# the fields that make a run's data: a refused dataset goes back with them
+DATA_FIELDS = ("dataset", "samples", "noise", "data_seed", "points", "target", "file")
+
+
 class _Run:
     """What one configuration built: data, split, classifier, painter."""
 
@@ -367,6 +372,7 @@ class Session:
         self.last_seen = time.monotonic()
         self.upload: Upload | None = None
         self._run: _Run | None = None
+        self._built_upload: Upload | None = None  # the CSV the run was built from
         self._mode = "paused"  # playing, paused, epoch or batch (one step)
         self._speed = 0
         self._last_frame = 0.0
@@ -489,11 +495,81 @@ class Session:
         self._mode = unit
 
     def _build(self, command: dict[str, Any]) -> None:
+        """Build the run a config (or a reset) asks for.
+
+        A field that cannot be used keeps the value in use and the others apply:
+        the page gets the run (``ready``) and then one ``error`` whose ``fields``
+        say, for each refused field, why and what the run uses. So does a field
+        whose value the checks allow but the run cannot build with (a test ratio
+        that leaves a class out), found by putting back the values in use one
+        field at a time. A configuration that no such field explains (too few
+        clicked points yet) is refused whole: the run in use goes on.
+        """
+        in_use = self._run.config if self._run is not None else None
+        refused: dict[str, str] = {}
         if command["type"] == "reset":
             config = self._require_run().config
         else:
-            config = parse_config(command.get("config") or {}, self.limits)
-        upload = self.upload if DATASETS[config.dataset][1] == "csv" else None
+            config, refused = check_fields(
+                command.get("config") or {}, self.limits, in_use
+            )
+        run = None
+        if not (refused and self._is_in_use(config)):
+            try:
+                run = self._make_run(config)
+            except ValueError as error:
+                if in_use is None:
+                    raise
+                found = self._culprit(config, in_use)
+                if found is None:
+                    raise ValueError(
+                        f"{error} (nothing applied: the run keeps its configuration)"
+                    ) from None
+                name, run = found
+                line = " ".join(str(error).split())
+                # a line that names no field of its own ("Cannot split ...") gets one
+                named = re.match(r"[a-z_]+: ", line) is not None
+                refused[name] = line if named else f"{name}: {line}"
+                if self._is_in_use(run.config):
+                    run = None  # the change was that field alone: no restart
+        if run is not None:
+            self._run, self._built_upload = run, self._upload_for(run.config)
+            self._mode = "paused"
+            self._post({"type": "ready", "session": self.id, **run.description()})
+            self._publish_frame()
+        if refused:
+            self._post_refused(refused, self._require_run().config)
+
+    def _upload_for(self, config: RunConfig) -> Upload | None:
+        return self.upload if DATASETS[config.dataset][1] == "csv" else None
+
+    def _is_in_use(self, config: RunConfig) -> bool:
+        """Whether ``config`` would build the run in use again (same data too)."""
+        return (
+            self._run is not None
+            and config == self._run.config
+            and self._upload_for(config) is self._built_upload
+        )
+
+    def _culprit(self, config: RunConfig, in_use: RunConfig) -> tuple[str, _Run] | None:
+        """The first changed field whose value in use lets the rest build.
+
+        The dataset goes back with the fields that describe its data (points
+        clicked for a custom set do not change the set in use).
+        """
+        for item in fields(RunConfig):
+            if getattr(config, item.name) == getattr(in_use, item.name):
+                continue
+            names = DATA_FIELDS if item.name == "dataset" else (item.name,)
+            trial = replace(config, **{name: getattr(in_use, name) for name in names})
+            try:
+                return item.name, self._make_run(trial)
+            except ValueError:
+                continue
+        return None
+
+    def _make_run(self, config: RunConfig) -> _Run:
+        upload = self._upload_for(config)
         dataset = make_dataset(config, upload, self.limits)
         if dataset.n_samples > self.limits.max_samples:
             raise ValueError(
@@ -504,10 +580,20 @@ class Session:
             config = replace(
                 config, target=config.target or upload.columns[-1], file=upload.filename
             )
-        self._run = _Run(config, dataset, self.limits)
-        self._mode = "paused"
-        self._post({"type": "ready", "session": self.id, **self._run.description()})
-        self._publish_frame()
+        return _Run(config, dataset, self.limits)
+
+    def _post_refused(self, refused: dict[str, str], config: RunConfig) -> None:
+        """One error line for the banner, and each refused field's own line."""
+        in_use = config.as_dict()
+        lines = {
+            name: f"{line} (not applied: the run uses {_shown(in_use[name])})"
+            if name in in_use
+            else f"{line} (ignored)"
+            for name, line in refused.items()
+        }
+        self._post(
+            {"type": "error", "message": "; ".join(lines.values()), "fields": lines}
+        )
 
     def _train(self) -> None:
         run = self._require_run()
@@ -633,6 +719,15 @@ class Session:
         if run.finished:
             return "finished"
         return "playing" if self._mode in ("playing", "epoch", "batch") else "paused"
+
+
+def _shown(value: Any) -> str:
+    """A config value as the page's form shows it (None is auto)."""
+    if value is None:
+        return "auto"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _speed(value: Any) -> int:

@@ -1,7 +1,7 @@
 // The playground page: the form, the WebSocket to this tab's training session,
 // and drawing each frame the session sends (at most once per animation frame).
 
-import { LAB, fromQuery, toQuery } from "./config.js";
+import { DEFAULTS, LAB, fromQuery, toQuery } from "./config.js";
 import {
   boundaryImage, drawChart, drawPlane, drawWeights, neuronImage, planePoint, weightAt,
 } from "./draw.js";
@@ -13,6 +13,9 @@ const GRAD_COLOURS = ["#08306b", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c
 
 const state = {
   config: fromQuery(location.search),
+  inUse: null, // the configuration of the run the server trains (ready's)
+  refused: {}, // field -> the server's line: the form's value not applied
+  code: null, // the last "Copy as code" answer: python, command, data_file
   options: null,
   session: null,
   data: null,
@@ -72,6 +75,8 @@ const HANDLERS = {
   },
   ready(message) {
     showError("");
+    markRefused({});
+    state.inUse = message.config;
     state.data = message.data;
     state.network = message.network;
     state.history = {};
@@ -111,11 +116,22 @@ const HANDLERS = {
     renderInspector($("inspector"), message, state.config.lr);
   },
   code(message) {
+    state.code = message;
     $("code-text").textContent = message.python;
-    const fetchData = message.data_file
-      ? `# first save the data: the "data CSV" link above, as ${message.data_file}\n` : "";
-    $("code-command").textContent = fetchData + message.command;
-    if (navigator.clipboard) navigator.clipboard.writeText(message.python).catch(() => {});
+    // a line break may fall between two words of the command, never inside one
+    // (not even after the hyphens of --seed); the box's text stays the command
+    $("code-command").replaceChildren(...message.command.split(" ").flatMap((word, i) => {
+      const span = document.createElement("span");
+      span.className = "word";
+      span.textContent = word;
+      return i ? [" ", span] : [span];
+    }));
+    $("code-data-note").hidden = !message.data_file;
+    $("code-data-note").textContent = message.data_file
+      ? `It reads the data from ${message.data_file}: save it first with the page's "data CSV" link.`
+      : "";
+    $("copy-status").textContent = "";
+    if (!$("code-dialog").open) $("code-dialog").showModal();
   },
   "race-run"(message) {
     // one finished run of a race: draw what has finished so far (of this race)
@@ -132,6 +148,7 @@ const HANDLERS = {
   },
   error(message) {
     showError(message.message);
+    if (message.fields) markRefused(message.fields);
   },
   closed(message) {
     showError(message.message);
@@ -139,6 +156,36 @@ const HANDLERS = {
 };
 
 // -- the form ----------------------------------------------------------------------
+// where a refused field's mark goes, for the fields that are not an input of that id
+const FIELD_NODES = { hidden: "layers-text", points: "clear-points", file: "csv-upload" };
+
+// The fields the server refused (a config's other fields still apply): each
+// marked, with its line under it, until a config without them is in use. An
+// unknown key (from a hand-written URL) is dropped so that it is not sent again.
+function markRefused(fields) {
+  document.querySelectorAll(".refusal").forEach((node) => node.remove());
+  document.querySelectorAll(".refused").forEach((node) => node.classList.remove("refused"));
+  document.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+  state.refused = fields;
+  for (const [name, line] of Object.entries(fields)) {
+    if (!(name in DEFAULTS)) {
+      delete state.config[name];
+      updateUrl();
+      continue;
+    }
+    const field = $(FIELD_NODES[name] || name);
+    if (!field) continue;
+    field.setAttribute("aria-invalid", "true");
+    const holder = field.closest("label, .layers-bar") || field.parentElement;
+    holder.classList.add("refused");
+    const note = document.createElement("small");
+    note.className = "refusal";
+    note.dataset.testid = `refused-${name}`;
+    note.textContent = line;
+    holder.appendChild(note);
+  }
+}
+
 function options(select, values, labels = values) {
   select.innerHTML = values.map((v, i) => `<option value="${v}">${labels[i]}</option>`).join("");
 }
@@ -408,6 +455,18 @@ async function upload(file) {
   sendConfig();
 }
 
+// one of the code answer's texts into the clipboard; where the browser refuses
+// (a page served over plain http to another machine), the text is selected instead
+async function copy(key, what, shown) {
+  try {
+    await navigator.clipboard.writeText(state.code[key]);
+    $("copy-status").textContent = `${what} is in the clipboard.`;
+  } catch {
+    window.getSelection().selectAllChildren(shown);
+    $("copy-status").textContent = `The browser keeps the clipboard closed here: ${what.toLowerCase()} is selected, press Ctrl+C.`;
+  }
+}
+
 async function download(kind, filename) {
   const response = await fetch(`/api/sessions/${state.session}/${kind}`);
   if (!response.ok) {
@@ -457,6 +516,12 @@ function wire() {
   });
   $("csv-upload").addEventListener("change", (event) => upload(event.target.files[0]));
   $("copy-code").addEventListener("click", () => send({ type: "code" }));
+  $("copy-python").addEventListener("click", () => copy("python", "The Python", $("code-text")));
+  $("copy-command").addEventListener("click", () => copy("command", "The command", $("code-command")));
+  $("code-close").addEventListener("click", () => $("code-dialog").close());
+  $("code-dialog").addEventListener("click", (event) => {
+    if (event.target === $("code-dialog")) $("code-dialog").close(); // the backdrop
+  });
   $("download-model").addEventListener("click", (e) => { e.preventDefault(); download("model", "playground-model.dg"); });
   $("download-history").addEventListener("click", (e) => { e.preventDefault(); download("history.csv", "playground-history.csv"); });
   $("download-data").addEventListener("click", (e) => { e.preventDefault(); download("data.csv", "playground-data.csv"); });
