@@ -36,7 +36,6 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -318,7 +317,7 @@ def _numba_signature(name: str, code: str) -> str:
     return f"{returns}({', '.join(types[kind] for kind in kinds)})"
 
 
-def build(verbose: bool = False) -> Path:
+def build() -> Path:
     """Compile every kernel for float32 and float64 into this machine's cache.
 
     Takes 20-40 s once (it needs Numba and a C compiler). Writes into a temporary
@@ -350,7 +349,6 @@ def build(verbose: bool = False) -> Path:
     name = module_name(key)
     final = cache_folder() / key
     final.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
 
     class NumpyErrorModel(Flags):  # the JIT kernels' error_model="numpy"
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -360,7 +358,6 @@ def build(verbose: bool = False) -> Path:
     with tempfile.TemporaryDirectory(dir=final) as scratch:
         compiler = CC(name)
         compiler.output_dir = scratch
-        compiler.verbose = verbose
         if _for_this_cpu(cpu_description()):
             compiler.target_cpu = llvm.get_host_cpu_name()
         for kernel_name in SIGNATURES:
@@ -382,8 +379,6 @@ def build(verbose: bool = False) -> Path:
         (built,) = [p for p in Path(scratch).iterdir() if p.name.startswith(name)]
         target = final / built.name
         os.replace(built, target)
-    if verbose:
-        print(f"built {target} in {time.perf_counter() - started:.1f} s")
     return target
 
 
