@@ -182,7 +182,7 @@ def bias_tanh(z, bias, a):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------------------
-# Backward: delta *= f'(Z), and db = the column sums of delta, in one pass
+# Backward: delta *= f'(Z), then db = the column sums of delta
 # ---------------------------------------------------------------------------
 @_jit
 def relu_backward(delta, a, grad_bias):  # pragma: no cover - compiled
@@ -190,53 +190,32 @@ def relu_backward(delta, a, grad_bias):  # pragma: no cover - compiled
 
     Replaces ``fast._relu_grad`` and the ``np.add.reduce`` of the layer's bias
     gradient (summed in row order, so float32 rounding differs from NumPy's
-    pairwise sum by a few ulps).
+    pairwise sum by a few ulps). Each backward is the elementwise derivative
+    below, then ``bias_sum``; Numba inlines both calls.
     """
-    rows, columns = delta.shape
-    grad_bias[:] = 0
-    for i in range(rows):
-        for j in range(columns):
-            value = delta[i, j] if a[i, j] > 0 else 0
-            delta[i, j] = value
-            grad_bias[j] += value
+    relu_grad(delta, a)
+    bias_sum(delta, grad_bias)
 
 
 @_jit
 def leaky_relu_backward(delta, z, grad_bias, slope):  # pragma: no cover - compiled
     """delta *= (1 where Z > 0, else slope); db = sum of delta. ``fast._leaky``."""
-    rows, columns = delta.shape
-    grad_bias[:] = 0
-    for i in range(rows):
-        for j in range(columns):
-            value = delta[i, j] if z[i, j] > 0 else delta[i, j] * slope
-            delta[i, j] = value
-            grad_bias[j] += value
+    leaky_relu_grad(delta, z, slope)
+    bias_sum(delta, grad_bias)
 
 
 @_jit
 def sigmoid_backward(delta, a, grad_bias):  # pragma: no cover - compiled
     """delta *= A (1 - A); db = sum of delta. ``fast._sigmoid_grad``."""
-    rows, columns = delta.shape
-    one = delta.dtype.type(1)
-    grad_bias[:] = 0
-    for i in range(rows):
-        for j in range(columns):
-            value = delta[i, j] * a[i, j] * (one - a[i, j])
-            delta[i, j] = value
-            grad_bias[j] += value
+    sigmoid_grad(delta, a)
+    bias_sum(delta, grad_bias)
 
 
 @_jit
 def tanh_backward(delta, a, grad_bias):  # pragma: no cover - compiled
     """delta *= 1 - A^2; db = sum of delta. ``fast._tanh_grad``."""
-    rows, columns = delta.shape
-    one = delta.dtype.type(1)
-    grad_bias[:] = 0
-    for i in range(rows):
-        for j in range(columns):
-            value = delta[i, j] * (one - a[i, j] * a[i, j])
-            delta[i, j] = value
-            grad_bias[j] += value
+    tanh_grad(delta, a)
+    bias_sum(delta, grad_bias)
 
 
 @_jit
